@@ -1,0 +1,62 @@
+"""Named capability flags: generic code asks a flag, never a database's name."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from ..errors import NotSupportedError
+
+
+@dataclass(frozen=True)
+class Features:
+    """What one database (and server version) can do. Dialects override the defaults."""
+
+    # how generated keys come back after INSERT: 'returning' | 'output_inserted' | 'lastrowid'
+    generated_keys: str = 'returning'
+    returning: bool = True                # INSERT/UPDATE/DELETE ... RETURNING
+    multi_row_insert: bool = True         # INSERT ... VALUES (...), (...)
+    upsert: str = 'on_conflict'           # 'on_conflict' | 'on_duplicate_key' | 'merge'
+    paging: str = 'limit_offset'          # 'limit_offset' | 'offset_fetch'
+    savepoints: bool = True
+    release_savepoint: bool = True        # Oracle has no RELEASE SAVEPOINT
+    transactional_ddl: bool = False
+    for_update: bool = True
+    for_update_nowait: bool = False
+    for_update_skip_locked: bool = False
+    ilike: bool = False                   # native ILIKE operator
+    window_functions: bool = True
+    cte: bool = True
+    recursive_cte: bool = True
+    intersect: bool = True
+    except_: bool = True
+    right_join: bool = True
+    full_join: bool = False
+    json: bool = True
+    json_operators: bool = False          # PostgreSQL ->, ->>, @>, ? on JSONB
+    arrays: bool = False
+    fulltext: bool = False
+    spatial: bool = False
+    plsql: bool = False
+    boolean_type: bool = True
+    question_mark_operators: bool = False  # `?` is also an operator in raw SQL (JSONB)
+    read_only_transactions: bool = True
+    explain: bool = True
+    max_parameters: int = 32766           # bound parameters one statement may carry
+    max_in_list: int = 10000              # values one IN (...) list may carry
+    isolation_levels: frozenset = frozenset()
+
+    def require(self, flag: str, backend_name: str) -> None:
+        """Raise NotSupportedError naming the backend and the feature unless `flag` is on."""
+        value = getattr(self, flag)
+        if value is False or value is None:
+            raise NotSupportedError(f'{backend_name} does not support {flag.rstrip("_")}')
+
+    def with_(self, **changes: Any) -> 'Features':
+        """A copy with some flags changed (used for server-version differences)."""
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every flag and its value (for `activerecord check`)."""
+        return {item.name: (sorted(level.value for level in getattr(self, item.name))
+                            if item.name == 'isolation_levels' else getattr(self, item.name))
+                for item in fields(self)}

@@ -1,0 +1,134 @@
+"""The SQLite backend on the standard library's sqlite3 (always available)."""
+from __future__ import annotations
+
+import itertools
+import sqlite3
+import threading
+from typing import Any, ClassVar
+
+from .... import errors
+from ....errors import ConfigurationError
+from ...base import StorageBackend
+from ...typing import ConnectionConfig
+from .dialect import SQLiteDialect
+
+_memory_names = itertools.count(1)
+
+#: option -> allowed values (a set) or a type; options become PRAGMAs on every new connection
+PRAGMA_OPTIONS: dict[str, Any] = {
+    'journal_mode': {'DELETE', 'TRUNCATE', 'PERSIST', 'MEMORY', 'WAL', 'OFF'},
+    'synchronous': {'OFF', 'NORMAL', 'FULL', 'EXTRA', '0', '1', '2', '3'},
+    'foreign_keys': bool,
+    'busy_timeout': int,
+    'cache_size': int,
+    'temp_store': {'DEFAULT', 'FILE', 'MEMORY', '0', '1', '2'},
+    'mmap_size': int,
+    'wal_autocheckpoint': int,
+}
+DEFAULT_PRAGMAS = {'foreign_keys': True, 'busy_timeout': 5000}
+
+
+class SQLiteBackend(StorageBackend):
+    """SQLite through the generic pool; ':memory:' is one database shared by the pool."""
+
+    name = 'sqlite'
+    driver_module = 'sqlite3'
+    dialect_class = SQLiteDialect
+    paramstyle = 'qmark'
+    known_options = frozenset(PRAGMA_OPTIONS)
+
+    def __init__(self, config: ConnectionConfig, **overrides: Any) -> None:
+        super().__init__(config, **overrides)
+        self.pragmas = {**DEFAULT_PRAGMAS, **{key: _pragma_value(key, value) for key, value in config.options.items()}}
+        self.is_memory = config.database in (':memory:', '')
+        # A private shared-cache name: every pooled connection opens the same in-memory database.
+        self._memory_uri = f'file:activerecord-memory-{next(_memory_names)}?mode=memory&cache=shared'
+        self._anchor: sqlite3.Connection | None = None  # keeps the memory database alive
+        self._anchor_lock = threading.Lock()
+
+    def check_config(self, config: ConnectionConfig) -> None:
+        """SQLite needs only `database` (a path or ':memory:')."""
+        if config.database is None:
+            raise ConfigurationError("ConnectionConfig.database: None is not allowed for SQLiteBackend; "
+                                     "expected a file path or ':memory:'")
+        for key, value in config.options.items():
+            _pragma_value(key, value)
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """sqlite3.connect arguments: autocommit mode (we BEGIN ourselves), any thread."""
+        kwargs: dict[str, Any] = {
+            'database': self._memory_uri if self.is_memory else self.config.database,
+            'isolation_level': None, 'check_same_thread': False,
+            'timeout': self.pragmas.get('busy_timeout', 5000) / 1000,
+            'uri': self.is_memory, 'cached_statements': 256,
+        }
+        kwargs.update(self._connection_overrides)
+        return kwargs
+
+    def _open_connection(self) -> Any:
+        if self.is_memory:
+            with self._anchor_lock:
+                if self._anchor is None:
+                    self._anchor = super()._open_connection()
+        return super()._open_connection()
+
+    def setup_session(self, raw: sqlite3.Connection) -> None:
+        """Apply the PRAGMAs from options on every new connection."""
+        for key, value in self.pragmas.items():
+            if key == 'journal_mode' and self.is_memory:
+                continue  # an in-memory database has no journal file to put in WAL mode
+            raw.execute(f'PRAGMA {key} = {value}')
+
+    def transaction_open(self, raw: sqlite3.Connection) -> bool:
+        """sqlite3 knows whether a transaction is open."""
+        return raw.in_transaction
+
+    def is_disconnect(self, error: BaseException) -> bool:
+        """A closed sqlite3 connection raises ProgrammingError('Cannot operate on a closed database')."""
+        return 'closed database' in str(error)
+
+    def error_code(self, error: BaseException) -> Any:
+        """sqlite3's extended error code name, e.g. 'SQLITE_CONSTRAINT_UNIQUE'."""
+        return getattr(error, 'sqlite_errorname', None)
+
+    def where(self) -> str:
+        """The database file (or ':memory:')."""
+        return self.config.database or ':memory:'
+
+    def close(self) -> None:
+        """Close every connection; an in-memory database is gone after this."""
+        super().close()
+        with self._anchor_lock:
+            if self._anchor is not None:
+                self._anchor.close()
+                self._anchor = None
+
+
+def _pragma_value(key: str, value: Any) -> str:
+    """Check one PRAGMA option and render its value (PRAGMAs cannot take bound parameters)."""
+    allowed = PRAGMA_OPTIONS.get(key)
+    if allowed is None:
+        raise ConfigurationError(f'ConnectionConfig.options: {key!r} is not an option of SQLiteBackend; '
+                                 f'allowed: {", ".join(sorted(PRAGMA_OPTIONS))}')
+    if allowed is bool:
+        if isinstance(value, str) and value.lower() in ('1', '0', 'true', 'false', 'on', 'off', 'yes', 'no'):
+            value = value.lower() in ('1', 'true', 'on', 'yes')
+        if not isinstance(value, bool):
+            raise ConfigurationError(f'ConnectionConfig.options[{key!r}]: {value!r} is not allowed; expected True or False')
+        return 'ON' if value else 'OFF'
+    if allowed is int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or isinstance(value, bool):
+            raise ConfigurationError(f'ConnectionConfig.options[{key!r}]: {value!r} is not allowed; expected an integer')
+        return str(number)
+    text = str(value).upper()
+    if text not in allowed:
+        raise ConfigurationError(f'ConnectionConfig.options[{key!r}]: {value!r} is not allowed; expected one of '
+                                 f'{", ".join(sorted(allowed))}')
+    return text
+
+
+__all__ = ['SQLiteBackend', 'errors']

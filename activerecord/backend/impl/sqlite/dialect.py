@@ -1,0 +1,48 @@
+"""SQLite's SQL: only what differs from the base dialect."""
+from __future__ import annotations
+
+import sqlite3
+from typing import ClassVar
+
+from ...dialect import Dialect
+from ...features import Features
+from ...transaction import IsolationLevel, effective_level
+
+_VERSION = sqlite3.sqlite_version_info
+
+
+class SQLiteDialect(Dialect):
+    """SQLite 3: LIMIT/OFFSET, ON CONFLICT upsert, lastrowid keys, BEGIN IMMEDIATE for SERIALIZABLE."""
+
+    name = 'sqlite'
+    features = Features(
+        generated_keys='lastrowid', returning=_VERSION >= (3, 35), upsert='on_conflict',
+        transactional_ddl=True, for_update=False, ilike=False, right_join=_VERSION >= (3, 39),
+        full_join=_VERSION >= (3, 39), json=True, boolean_type=False,
+        max_parameters=32766 if _VERSION >= (3, 32) else 999, max_in_list=30000,
+        # SQLite transactions are serializable: every standard level is given as SERIALIZABLE.
+        isolation_levels=frozenset({IsolationLevel.SERIALIZABLE}),
+    )
+    max_identifier_length = 1024
+    unbounded_limit = '-1'
+    autoincrement_column_template = '{name} INTEGER PRIMARY KEY AUTOINCREMENT'
+    boolean_literals: ClassVar[dict[bool, str]] = {True: '1', False: '0'}
+    server_version_sql = 'SELECT sqlite_version()'
+
+    def begin_statements(self, level: IsolationLevel | None, read_only: bool, features: Features) -> list[str]:
+        """BEGIN (deferred); BEGIN IMMEDIATE for SERIALIZABLE; PRAGMA query_only for read-only."""
+        statements = ['PRAGMA query_only = ON'] if read_only else []
+        if level is not None:
+            effective_level(level, features.isolation_levels, self.name)  # rejects SNAPSHOT
+        # A deferred transaction is already serializable in SQLite; SERIALIZABLE asks for the
+        # write lock up front so that it can never fail later on a lock upgrade.
+        statements.append('BEGIN IMMEDIATE' if level is IsolationLevel.SERIALIZABLE else 'BEGIN')
+        return statements
+
+    def commit_statements(self, read_only: bool) -> list[str]:
+        """COMMIT, then leave query_only mode."""
+        return ['COMMIT', 'PRAGMA query_only = OFF'] if read_only else ['COMMIT']
+
+    def rollback_statements(self, read_only: bool) -> list[str]:
+        """ROLLBACK, then leave query_only mode."""
+        return ['ROLLBACK', 'PRAGMA query_only = OFF'] if read_only else ['ROLLBACK']

@@ -1,0 +1,47 @@
+"""Shared backends: models configured with equal configs and backend class share one backend."""
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .base import StorageBackend
+    from .typing import ConnectionConfig
+
+_lock = threading.Lock()
+_backends: dict[tuple[type, 'ConnectionConfig'], 'StorageBackend'] = {}
+
+
+def shared_backend(backend_class: type['StorageBackend'], config: 'ConnectionConfig') -> 'StorageBackend':
+    """The one live backend for (class, config), created on first use (without connecting)."""
+    key = (backend_class, config)
+    with _lock:
+        backend = _backends.get(key)
+        if backend is None:
+            backend = backend_class(config)
+            _backends[key] = backend
+        return backend
+
+
+def forget(backend: 'StorageBackend') -> None:
+    """Drop a closed backend so that the next configure() makes a new one."""
+    with _lock:
+        for key, value in list(_backends.items()):
+            if value is backend:
+                del _backends[key]
+
+
+def backend_class_for(scheme: str) -> type['StorageBackend']:
+    """The backend class for a canonical URL scheme name (imports its module)."""
+    import importlib
+    module_name, class_name = _BACKENDS[scheme]
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+_BACKENDS = {
+    'sqlite': ('activerecord.backend.impl.sqlite.backend', 'SQLiteBackend'),
+    'mysql': ('activerecord.backend.impl.mysql.backend', 'MySQLBackend'),
+    'postgresql': ('activerecord.backend.impl.pgsql.backend', 'PostgreSQLBackend'),
+    'oracle': ('activerecord.backend.impl.oracle.backend', 'OracleBackend'),
+    'mssql': ('activerecord.backend.impl.mssql.backend', 'SQLServerBackend'),
+}

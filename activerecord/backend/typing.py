@@ -1,0 +1,249 @@
+"""ConnectionConfig (with from_url / from_env) and the DB-API shapes the backends rely on."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, Sequence
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from ..errors import ConfigurationError
+
+#: URL scheme -> canonical backend name. The canonical names key the backend registry.
+URL_SCHEMES: dict[str, str] = {
+    'sqlite': 'sqlite', 'sqlite3': 'sqlite',
+    'mysql': 'mysql', 'mariadb': 'mysql', 'mysql+pymysql': 'mysql',
+    'postgresql': 'postgresql', 'postgres': 'postgresql', 'pgsql': 'postgresql',
+    'postgresql+pg8000': 'postgresql',
+    'oracle': 'oracle', 'oracle+oracledb': 'oracle',
+    'mssql': 'mssql', 'sqlserver': 'mssql', 'mssql+pytds': 'mssql',
+}
+
+_SECONDS_FIELDS = ('pool_timeout', 'pool_recycle', 'connect_timeout')
+_BOOL_WORDS = {'1': True, 'true': True, 'yes': True, 'on': True,
+               '0': False, 'false': False, 'no': False, 'off': False}
+
+
+class DBAPICursor(Protocol):
+    """The part of a PEP 249 cursor the backends use."""
+    description: Any
+    rowcount: int
+
+    def execute(self, operation: str, parameters: Any = ...) -> Any: ...
+    def executemany(self, operation: str, seq_of_parameters: Sequence[Any]) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchmany(self, size: int = ...) -> Sequence[Any]: ...
+    def fetchall(self) -> Sequence[Any]: ...
+    def close(self) -> None: ...
+
+
+class DBAPIConnection(Protocol):
+    """The part of a PEP 249 connection the backends use."""
+
+    def cursor(self) -> DBAPICursor: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def _bad(field_name: str, value: Any, allowed: str) -> ConfigurationError:
+    shown = '***' if field_name == 'password' else repr(value)
+    return ConfigurationError(f'ConnectionConfig.{field_name}: {shown} is not allowed; expected {allowed}')
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class ConnectionConfig:
+    """Where and how to connect; every value is checked when the config is made."""
+
+    database: str | None = None
+    host: str = 'localhost'
+    port: int | None = None
+    username: str | None = None
+    password: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    pool_size: int = 5
+    max_overflow: int = 10
+    pool_timeout: float = 30.0
+    pool_recycle: float | None = None
+    pool_pre_ping: bool = False
+    ssl_ca: str | None = None
+    ssl_cert: str | None = None
+    ssl_key: str | None = None
+    ssl_verify: bool = True
+    connect_timeout: float = 10.0
+    charset: str | None = None
+    scheme: str | None = None
+
+    def __post_init__(self) -> None:
+        self._check_text('database', self.database, allow_none=True)
+        self._check_text('host', self.host, allow_none=False)
+        if self.port is not None and (isinstance(self.port, bool) or not isinstance(self.port, int)
+                                      or not 1 <= self.port <= 65535):
+            raise _bad('port', self.port, 'an integer from 1 to 65535')
+        for name in ('username', 'password', 'ssl_ca', 'ssl_cert', 'ssl_key', 'charset'):
+            self._check_text(name, getattr(self, name), allow_none=True)
+        if isinstance(self.pool_size, bool) or not isinstance(self.pool_size, int) or self.pool_size < 1:
+            raise _bad('pool_size', self.pool_size, 'an integer >= 1')
+        if isinstance(self.max_overflow, bool) or not isinstance(self.max_overflow, int) or self.max_overflow < 0:
+            raise _bad('max_overflow', self.max_overflow, 'an integer >= 0')
+        for name in _SECONDS_FIELDS:
+            value = getattr(self, name)
+            if value is None and name == 'pool_recycle':
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise _bad(name, value, 'a number of seconds > 0' + (' or None' if name == 'pool_recycle' else ''))
+        for name in ('pool_pre_ping', 'ssl_verify'):
+            if not isinstance(getattr(self, name), bool):
+                raise _bad(name, getattr(self, name), 'True or False')
+        if not isinstance(self.options, Mapping):
+            raise _bad('options', self.options, 'a dict of backend-specific settings')
+        for key in self.options:
+            if not isinstance(key, str) or not key.isidentifier():
+                raise _bad('options', key, 'option names that are identifiers')
+        if (self.ssl_cert is None) != (self.ssl_key is None):
+            raise _bad('ssl_cert' if self.ssl_cert is None else 'ssl_key', None,
+                       'ssl_cert and ssl_key to be given together')
+        if self.scheme is not None and self.scheme not in URL_SCHEMES.values():
+            raise _bad('scheme', self.scheme, 'one of ' + ', '.join(sorted(set(URL_SCHEMES.values()))))
+        # Options are stored frozen so that equal configs hash alike and share one backend.
+        object.__setattr__(self, 'options', _FrozenOptions(self.options))
+
+    @staticmethod
+    def _check_text(name: str, value: Any, allow_none: bool) -> None:
+        if value is None and allow_none:
+            return
+        if not isinstance(value, str) or (name in ('host', 'database') and not value):
+            raise _bad(name, value, 'a non-empty string' + (' or None' if allow_none else ''))
+        if '\x00' in value:
+            raise _bad(name, value, 'text without NUL characters')
+
+    def __repr__(self) -> str:
+        shown = []
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if item.name == 'password' and value is not None:
+                value = '***'
+            if value != item.default or item.name == 'database':
+                shown.append(f'{item.name}={dict(value) if item.name == "options" else value!r}')
+        return f'ConnectionConfig({", ".join(shown)})'
+
+    __str__ = __repr__
+
+    def replace(self, **changes: Any) -> 'ConnectionConfig':
+        """A copy with some fields changed (checked like the original)."""
+        return dataclasses.replace(self, **changes)
+
+    def display_url(self) -> str:
+        """A URL for messages: never contains the password."""
+        user = f'{self.username}:***@' if self.password else (f'{self.username}@' if self.username else '')
+        port = f':{self.port}' if self.port else ''
+        if self.scheme == 'sqlite':
+            return f'sqlite:///{self.database}'
+        return f'{self.scheme or "db"}://{user}{self.host}{port}/{self.database or ""}'
+
+    # -- building configs ---------------------------------------------------------------
+
+    @classmethod
+    def from_url(cls, url: str, **overrides: Any) -> 'ConnectionConfig':
+        """Parse `scheme://user:pass@host:port/database?pool_size=10&ssl_ca=ca.pem&option=...`."""
+        if not isinstance(url, str) or '://' not in url:
+            raise ConfigurationError(f'ConnectionConfig.from_url: {url!r:.200} is not a URL; expected '
+                                     'scheme://user:password@host:port/database')
+        scheme_text = url.split('://', 1)[0].lower()
+        if scheme_text not in URL_SCHEMES:
+            raise ConfigurationError(f'ConnectionConfig.scheme: {scheme_text!r} is not a known URL scheme; '
+                                     f'expected one of {", ".join(sorted(URL_SCHEMES))}')
+        scheme = URL_SCHEMES[scheme_text]
+        values: dict[str, Any] = {'scheme': scheme}
+        if scheme == 'sqlite':
+            rest = url.split('://', 1)[1]
+            path, _, query = rest.partition('?')
+            # sqlite:///rel.db -> 'rel.db'; sqlite:////abs.db -> '/abs.db'; sqlite:// -> memory
+            values['database'] = unquote(path[1:]) if path.startswith('/') and len(path) > 1 else ':memory:'
+            if path and not path.startswith('/'):
+                raise ConfigurationError(f'ConnectionConfig.from_url: {url!r} has a host part; SQLite URLs '
+                                         'are sqlite:///relative.db, sqlite:////absolute.db or sqlite://')
+        else:
+            try:
+                parts = urlsplit(url)
+                port = parts.port
+            except ValueError as error:
+                raise ConfigurationError(f'ConnectionConfig.port: the URL has an invalid port ({error}); '
+                                         'expected an integer from 1 to 65535') from None
+            query = parts.query
+            if parts.hostname:
+                values['host'] = parts.hostname
+            if port is not None:
+                values['port'] = port
+            if parts.username:
+                values['username'] = unquote(parts.username)
+            if parts.password is not None:
+                values['password'] = unquote(parts.password)
+            database = unquote(parts.path.lstrip('/'))
+            if database:
+                values['database'] = database
+        options: dict[str, Any] = {}
+        for key, raw in parse_qsl(query, keep_blank_values=True):
+            if key in _CONFIG_FIELD_TYPES and key not in ('options', 'scheme'):
+                values[key] = _coerce(key, raw)
+            else:
+                options[key] = raw
+        if options:
+            values['options'] = options
+        values.update(overrides)
+        return cls(**values)
+
+    @classmethod
+    def from_env(cls, prefix: str = 'APP_DB_', environ: Mapping[str, str] | None = None) -> 'ConnectionConfig':
+        """Read `{prefix}URL` and/or `{prefix}HOST`, `{prefix}PASSWORD`, ... from the environment."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name in _CONFIG_FIELD_TYPES:
+            key = prefix + name.upper()
+            if name not in ('options', 'url') and key in env:
+                values[name] = env[key] if name == 'scheme' else _coerce(name, env[key])
+        if prefix + 'USER' in env and 'username' not in values:
+            values['username'] = env[prefix + 'USER']
+        if prefix + 'URL' in env:
+            return cls.from_url(env[prefix + 'URL'], **values)
+        if not values:
+            raise ConfigurationError(f'ConnectionConfig.from_env: no variable starting with {prefix!r} is set; '
+                                     f'expected {prefix}URL or {prefix}DATABASE, {prefix}HOST, ...')
+        return cls(**values)
+
+
+class _FrozenOptions(dict):
+    """A read-only, hashable dict for ConnectionConfig.options."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted((key, repr(value)) for key, value in self.items())))
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError('ConnectionConfig.options is read-only; use config.replace(options=...)')
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _read_only  # type: ignore
+
+
+_CONFIG_FIELD_TYPES: dict[str, type] = {
+    'database': str, 'host': str, 'port': int, 'username': str, 'password': str, 'options': dict,
+    'pool_size': int, 'max_overflow': int, 'pool_timeout': float, 'pool_recycle': float,
+    'pool_pre_ping': bool, 'ssl_ca': str, 'ssl_cert': str, 'ssl_key': str, 'ssl_verify': bool,
+    'connect_timeout': float, 'charset': str, 'scheme': str,
+}
+
+
+def _coerce(name: str, raw: str) -> Any:
+    """Turn a URL or environment string into the field's type, or name the field that is wrong."""
+    kind = _CONFIG_FIELD_TYPES[name]
+    if kind is str:
+        return raw
+    if kind is bool:
+        if raw.lower() not in _BOOL_WORDS:
+            raise _bad(name, raw, 'true/false, yes/no, on/off or 1/0')
+        return _BOOL_WORDS[raw.lower()]
+    if name == 'pool_recycle' and raw.lower() in ('', 'none', '-1'):
+        return None
+    try:
+        return kind(raw)
+    except ValueError:
+        raise _bad(name, raw, 'an integer' if kind is int else 'a number') from None

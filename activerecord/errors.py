@@ -1,0 +1,93 @@
+"""The error family of activerecord: PEP 249 names plus the ORM's own."""
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic
+
+
+class ActiveRecordError(Exception):
+    """Root of every error this package raises."""
+
+
+class ConfigurationError(ActiveRecordError):
+    """A configuration value is wrong: names the field, the value and what is allowed."""
+
+
+class MissingDriverError(ConfigurationError, ImportError):
+    """A backend's driver module is not installed; the message names the extra to install."""
+
+
+class DatabaseError(ActiveRecordError):
+    """An error reported by the database or its driver (the driver's exception is __cause__)."""
+
+    def __init__(self, message: str, *, code: Any = None, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.sqlstate = sqlstate
+
+
+class InterfaceError(DatabaseError):
+    """The driver interface was misused or failed (closed connection, bad cursor)."""
+
+
+class IntegrityError(DatabaseError):
+    """A constraint was violated: unique, foreign key, not null, check."""
+
+
+class OperationalError(DatabaseError):
+    """The database could not run the statement: connection lost, deadlock, timeout."""
+
+
+class ProgrammingError(DatabaseError):
+    """The SQL is wrong: syntax, unknown table or column, wrong parameter count."""
+
+
+class DataError(DatabaseError):
+    """A value does not fit: out of range, too long, not a valid number."""
+
+
+class InternalError(DatabaseError):
+    """The database reported an internal inconsistency."""
+
+
+class NotSupportedError(DatabaseError):
+    """The backend cannot do what was asked (a feature, an isolation level)."""
+
+
+class RecordNotFound(ActiveRecordError, LookupError):
+    """find_one_or_fail found no row."""
+
+
+class StaleObjectError(ActiveRecordError):
+    """An optimistic-locked record was changed by someone else since it was read."""
+
+
+class PoolTimeout(OperationalError):
+    """No connection became free within pool_timeout; `status` is the pool's state then."""
+
+    def __init__(self, message: str, status: dict[str, int]) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ValidationError(ActiveRecordError, ValueError):
+    """A model failed pydantic validation; `errors()` lists the problems as pydantic gives them."""
+
+    def __init__(self, model_name: str, errors: list[dict[str, Any]]) -> None:
+        self.model_name = model_name
+        self._errors = errors
+        lines = []
+        for error in errors:
+            location = '.'.join(str(part) for part in error.get('loc', ())) or '(model)'
+            lines.append(f'  {location}: {error.get("msg")} (got {error.get("input")!r:.80})')
+        super().__init__(f'{len(errors)} validation error(s) for {model_name}:\n' + '\n'.join(lines))
+
+    def errors(self) -> list[dict[str, Any]]:
+        """The validation problems, as pydantic reports them."""
+        return self._errors
+
+    @classmethod
+    def from_pydantic(cls, model_name: str, error: pydantic.ValidationError) -> 'ValidationError':
+        """Wrap a pydantic ValidationError."""
+        return cls(model_name, error.errors(include_url=False))
