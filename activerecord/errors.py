@@ -59,6 +59,10 @@ class RecordNotFound(ActiveRecordError, LookupError):
     """find_one_or_fail found no row."""
 
 
+class MultipleRecordsFound(ActiveRecordError, LookupError):
+    """query.one() found more than one row."""
+
+
 class StaleObjectError(ActiveRecordError):
     """An optimistic-locked record was changed by someone else since it was read."""
 

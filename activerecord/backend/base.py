@@ -154,9 +154,13 @@ class StorageBackend:
 
     # -- connections --------------------------------------------------------------------
 
+    def open_raw_connection(self, kwargs: dict[str, Any]) -> Any:
+        """Hook: open one driver connection (a driver with its own connection class overrides)."""
+        return self.driver.connect(**kwargs)
+
     def _open_connection(self) -> Any:
         try:
-            raw = self.driver.connect(**self.connect_kwargs())
+            raw = self.open_raw_connection(self.connect_kwargs())
         except Exception as error:
             raise self.translate_error(error, connecting=True) from error
         try:
@@ -207,11 +211,14 @@ class StorageBackend:
             return params
         return type_map.adapt_params(params)
 
-    def _run(self, pooled: PooledConnection, sql: str, params: Any, count: int, many: bool = False) -> Any:
+    def _run(self, pooled: PooledConnection, sql: str, params: Any, count: int, many: bool = False,
+             cursor_args: tuple = ()) -> Any:
         """Execute on a connection with logging and error translation; returns the cursor."""
-        cursor = pooled.raw.cursor()
         started = time.perf_counter()
+        cursor = None
         try:
+            # Inside the try: a closed connection fails here, and must be translated too.
+            cursor = pooled.raw.cursor(*cursor_args)  # cursor_args: e.g. a streaming cursor class
             if many:
                 cursor.executemany(sql, params)
             else:

@@ -127,6 +127,62 @@ class Dialect:
 
     unbounded_limit: ClassVar[str] = 'ALL'
 
+    # -- query constructs (rendered by activerecord/query through these data and hooks) ----
+
+    #: text between a table or subquery and its alias (Oracle allows no AS there: ' ')
+    table_alias_keyword: ClassVar[str] = ' AS '
+    #: WITH keyword when one CTE is recursive (Oracle and SQL Server write a plain WITH)
+    recursive_with_keyword: ClassVar[str] = 'WITH RECURSIVE'
+    #: set operation -> its keyword (Oracle before 21c spells EXCEPT as MINUS)
+    set_operation_keywords: ClassVar[dict[str, str]] = {
+        'union': 'UNION', 'union_all': 'UNION ALL', 'intersect': 'INTERSECT', 'except': 'EXCEPT'}
+    #: operators the database spells as a function: operator -> function ('%' -> 'MOD' on Oracle)
+    operator_functions: ClassVar[dict[str, str]] = {}
+    #: function name (lower case) -> the database's name for it ('length' -> 'LEN' on SQL Server)
+    function_names: ClassVar[dict[str, str]] = {}
+    #: the driver sends parameters untyped (pg8000): a number or date in a select list is wrapped
+    #: in CAST(? AS type) so that the server does not read it as text
+    cast_select_parameters: ClassVar[bool] = False
+    #: GROUP BY 2 names the second select item; without it a select alias in group_by() is
+    #: grouped by its expression (whose bound values would differ from the select list's)
+    group_by_position: ClassVar[bool] = False
+    #: ORDER BY ... NULLS FIRST/LAST; without it the query layer sorts on a CASE key first
+    supports_nulls_ordering: ClassVar[bool] = True
+    #: CAST target per kind of Python type (a str given to cast() is used as written)
+    cast_types: ClassVar[dict[str, str]] = {
+        'int': 'BIGINT', 'float': 'DOUBLE PRECISION', 'decimal': 'NUMERIC', 'str': 'VARCHAR(255)',
+        'text': 'TEXT', 'date': 'DATE', 'datetime': 'TIMESTAMP', 'time': 'TIME', 'bool': 'BOOLEAN'}
+    explain_prefix: ClassVar[str] = 'EXPLAIN '
+
+    def render_top(self, ctx: SQLContext, limit: int | None, offset: int | None,
+                   has_order_by: bool) -> None:
+        """Hook right after SELECT [DISTINCT]: paging written there (TOP) where it is the only form."""
+
+    def render_for_update(self, ctx: SQLContext, nowait: bool, skip_locked: bool) -> None:
+        """Append the row-lock clause at the end of a SELECT (flags already checked by features)."""
+        ctx.literal(' FOR UPDATE')
+        if nowait:
+            ctx.literal(' NOWAIT')
+        if skip_locked:
+            ctx.literal(' SKIP LOCKED')
+
+    def render_table_lock_hint(self, ctx: SQLContext, nowait: bool, skip_locked: bool) -> None:
+        """Hook after a locked query's table in FROM (SQL Server's WITH (UPDLOCK, ROWLOCK))."""
+
+    def render_ilike(self, ctx: SQLContext, left: Any, pattern: Any, negate: bool, escape: str | None) -> None:
+        """Case-insensitive LIKE: native ILIKE where the features say so, else LOWER() LIKE LOWER()."""
+        keyword = ' NOT ' if negate else ' '
+        if self.features.ilike:
+            ctx.sql(left).literal(keyword + 'ILIKE ').sql(pattern)
+        else:
+            ctx.literal('LOWER(').sql(left).literal(')' + keyword + 'LIKE LOWER(').sql(pattern).literal(')')
+        if escape is not None:
+            ctx.literal(' ESCAPE ').param(escape)
+
+    def explain_sql(self, sql: str) -> str:
+        """The statement that shows the plan of `sql`."""
+        return self.explain_prefix + sql
+
     # -- transactions -------------------------------------------------------------------
 
     def begin_statements(self, level: IsolationLevel | None, read_only: bool,
@@ -179,6 +235,16 @@ class Dialect:
             sql += ' RETURNING ' + ', '.join(self.quote(column) for column in returning)
         return sql
 
+    def sync_identity_sql(self, table: str, column: str) -> tuple[str, tuple] | None:
+        """SQL and params to run after explicit values went into a generated key column, so that
+        later generated keys never collide with them (None: the database keeps track itself)."""
+        return None
+
+    def identity_insert_sql(self, table: str, sql: str) -> str:
+        """`sql` (an INSERT or upsert) made able to give the generated key column explicit values
+        (SQL Server's IDENTITY refuses them unless told: SET IDENTITY_INSERT)."""
+        return sql
+
     def default_values_clause(self, returning: Sequence[str]) -> str:
         """An INSERT of a row with every column at its default."""
         sql = ' DEFAULT VALUES'
@@ -203,8 +269,9 @@ class Dialect:
                           has_default: bool = False, inline_primary_key: bool = False) -> str:
         """One column of CREATE TABLE."""
         if autoincrement:
-            return self.autoincrement_column_template.format(
-                name=self.quote(name), type=self.autoincrement_type) + (' PRIMARY KEY' if inline_primary_key else '')
+            sql = self.autoincrement_column_template.format(name=self.quote(name), type=self.autoincrement_type)
+            # some templates already say PRIMARY KEY (SQLite's INTEGER PRIMARY KEY AUTOINCREMENT)
+            return sql + (' PRIMARY KEY' if inline_primary_key and 'PRIMARY KEY' not in sql else '')
         parts = [self.quote(name), type_sql]
         if has_default:
             parts.append('DEFAULT ' + self.literal_sql(default))
@@ -231,6 +298,9 @@ class Dialect:
         """DROP TABLE."""
         return f'DROP TABLE {"IF EXISTS " if if_exists else ""}{self.quote_table(table)}'
 
+    #: indexes are declared inside CREATE TABLE through inline_index_sql() (MySQL)
+    indexes_in_create_table: ClassVar[bool] = False
+
     def create_index_sql(self, name: str, table: str, columns: Sequence[str], unique: bool = False,
                          if_not_exists: bool = False, kind: str | None = None) -> str:
         """CREATE [UNIQUE] INDEX."""
@@ -243,6 +313,11 @@ class Dialect:
         """A constant as SQL text, for DDL defaults only (DML always binds values)."""
         if value is None:
             return 'NULL'
+        if hasattr(value, '__sql__'):  # an SQL expression default, e.g. raw('CURRENT_TIMESTAMP')
+            sql, params = SQLContext(self).sql(value).finish()
+            if params:
+                raise ProgrammingError(f'a DDL default cannot have bound parameters: {sql}')
+            return sql
         if isinstance(value, bool):
             return self.boolean_literals[value]
         if isinstance(value, (int, float, decimal.Decimal)):

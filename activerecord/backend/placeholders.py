@@ -7,6 +7,7 @@ each (sql, style) shape is translated once and cached.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any, NamedTuple, Sequence
 
@@ -56,6 +57,36 @@ def _replacement(style: str, index: int) -> str:
     raise ProgrammingError(f'unknown paramstyle {style!r}; expected one of {", ".join(PARAMSTYLES)}')
 
 
+# Outside "quoted identifiers", SQL without quotes, comments, dollar quoting or brackets has no
+# literal that could hide a `?`, and without a `?word` no named placeholder: such SQL (generated
+# multi-row VALUES lists, which may be megabytes long) is translated without the lexer.
+_NEEDS_LEXER = re.compile(r"""['`\[$#]|--|/\*|\?\w""")
+# A `?` in an operand position, which can only be a placeholder: after ( or , and before , or ).
+_OPERAND_MARK = re.compile(r'[(,]\s*\?(?=\s*[,)])')
+
+
+def _translate_plain(sql: str, style: str, question_mark_operators: bool) -> Translated | None:
+    """The lexer-free path for SQL with no literal or comment; None when the lexer is needed."""
+    # Splitting on the double quote leaves identifiers at odd positions ("a""b" included).
+    segments = sql.split('"')
+    if len(segments) % 2 == 0 or any('?' in name for name in segments[1::2]):
+        return None
+    outside = ' x '.join(segments[0::2])
+    if _NEEDS_LEXER.search(outside) or (style in ('format', 'pyformat') and '%' in outside):
+        return None
+    count = outside.count('?')
+    if question_mark_operators and len(_OPERAND_MARK.findall(outside)) != count:
+        return None  # some `?` may be a JSONB operator: let the lexer decide
+    if style == 'qmark':
+        return Translated(sql, count, style)
+    parts = sql.split('?')  # no identifier holds a `?`, so every one is a placeholder
+    out = [parts[0]]
+    for index, part in enumerate(parts[1:], 1):
+        out.append(_replacement(style, index))
+        out.append(part)
+    return Translated(''.join(out), count, style)
+
+
 @lru_cache(maxsize=8192)
 def translate(sql: str, style: str, question_mark_operators: bool = False) -> Translated:
     """Translate `?` placeholders of `sql` into `style`; cached by SQL text."""
@@ -63,6 +94,9 @@ def translate(sql: str, style: str, question_mark_operators: bool = False) -> Tr
     if '?' not in sql and not (percent_escapes and '%' in sql):
         _replacement(style, 1)  # still reject an unknown style
         return Translated(sql, 0, style)
+    plain = _translate_plain(sql, style, question_mark_operators)
+    if plain is not None:
+        return plain
     out: list[str] = []
     count = 0
     previous: tuple[Any, str] | None = None  # the previous significant token
@@ -87,6 +121,8 @@ def translate(sql: str, style: str, question_mark_operators: bool = False) -> Tr
             # A bound placeholder is an operand: a `?` right after it is an operator.
             if ttype in T.Name.Placeholder:
                 previous = (T.Operator, value) if out[-1] == '?' else (T.Name, value)
+            elif previous is not None and previous[1] == '::' and ttype in T.Keyword:
+                previous = (T.Name, value)  # a type after a cast (`x::jsonb ? 'k'`) is an operand
             else:
                 previous = (ttype, value)
     return Translated(''.join(out), count, style)

@@ -50,6 +50,9 @@ class ConnectionPool:
         self._open = 0          # connections that exist or are being opened
         self._checked_out = 0
         self._closed = False
+        # Connections opened before the last invalidation are suspect (a server restart or a
+        # network cut breaks them all, but each would otherwise fail only when next used).
+        self._stale_before = float('-inf')
         self._lock = threading.Lock()
         self._available = threading.Condition(self._lock)
 
@@ -109,7 +112,8 @@ class ConnectionPool:
 
     def _make_usable(self, pooled: PooledConnection) -> PooledConnection:
         """Replace a connection that is too old or fails its ping (pre_ping) with a new one."""
-        too_old = self.recycle is not None and time.monotonic() - pooled.created_at > self.recycle
+        too_old = (pooled.created_at <= self._stale_before
+                   or (self.recycle is not None and time.monotonic() - pooled.created_at > self.recycle))
         if not too_old and self.pre_ping:
             try:
                 self._ping(pooled.raw)
@@ -150,10 +154,11 @@ class ConnectionPool:
             self._discard(pooled.raw)
 
     def invalidate(self, pooled: PooledConnection) -> None:
-        """Close and forget a checked-out connection that is broken (it never returns)."""
+        """Close and forget a broken checked-out connection; idle ones as old are replaced on checkout."""
         if pooled.invalidated:
             return
         pooled.invalidated = True
+        self._stale_before = time.monotonic()
         self._forget_checked_out()
         self._discard(pooled.raw)
 

@@ -49,6 +49,7 @@ class _ThreadState(threading.local):
     def __init__(self) -> None:
         self.connection: PooledConnection | None = None
         self.savepoints: list[str] = []   # names of open savepoints, innermost last
+        self.blocks: list[str] = []       # the savepoint of each nested `with` block, innermost last
         self.depth = 0                    # 0 = no transaction
 
 
@@ -86,7 +87,7 @@ class TransactionManager:
         if state.depth:
             if isolation_level is not None or read_only:
                 raise ActiveRecordError('isolation_level and read_only apply to the outermost transaction only')
-            self.savepoint(f'ar_sp_{next(self._names)}')
+            state.blocks.append(self.savepoint(f'ar_sp_{next(self._names)}'))
             state.depth += 1
             return
         backend = self._backend
@@ -99,7 +100,7 @@ class TransactionManager:
             raise
         pooled.in_transaction = True
         pooled.read_only = read_only
-        state.connection, state.depth, state.savepoints = pooled, 1, []
+        state.connection, state.depth, state.savepoints, state.blocks = pooled, 1, [], []
 
     def commit(self) -> None:
         """Commit the transaction, or release the innermost savepoint."""
@@ -107,7 +108,10 @@ class TransactionManager:
         if state.depth == 0:
             raise ActiveRecordError('commit() outside a transaction')
         if state.depth > 1:
-            self.release(state.savepoints[-1])
+            # The block's own savepoint, not the innermost one: an explicit savepoint made
+            # inside the block is released with it.
+            self.release(state.blocks[-1])
+            state.blocks.pop()
             state.depth -= 1
             return
         pooled = state.connection
@@ -122,7 +126,7 @@ class TransactionManager:
         if state.depth == 0:
             raise ActiveRecordError('rollback() outside a transaction')
         if state.depth > 1:
-            name = state.savepoints[-1]
+            name = state.blocks.pop()
             try:
                 self.rollback_to(name)
                 self.release(name)
@@ -137,7 +141,7 @@ class TransactionManager:
 
     def _end(self, pooled: 'PooledConnection') -> None:
         state = self._state
-        state.connection, state.depth, state.savepoints = None, 0, []
+        state.connection, state.depth, state.savepoints, state.blocks = None, 0, [], []
         pooled.in_transaction = False
         self._backend.pool.release(pooled)
 
@@ -198,14 +202,15 @@ class TransactionManager:
     def _rollback_after_error(self) -> None:
         """Roll back after the block failed; a broken connection must not mask the block's error."""
         state = self._state
+        depth = state.depth
         try:
             self.rollback()
         except Exception:
-            if state.depth == 1 and state.connection is not None:
-                pooled = state.connection
-                state.connection, state.depth, state.savepoints = None, 0, []
-                pooled.in_transaction = False
-                self._backend.pool.invalidate(pooled)
-            elif state.depth > 1:
-                state.depth -= 1
+            # At depth 1 rollback() has ended the transaction (in its `finally`). Deeper, the
+            # block's savepoint could not be rolled back, so an outer block must not commit its
+            # work nor go on autocommitting: the connection is dropped (the server rolls the
+            # whole transaction back) and stays pinned, so every later statement of the
+            # transaction fails until its outermost block exits.
+            if depth > 1 and state.connection is not None:
+                self._backend.pool.invalidate(state.connection)
 

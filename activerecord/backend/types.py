@@ -211,6 +211,10 @@ class TypeMap:
         """Hook: kinds only some databases have (spatial types, ...)."""
         return None
 
+    def index_kind(self, spec: ColumnSpec) -> str | None:
+        """Hook: the kind of index `index=True` makes on this field (None: a plain one; 'SPATIAL', ...)."""
+        return None
+
     def list_kind(self, spec: ColumnSpec) -> str:
         """A list field: JSON text unless the database has native arrays."""
         return 'json'
@@ -277,8 +281,14 @@ class TypeMap:
                 break
         else:
             return params  # the common case: nothing to convert, no copy
-        return [value if converters.get(type(value)) is None else converters[type(value)](value)
-                for value in params]
+        adapted = []
+        for value in params:  # the loop above stopped early: later types may be new
+            kind = type(value)
+            if kind not in converters:
+                converters[kind] = self._param_converter(kind)
+            converter = converters[kind]
+            adapted.append(value if converter is None else converter(value))
+        return adapted
 
     def _param_converter(self, python_type: type) -> Converter | None:
         if python_type in _DRIVER_NATIVE:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sqlite3
 import threading
 from typing import Any, ClassVar
@@ -36,13 +37,21 @@ class SQLiteBackend(StorageBackend):
     dialect_class = SQLiteDialect
     paramstyle = 'qmark'
     known_options = frozenset(PRAGMA_OPTIONS)
+    #: sqlite3 raises OperationalError for every SQLITE_ERROR (syntax, no such table/column):
+    #: those are mistakes in the SQL, i.e. ProgrammingError in PEP 249's terms.
+    error_codes = {'SQLITE_ERROR': errors.ProgrammingError, 'SQLITE_MISMATCH': errors.DataError,
+                   'SQLITE_TOOBIG': errors.DataError}
 
     def __init__(self, config: ConnectionConfig, **overrides: Any) -> None:
         super().__init__(config, **overrides)
-        self.pragmas = {**DEFAULT_PRAGMAS, **{key: _pragma_value(key, value) for key, value in config.options.items()}}
+        self.pragmas = {key: _pragma_value(key, value) for key, value in {**DEFAULT_PRAGMAS, **config.options}.items()}
         self.is_memory = config.database in (':memory:', '')
-        # A private shared-cache name: every pooled connection opens the same in-memory database.
-        self._memory_uri = f'file:activerecord-memory-{next(_memory_names)}?mode=memory&cache=shared'
+        # A private name in the memdb VFS: every pooled connection opens the same in-memory
+        # database. (Shared-cache mode would too, but its table locks fail at once with
+        # SQLITE_LOCKED instead of waiting busy_timeout, so concurrent threads would error.)
+        name = f'activerecord-memory-{os.getpid()}-{next(_memory_names)}'
+        self._memory_uri = (f'file:/{name}?vfs=memdb' if sqlite3.sqlite_version_info >= (3, 36)
+                            else f'file:{name}?mode=memory&cache=shared')  # memdb sharing needs 3.36
         self._anchor: sqlite3.Connection | None = None  # keeps the memory database alive
         self._anchor_lock = threading.Lock()
 
@@ -59,7 +68,7 @@ class SQLiteBackend(StorageBackend):
         kwargs: dict[str, Any] = {
             'database': self._memory_uri if self.is_memory else self.config.database,
             'isolation_level': None, 'check_same_thread': False,
-            'timeout': self.pragmas.get('busy_timeout', 5000) / 1000,
+            'timeout': int(self.pragmas['busy_timeout']) / 1000,
             'uri': self.is_memory, 'cached_statements': 256,
         }
         kwargs.update(self._connection_overrides)

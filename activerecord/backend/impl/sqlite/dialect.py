@@ -7,6 +7,7 @@ from typing import ClassVar
 from ...dialect import Dialect
 from ...features import Features
 from ...transaction import IsolationLevel, effective_level
+from .types import SQLiteTypeMap
 
 _VERSION = sqlite3.sqlite_version_info
 
@@ -28,21 +29,27 @@ class SQLiteDialect(Dialect):
     autoincrement_column_template = '{name} INTEGER PRIMARY KEY AUTOINCREMENT'
     boolean_literals: ClassVar[dict[bool, str]] = {True: '1', False: '0'}
     server_version_sql = 'SELECT sqlite_version()'
+    explain_prefix = 'EXPLAIN QUERY PLAN '   # plain EXPLAIN lists VDBE bytecode, not a plan
+    group_by_position = True
+    type_map_class = SQLiteTypeMap
 
     def begin_statements(self, level: IsolationLevel | None, read_only: bool, features: Features) -> list[str]:
         """BEGIN (deferred); BEGIN IMMEDIATE for SERIALIZABLE; PRAGMA query_only for read-only."""
-        statements = ['PRAGMA query_only = ON'] if read_only else []
         if level is not None:
             effective_level(level, features.isolation_levels, self.name)  # rejects SNAPSHOT
         # A deferred transaction is already serializable in SQLite; SERIALIZABLE asks for the
         # write lock up front so that it can never fail later on a lock upgrade.
-        statements.append('BEGIN IMMEDIATE' if level is IsolationLevel.SERIALIZABLE else 'BEGIN')
+        statements = ['BEGIN IMMEDIATE' if level is IsolationLevel.SERIALIZABLE else 'BEGIN']
+        # query_only is switched on after BEGIN and off before COMMIT/ROLLBACK, so that a
+        # failing BEGIN or COMMIT (busy) never sends a read-only connection back to the pool.
+        if read_only:
+            statements.append('PRAGMA query_only = ON')
         return statements
 
     def commit_statements(self, read_only: bool) -> list[str]:
-        """COMMIT, then leave query_only mode."""
-        return ['COMMIT', 'PRAGMA query_only = OFF'] if read_only else ['COMMIT']
+        """Leave query_only mode, then COMMIT."""
+        return ['PRAGMA query_only = OFF', 'COMMIT'] if read_only else ['COMMIT']
 
     def rollback_statements(self, read_only: bool) -> list[str]:
-        """ROLLBACK, then leave query_only mode."""
-        return ['ROLLBACK', 'PRAGMA query_only = OFF'] if read_only else ['ROLLBACK']
+        """Leave query_only mode, then ROLLBACK."""
+        return ['PRAGMA query_only = OFF', 'ROLLBACK'] if read_only else ['ROLLBACK']

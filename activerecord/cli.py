@@ -1,0 +1,144 @@
+"""`python -m activerecord`: the `demo` and `check` commands.
+
+`check` is what an operator runs when a deployment cannot reach its database, so every failure
+it knows about ends in one plain sentence and a non-zero exit: never a traceback, never the
+password.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Sequence, TextIO
+
+from .errors import ActiveRecordError, ConfigurationError
+
+PROG = 'python -m activerecord'
+
+EXIT_OK = 0
+EXIT_UNREACHABLE = 1    # the configuration is fine, the database could not be reached
+EXIT_BAD_INPUT = 2      # the URL or its options are wrong, or the driver is missing
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of both commands."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description='activerecord: an ActiveRecord ORM on pydantic models, for SQLite, '
+                               'MySQL/MariaDB, PostgreSQL, Oracle and SQL Server.')
+    commands = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
+    demo = commands.add_parser(
+        'demo', help='run the social-media example end to end',
+        description='Run the social-media example of the backends guide end to end: define models, '
+                    'create their tables, create/read/update/delete records, run a query, and roll a '
+                    'transaction back, printing each step and the SQL it sends. Uses a temporary '
+                    'SQLite file unless --url names another database; the tables it uses '
+                    '(ar_demo_users, ar_demo_posts) are dropped at the end.')
+    demo.add_argument('--url', help='database URL, e.g. postgresql://user:password@host:5432/db '
+                                    '(default: a temporary SQLite file in WAL mode)')
+    demo.add_argument('--no-sql', dest='show_sql', action='store_false',
+                      help='do not print the SQL statements')
+    check = commands.add_parser(
+        'check', help='connect to a database and report what the backend sees',
+        description='Connect to URL and print the server version, whether TLS is in use, the '
+                    "backend's feature flags and the pool's status. Exits 1 when the database "
+                    'cannot be reached and 2 when the URL is wrong or its driver is missing.')
+    check.add_argument('url', help='database URL, e.g. mysql://user:password@host:3306/db?ssl_ca=ca.pem')
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m activerecord` and the `activerecord` script."""
+    args = build_parser().parse_args(argv)
+    if args.command == 'demo':
+        from .demo import run_demo
+        return run_demo(args.url, show_sql=args.show_sql)
+    return check(args.url, sys.stdout, sys.stderr)
+
+
+def check(url: str, out: TextIO, err: TextIO) -> int:
+    """Connect to `url` and print what the backend sees; returns the exit status."""
+    from .backend.registry import backend_class_for
+    from .backend.typing import ConnectionConfig
+
+    password: str | None = None
+    try:
+        config = ConnectionConfig.from_url(url)
+        password = config.password
+        backend = backend_class_for(config.scheme)(config)
+    except (ConfigurationError, ImportError) as error:
+        # The URL itself may hold the password (a typo in the scheme, say): scrub it from the message.
+        err.write(f'error: {_scrub(str(error), password, url)}\n')
+        return EXIT_BAD_INPUT
+    try:
+        return _report(backend, out)
+    except ActiveRecordError as error:
+        err.write(f'error: {_scrub(_reason(backend, error), password, url)}\n')
+        return EXIT_UNREACHABLE
+    finally:
+        backend.close()
+
+
+def _report(backend: Any, out: TextIO) -> int:
+    backend.ping()
+    driver = backend.driver
+    driver_version = getattr(driver, '__version__', None) or getattr(driver, 'version', '')
+    lines = [
+        f'database:  {backend.config.display_url()}',
+        f'backend:   {type(backend).__name__} (driver {driver.__name__} {driver_version})'.rstrip(),
+        f'server:    {backend.server_version_text()}',
+        f'version:   {".".join(str(part) for part in backend.server_version())}',
+        f'TLS:       {"on" if backend.tls_in_use() else "off"}',
+        'pool:      ' + ', '.join(f'{key}={value}' for key, value in backend.pool.status().items()),
+        'features:',
+    ]
+    flags = backend.features.as_dict()
+    width = max(len(name) for name in flags)
+    lines += [f'  {name:<{width}}  {_flag_text(value)}' for name, value in flags.items()]
+    out.write('\n'.join(lines) + '\n')
+    return EXIT_OK
+
+
+def _flag_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return 'yes' if value else 'no'
+    if isinstance(value, list):
+        return ', '.join(str(item) for item in value) or '(none)'
+    return str(value)
+
+
+def _reason(backend: Any, error: ActiveRecordError) -> str:
+    """A one-line reason that names where the connection was going, and the network's own why."""
+    text = str(error)
+    if not text.startswith('cannot connect to'):
+        text = f'{backend.name} at {backend.where()}: {text}'
+    # Drivers often wrap the socket error in a vaguer one ("Can't create a connection"):
+    # the innermost OSError says why (refused, unknown host, timed out, certificate...).
+    cause = _innermost_os_error(error)
+    if cause is not None and str(cause) not in text:
+        text += f' ({type(cause).__name__}: {cause})'
+    return text
+
+
+def _innermost_os_error(error: BaseException) -> OSError | None:
+    found = None
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError):
+            found = current
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def _scrub(text: str, password: str | None, url: str) -> str:
+    """Remove the password from a message, whichever way it got there."""
+    candidates = [password] if password else []
+    # A URL that did not parse still has `user:password@` in it.
+    if '://' in url and '@' in url.split('://', 1)[1]:
+        credentials = url.split('://', 1)[1].rsplit('@', 1)[0]
+        if ':' in credentials:
+            candidates.append(credentials.split(':', 1)[1])
+    for secret in candidates:
+        if secret:
+            text = text.replace(secret, '***')
+    return text
