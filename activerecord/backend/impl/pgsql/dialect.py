@@ -1,0 +1,57 @@
+"""PostgreSQL's SQL: only what differs from the base dialect (which already speaks most of it)."""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ...dialect import Dialect
+from ...features import Features
+from ...transaction import IsolationLevel, effective_level
+from .types import PostgreSQLTypeMap
+
+#: the protocol's Bind message counts parameters in an unsigned 16-bit field
+MAX_BIND_PARAMETERS = 65535
+
+
+class PostgreSQLDialect(Dialect):
+    """PostgreSQL 10+: RETURNING keys, ON CONFLICT upsert, identity columns, JSONB and arrays."""
+
+    name = 'postgresql'
+    features = Features(
+        generated_keys='returning', returning=True, multi_row_insert=True, upsert='on_conflict',
+        transactional_ddl=True, for_update=True, for_update_nowait=True, for_update_skip_locked=True,
+        ilike=True, full_join=True, json=True, json_operators=True, arrays=True,
+        question_mark_operators=True, read_only_transactions=True, explain=True,
+        max_parameters=MAX_BIND_PARAMETERS, max_in_list=30000,
+        # READ UNCOMMITTED is given as READ COMMITTED (PostgreSQL has nothing weaker); its
+        # REPEATABLE READ is snapshot isolation, so SNAPSHOT is that level under its own name.
+        isolation_levels=frozenset({IsolationLevel.READ_COMMITTED, IsolationLevel.REPEATABLE_READ,
+                                    IsolationLevel.SNAPSHOT, IsolationLevel.SERIALIZABLE}),
+    )
+    type_map_class = PostgreSQLTypeMap
+    max_identifier_length = 63
+    group_by_position = True
+    cast_select_parameters = True   # pg8000 sends parameters as 'unknown': SELECT $1 would be text
+    # A datetime field is an instant here (TIMESTAMPTZ), and CAST(x AS VARCHAR(n)) would truncate.
+    cast_types: ClassVar[dict[str, str]] = {**Dialect.cast_types, 'datetime': 'TIMESTAMPTZ', 'str': 'TEXT'}
+    #: an isolation level -> the words PostgreSQL uses for it, where they differ
+    isolation_sql: ClassVar[dict[IsolationLevel, str]] = {IsolationLevel.SNAPSHOT: 'REPEATABLE READ'}
+
+    def sync_identity_sql(self, table: str, column: str) -> tuple[str, tuple]:
+        """Move the column's sequence past the largest key: PostgreSQL's identity sequences do
+        not follow explicitly inserted values (MySQL's and SQLite's counters do)."""
+        sequence = 'pg_get_serial_sequence(?, ?)'
+        sql = (f'SELECT setval({sequence}, GREATEST((SELECT MAX({self.quote(column)}) FROM '
+               f'{self.quote_table(table)}), nextval({sequence})))')
+        # pg_get_serial_sequence parses its first argument as SQL (quoted) and takes the
+        # second literally (a plain column name).
+        target = (self.quote_table(table), column)
+        return sql, target + target
+
+    def begin_statements(self, level: IsolationLevel | None, read_only: bool, features: Features) -> list[str]:
+        """BEGIN [ISOLATION LEVEL ...] [READ ONLY], one statement, no session state to undo."""
+        if level is None:
+            return [self.begin_read_only_template if read_only else self.begin_template]
+        actual = effective_level(level, features.isolation_levels, self.name)
+        access = self.read_only_clause if read_only else ''
+        return [self.begin_with_isolation_template.format(
+            level=self.isolation_sql.get(actual, actual.value), access=access)]
