@@ -1,0 +1,241 @@
+"""Running a query: the result methods shared by Query and the set operations (union, ...)."""
+from __future__ import annotations
+
+import decimal
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+
+from ..backend.dialect import Dialect, SQLContext
+from ..backend.types import to_decimal
+from ..errors import ActiveRecordError, MultipleRecordsFound, RecordNotFound
+from .cte import render_statement
+from .expressions import Alias, ColumnRef
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..backend.base import StorageBackend
+
+
+def _converter_of(item: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    if isinstance(item, Alias):
+        item = item.expression
+    if isinstance(item, ColumnRef):
+        return item.from_db_converter(dialect)
+    return None
+
+
+def row_converters(items: Sequence[Any] | None, labels: Sequence[str],
+                   dialect: Dialect) -> list[tuple[int, Callable[[Any], Any]]]:
+    """(index, converter) for every result column that is a model column with a converter."""
+    if items is None or len(items) != len(labels):
+        return []
+    result = []
+    for index, item in enumerate(items):
+        converter = _converter_of(item, dialect)
+        if converter is not None:
+            result.append((index, converter))
+    return result
+
+
+def rows_to_dicts(labels: Sequence[str], rows: Sequence[tuple],
+                  converters: Sequence[tuple[int, Callable[[Any], Any]]]) -> list[dict[str, Any]]:
+    """Rows as dicts keyed by column label, model columns converted to their Python types."""
+    if not converters:
+        return [dict(zip(labels, row)) for row in rows]
+    result = []
+    for row in rows:
+        values = list(row)
+        for index, converter in converters:
+            if values[index] is not None:
+                values[index] = converter(values[index])
+        result.append(dict(zip(labels, values)))
+    return result
+
+
+def aggregate_value(function: str, expression: Any, value: Any, dialect: Dialect) -> Any:
+    """An aggregate's result in the Python type a user expects from that column."""
+    if value is None:
+        return None
+    if function == 'count':
+        return int(value)
+    if not isinstance(expression, ColumnRef):
+        return value
+    python_type = expression.field.python_type
+    if function in ('min', 'max'):
+        converter = expression.from_db_converter(dialect)
+        return converter(value) if converter is not None else value
+    if python_type is decimal.Decimal:
+        return to_decimal(value)
+    if function == 'sum' and python_type is int:
+        return int(value)   # SUM of integers is DECIMAL/NUMERIC on MySQL and PostgreSQL
+    if function == 'avg' and python_type in (int, float):
+        return float(value)
+    if function == 'sum' and python_type is float:
+        return float(value)
+    return value
+
+
+def _positive_int(value: Any, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ActiveRecordError(f'{what} must be a positive int, got {value!r}')
+    return value
+
+
+class Fetching:
+    """Result methods; a subclass renders itself with `_render(ctx)` and knows its model."""
+
+    __slots__ = ()
+
+    model: type
+    _as_dicts: bool
+
+    # -- what subclasses provide ----------------------------------------------------------
+
+    def _render(self, ctx: SQLContext) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _render_aggregate(self, ctx: SQLContext, function: str, expression: Any) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _render_exists(self, ctx: SQLContext) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def result_items(self) -> tuple[Any, ...] | None:  # pragma: no cover
+        """The select list's items (None when unknown)."""
+        raise NotImplementedError
+
+    def _after_load(self, records: list) -> None:
+        """Hook: work on freshly built records (eager loading)."""
+
+    def _with_limit(self, limit: int) -> 'Fetching':  # pragma: no cover
+        raise NotImplementedError
+
+    def _ordered_for_first(self) -> 'Fetching':  # pragma: no cover
+        raise NotImplementedError
+
+    # -- SQL --------------------------------------------------------------------------------
+
+    def to_sql(self, dialect: Dialect | None = None) -> tuple[str, tuple]:
+        """(sql, params) with `?` placeholders, for the model's backend or the given dialect."""
+        if dialect is None:
+            dialect = self.model.backend().dialect
+        return render_statement(dialect, self._render)
+
+    def result_labels(self) -> list[str | None] | None:
+        """The labels of the result columns, where the query knows them."""
+        items = self.result_items()
+        return None if items is None else [getattr(item, 'label', None) for item in items]
+
+    # -- rows -----------------------------------------------------------------------------
+
+    def _backend(self) -> 'StorageBackend':
+        return self.model.backend()
+
+    def _convert(self, dialect: Dialect, labels: list[str], rows: list[tuple]) -> list[Any]:
+        if self._as_dicts:
+            return rows_to_dicts(labels, rows, row_converters(self.result_items(), labels, dialect))
+        records = self.model._from_rows(labels, rows)
+        self._after_load(records)
+        return records
+
+    def all(self) -> list[Any]:
+        """Every row: model instances, or dicts after as_dicts()."""
+        backend = self._backend()
+        sql, params = render_statement(backend.dialect, self._render)
+        labels, rows = backend.query_rows(sql, params)
+        return self._convert(backend.dialect, labels, rows)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.all())
+
+    def iter(self, batch_size: int = 1000) -> Iterator[Any]:
+        """Stream the rows, `batch_size` at a time: memory stays flat however many there are."""
+        _positive_int(batch_size, 'iter(batch_size=...)')
+        backend = self._backend()
+        dialect = backend.dialect
+        sql, params = render_statement(dialect, self._render)
+        converters = None
+        for labels, batch in backend.iter_rows(sql, params, batch_size):
+            if self._as_dicts:
+                if converters is None:
+                    converters = row_converters(self.result_items(), labels, dialect)
+                yield from rows_to_dicts(labels, batch, converters)
+            else:
+                records = self.model._from_rows(labels, batch)
+                self._after_load(records)
+                yield from records
+
+    def first(self) -> Any:
+        """The first row (ordered by primary key unless the query is ordered), or None."""
+        rows = self._ordered_for_first()._with_limit(1).all()
+        return rows[0] if rows else None
+
+    def one(self) -> Any:
+        """The only row; RecordNotFound when there is none, MultipleRecordsFound when more."""
+        rows = self._with_limit(2).all()
+        if not rows:
+            raise RecordNotFound(f'{self.model.__name__}: the query found no row: {self._describe()}')
+        if len(rows) > 1:
+            raise MultipleRecordsFound(f'{self.model.__name__}: one() expected one row, the query found '
+                                       f'more: {self._describe()}')
+        return rows[0]
+
+    def _describe(self) -> str:
+        try:
+            return self.to_sql()[0]
+        except Exception:  # a message must not fail because the SQL cannot be shown
+            return repr(self)
+
+    def _scalar(self, render: Callable[[SQLContext], None]) -> Any:
+        backend = self._backend()
+        sql, params = render_statement(backend.dialect, render)
+        labels, rows = backend.query_rows(sql, params)
+        return rows[0][0] if rows else None
+
+    def count(self) -> int:
+        """The number of rows the query returns."""
+        return int(self._scalar(lambda ctx: self._render_aggregate(ctx, 'count', None)) or 0)
+
+    def exists(self) -> bool:
+        """Whether the query returns at least one row."""
+        backend = self._backend()
+        sql, params = render_statement(backend.dialect, self._render_exists)
+        labels, rows = backend.query_rows(sql, params)
+        return bool(rows)
+
+    def _aggregate(self, function: str, expression: Any) -> Any:
+        if not hasattr(expression, '__sql__'):
+            raise ActiveRecordError(f'{function}() takes a column expression (Model.c.field), '
+                                    f'got {type(expression).__name__} {expression!r}')
+        backend = self._backend()
+        value = self._scalar(lambda ctx: self._render_aggregate(ctx, function, expression))
+        return aggregate_value(function, expression, value, backend.dialect)
+
+    def sum(self, expression: Any) -> Any:
+        """SUM(expression) over the query's rows (None when there are none)."""
+        return self._aggregate('sum', expression)
+
+    def avg(self, expression: Any) -> Any:
+        """AVG(expression) over the query's rows."""
+        return self._aggregate('avg', expression)
+
+    def min(self, expression: Any) -> Any:
+        """MIN(expression) over the query's rows."""
+        return self._aggregate('min', expression)
+
+    def max(self, expression: Any) -> Any:
+        """MAX(expression) over the query's rows."""
+        return self._aggregate('max', expression)
+
+    def explain(self) -> str:
+        """The database's plan for this query, one line per plan row."""
+        backend = self._backend()
+        backend.features.require('explain', backend.name)
+        sql, params = render_statement(backend.dialect, self._render)
+        labels, rows = backend.query_rows(backend.dialect.explain_sql(sql), params)
+        lines = []
+        for row in rows:
+            if len(row) == 1:
+                lines.append(str(row[0]))
+            else:
+                lines.append(', '.join(f'{label}: {value}' for label, value in zip(labels, row)
+                                       if value is not None))
+        return '\n'.join(lines)
