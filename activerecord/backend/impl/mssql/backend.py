@@ -1,0 +1,331 @@
+"""The SQL Server backend on python-tds (`pytds`, pure Python; TLS through pyOpenSSL).
+
+The adapter opens the TCP connection itself (so that a closed port fails at once with the
+operating system's reason, instead of after python-tds's retry loop), logs in with
+autocommit on (transactions are BEGIN TRANSACTION ... COMMIT sent as SQL), verifies TLS with
+`cafile` and host-name validation, and translates SQL Server error numbers.
+"""
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any, ClassVar, Sequence
+
+from .... import errors
+from ....errors import ConfigurationError
+from ...base import StorageBackend, parse_version, require_driver
+from .dialect import SQLServerDialect
+
+pytds = require_driver('pytds', 'mssql', 'SQLServerBackend')
+import pytds.tls  # noqa: E402  (only after the driver is known to be there)
+
+
+def certificate_matches_host(cert: Any, name: bytes | str) -> bool:
+    """Whether a server certificate (pyOpenSSL X509) names `name`, by RFC 6125 rules.
+
+    The subjectAltName entries decide when there are any (an IP address matches an IP entry,
+    a host name a DNS entry, `*.` only as a whole leftmost label); the common name only
+    when there are none.
+    """
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    host = name.decode('ascii') if isinstance(name, bytes) else name
+    cert = cert.to_cryptography()  # python-tds calls validate_host(cert=..., name=...)
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    try:
+        alt_names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        alt_names = None
+    if alt_names is not None:
+        if address is not None:
+            return address in alt_names.get_values_for_type(x509.IPAddress)
+        return any(_dns_name_matches(pattern, host) for pattern in alt_names.get_values_for_type(x509.DNSName))
+    common_names = [str(attribute.value) for attribute in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    if address is not None:
+        return host in common_names
+    return any(_dns_name_matches(pattern, host) for pattern in common_names)
+
+
+def _dns_name_matches(pattern: str, host: str) -> bool:
+    pattern, host = pattern.lower().rstrip('.'), host.lower().rstrip('.')
+    if pattern.startswith('*.'):
+        head, _, rest = host.partition('.')
+        return bool(head) and rest == pattern[2:] and '*' not in rest
+    return pattern == host
+
+
+# python-tds checks the host name after its TLS handshake with pytds.tls.validate_host, which
+# reads subjectAltName through pyOpenSSL's X509.get_extension; pyOpenSSL 24.3 removed that
+# method, so every certificate whose CN is not the host name failed with AttributeError.
+pytds.tls.validate_host = certificate_matches_host
+
+#: ConnectionConfig.options this backend accepts -> pytds.connect keyword
+CONNECT_OPTIONS: dict[str, str] = {
+    'appname': 'appname',            # shown in sys.dm_exec_sessions.program_name
+    'query_timeout': 'timeout',      # seconds a statement may run (None: no limit)
+    'readonly': 'readonly',          # ApplicationIntent=ReadOnly (availability-group replicas)
+    'failover_partner': 'failover_partner',
+    'enc_login_only': 'enc_login_only',
+}
+_BOOL_OPTIONS = frozenset({'readonly', 'enc_login_only'})
+_BOOL_WORDS = {'1': True, 'true': True, 'yes': True, 'on': True, '0': False, 'false': False, 'no': False, 'off': False}
+
+#: SQL Server error numbers whose PEP 249 class (python-tds: mostly OperationalError) is too vague
+ERROR_CODES: dict[int, type[errors.DatabaseError]] = {
+    # constraints
+    2627: errors.IntegrityError,     # violation of PRIMARY KEY / UNIQUE constraint
+    2601: errors.IntegrityError,     # duplicate key row in unique index
+    547: errors.IntegrityError,      # FOREIGN KEY / CHECK constraint conflict
+    515: errors.IntegrityError,      # cannot insert NULL
+    # concurrency: retryable
+    1205: errors.OperationalError,   # deadlock victim
+    1222: errors.OperationalError,   # lock request time out (NOWAIT)
+    3960: errors.OperationalError,   # snapshot isolation update conflict
+    3961: errors.OperationalError,   # snapshot isolation: object changed by DDL
+    # a level the database cannot give
+    3952: errors.NotSupportedError,  # snapshot isolation not allowed in this database
+    # the SQL is wrong
+    102: errors.ProgrammingError,    # incorrect syntax
+    156: errors.ProgrammingError,    # incorrect syntax near a keyword
+    207: errors.ProgrammingError,    # invalid column name
+    208: errors.ProgrammingError,    # invalid object name
+    137: errors.ProgrammingError,    # must declare the scalar variable
+    2812: errors.ProgrammingError,   # could not find stored procedure
+    2714: errors.ProgrammingError,   # there is already an object named ...
+    3701: errors.ProgrammingError,   # cannot drop: it does not exist
+    4104: errors.ProgrammingError,   # the multi-part identifier could not be bound
+    4145: errors.ProgrammingError,   # non-boolean expression where a condition is expected
+    8003: errors.ProgrammingError,   # too many parameters (more than 2100)
+    10738: errors.ProgrammingError,  # more than 1000 rows in INSERT ... VALUES
+    8672: errors.ProgrammingError,   # MERGE touched the same row twice (duplicate keys in the rows)
+    544: errors.ProgrammingError,    # explicit value for an IDENTITY column with IDENTITY_INSERT OFF
+    334: errors.ProgrammingError,    # OUTPUT without INTO on a table with triggers
+    3902: errors.ProgrammingError,   # COMMIT without BEGIN TRANSACTION
+    3903: errors.ProgrammingError,   # ROLLBACK without BEGIN TRANSACTION
+    # the value does not fit
+    8152: errors.DataError,          # string or binary data would be truncated
+    2628: errors.DataError,          # the same, naming the column (2019+)
+    8115: errors.DataError,          # arithmetic overflow converting to a type
+    220: errors.DataError,           # arithmetic overflow for a data type
+    8134: errors.DataError,          # divide by zero
+    245: errors.DataError,           # conversion failed
+    8114: errors.DataError,          # error converting data type
+    241: errors.DataError,           # conversion failed converting date/time from text
+    242: errors.DataError,           # out-of-range datetime value
+    8169: errors.DataError,          # conversion failed converting to uniqueidentifier
+    13609: errors.DataError,         # JSON text is not properly formatted
+    # connecting and the connection itself
+    18456: errors.OperationalError,  # login failed
+    4060: errors.OperationalError,   # cannot open database
+    233: errors.OperationalError,    # no process is on the other end of the pipe
+    10054: errors.OperationalError,  # connection reset by the remote host
+    10053: errors.OperationalError,  # connection aborted
+    596: errors.OperationalError,    # session is in the kill state
+    6005: errors.OperationalError,   # SHUTDOWN is in progress
+}
+#: error numbers that mean the session is gone
+DISCONNECT_CODES = frozenset({233, 10053, 10054, 596, 6005, 4060, 18456})
+
+
+def _option_value(key: str, value: Any) -> Any:
+    if key in _BOOL_OPTIONS:
+        if isinstance(value, bool):
+            return value
+        word = str(value).lower()
+        if word not in _BOOL_WORDS:
+            raise ConfigurationError(f'ConnectionConfig.options[{key!r}]: {value!r} is not allowed; '
+                                     'expected true or false')
+        return _BOOL_WORDS[word]
+    if key == 'query_timeout':
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = -1.0
+        if isinstance(value, bool) or seconds <= 0:
+            raise ConfigurationError(f"ConnectionConfig.options['query_timeout']: {value!r} is not allowed; "
+                                     'expected a number of seconds > 0')
+        return seconds
+    return str(value)
+
+
+class SQLServerBackend(StorageBackend):
+    """SQL Server 2016+ (and Azure SQL) through python-tds."""
+
+    name = 'mssql'
+    driver_module = 'pytds'
+    driver_extra = 'mssql'
+    dialect_class = SQLServerDialect
+    # pytds replaces %s with @P1, @P2 ... and sends the statement through sp_executesql.
+    paramstyle = 'format'
+    # With no parameters pytds skips its % formatting, so the `%%` our translation writes
+    # for a literal % would reach the server doubled: always pass a (maybe empty) tuple.
+    always_pass_params = True
+    # pytds leaves the rest of a result pending after fetchone(); the next statement on the
+    # connection would pay a cancel round trip, so fetch_one drains it.
+    fetchone_drains = False
+    default_port = 1433
+    known_options = frozenset(CONNECT_OPTIONS)
+    error_codes: ClassVar[dict[Any, type[errors.DatabaseError]]] = ERROR_CODES
+    sqlstate_classes: ClassVar[dict[str, type[errors.DatabaseError]]] = {}
+
+    def check_config(self, config: Any) -> None:
+        """A database name; no client certificate (python-tds cannot send one); valid options."""
+        super().check_config(config)
+        if config.ssl_cert or config.ssl_key:
+            raise ConfigurationError('ConnectionConfig.ssl_cert: client certificates are not allowed for '
+                                     'SQLServerBackend (python-tds cannot present one); use ssl_ca only')
+        for key, value in config.options.items():
+            _option_value(key, value)
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """pytds.connect keywords: server, port, database, credentials, autocommit, cafile + host check."""
+        config = self.config
+        kwargs: dict[str, Any] = {
+            'dsn': config.host, 'port': config.port or self.default_port, 'database': config.database,
+            'user': config.username, 'password': config.password,
+            'login_timeout': float(config.connect_timeout),
+            'autocommit': True,              # BEGIN TRANSACTION / COMMIT are sent as SQL
+            'appname': 'activerecord',
+            # Our own retries would re-run a login behind the caller's back: one attempt.
+            'disable_connect_retry': True,
+        }
+        for key, value in config.options.items():
+            kwargs[CONNECT_OPTIONS[key]] = _option_value(key, value)
+        if config.ssl_ca:
+            # Requests encryption (ENCRYPT_ON): a server without TLS fails the login, never
+            # falls back to plain text. The chain is verified against cafile; validate_host
+            # matches the certificate to the host name (ssl_verify=False skips only that).
+            kwargs['cafile'] = config.ssl_ca
+            kwargs['validate_host'] = config.ssl_verify
+        kwargs.update(self._connection_overrides)
+        return kwargs
+
+    def open_raw_connection(self, kwargs: dict[str, Any]) -> Any:
+        """Connect the TCP socket first (a refused port fails now, with its reason), then log in."""
+        if 'sock' in kwargs:
+            return self.driver.connect(**kwargs)
+        sock = socket.create_connection((kwargs['dsn'], kwargs['port']), timeout=kwargs['login_timeout'])
+        try:
+            return self.driver.connect(sock=sock, **kwargs)
+        except BaseException:
+            sock.close()
+            raise
+
+    # -- sessions -----------------------------------------------------------------------
+
+    def transaction_open(self, raw: Any) -> bool:
+        """python-tds records the transaction the server reports (also for BEGIN sent as SQL)."""
+        tds_socket = getattr(raw, '_tds_socket', None)
+        if tds_socket is None:
+            return True
+        return bool(getattr(tds_socket, 'tds72_transaction', True))
+
+    def _reset_connection(self, raw: Any) -> None:
+        """Roll back a transaction left open (in autocommit mode python-tds's rollback() does nothing)."""
+        if self.transaction_open(raw):
+            cursor = raw.cursor()
+            try:
+                cursor.execute(self.dialect.rollback_sql, ())
+            finally:
+                cursor.close()
+
+    def read_server_version(self, raw: Any) -> tuple[int, ...]:
+        """SERVERPROPERTY('ProductVersion'): '16.0.1000.6' -> (16, 0, 1000, 6)."""
+        cursor = raw.cursor()
+        try:
+            cursor.execute("SELECT CAST(SERVERPROPERTY('ProductVersion') AS NVARCHAR(128))", ())
+            text = str(cursor.fetchall()[0][0])
+        finally:
+            cursor.close()
+        return parse_version(text)
+
+    def tls_in_use(self) -> bool:
+        """Whether this session is encrypted, as the server reports it."""
+        value = self.fetch_value("SELECT CAST(CONNECTIONPROPERTY('encrypt_option') AS NVARCHAR(10))")
+        return str(value or '').upper() == 'TRUE'
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        """Run one statement (or batch); returns the first count and reads the batch to its end."""
+        sql, bound, count = self._prepare(sql, params)
+        with self.connection() as pooled:
+            cursor = self._run(pooled, sql, bound, count)
+            try:
+                rowcount = cursor.rowcount
+                # python-tds stops at the first statement that counts rows; what follows in the
+                # batch (SET IDENTITY_INSERT ... OFF) is read now, or the next statement on the
+                # connection would pay a cancel round trip and its errors would surface there.
+                while cursor.nextset():
+                    pass
+            except Exception as error:
+                self._handle_failure(pooled, error)
+                raise self.translate_error(error) from error
+            finally:
+                self._close_cursor(cursor)
+        return rowcount
+
+    def _close_cursor(self, cursor: Any) -> None:
+        """Read the end of a finished result before closing, so the connection is idle again.
+
+        python-tds stops reading after the last row; the end-of-call tokens that follow
+        (DONEINPROC, RETURNSTATUS, DONEPROC of sp_executesql) stay unread, and the next
+        statement on the connection would first send a cancel and wait for its answer. A
+        result whose rows were not all read (a stream left early) is left to that cancel.
+        """
+        session = getattr(cursor, '_session', None)
+        try:
+            while session is not None and not session.more_rows and cursor.nextset():
+                pass
+        except Exception:
+            pass  # as with close(): the next statement on this connection reports a broken one
+        try:
+            cursor.close()
+        except Exception:
+            pass
+
+    def insert_returning_key(self, sql: str, params: Sequence[Any]) -> Any:
+        """INSERT ... OUTPUT INSERTED.key: the first row's first value (the result is read to its end)."""
+        sql, bound, count = self._prepare(sql, params)
+        with self.connection() as pooled:
+            cursor = self._run(pooled, sql, bound, count)
+            try:
+                rows = cursor.fetchall()
+            except Exception as error:
+                self._handle_failure(pooled, error)
+                raise self.translate_error(error) from error
+            finally:
+                self._close_cursor(cursor)
+        return rows[0][0] if rows else None
+
+    # -- errors -------------------------------------------------------------------------
+
+    def error_code(self, error: BaseException) -> Any:
+        """The SQL Server error number (python-tds's `msg_no`)."""
+        number = getattr(error, 'msg_no', None)
+        return number or None
+
+    def is_disconnect(self, error: BaseException) -> bool:
+        """A closed connection, a socket error, or an error number that ends the session."""
+        if isinstance(error, (pytds.tds_base.ClosedConnectionError, OSError, EOFError)):
+            return True
+        if isinstance(error, pytds.tds_base.Error) and 'closed' in str(error).lower():
+            return True
+        return self.error_code(error) in DISCONNECT_CODES
+
+    def describe_error(self, error: BaseException) -> str:
+        """The server's message (with its number), or the driver's; a bare TimeoutError names its cause."""
+        if isinstance(error, pytds.tds_base.DatabaseError) and getattr(error, 'msg_no', 0):
+            text = f'SQL Server error {error.msg_no}: {error.text}'
+            password = self.config.password
+            return text.replace(password, '***') if password else text
+        text = super().describe_error(error)
+        if isinstance(error, TimeoutError) and text == 'TimeoutError':
+            cause = error.__cause__ or error.__context__
+            text = 'timed out' + (f' ({super().describe_error(cause)})' if cause is not None else '')
+        return text
+
+
+__all__ = ['SQLServerBackend', 'ERROR_CODES', 'DISCONNECT_CODES']

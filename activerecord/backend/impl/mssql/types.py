@@ -1,0 +1,106 @@
+"""SQL Server's column types and value converters: only what differs from the base type map.
+
+Policies (docs/backends/sqlserver.md explains each):
+- text is NVARCHAR (NVARCHAR(MAX) beyond 4000 characters or without max_length): always Unicode;
+- aware datetimes are DATETIMEOFFSET(6), bound in UTC and read back as UTC;
+- a Decimal without max_digits is DECIMAL(38, 10), the widest exact type with a useful scale;
+- JSON is NVARCHAR(MAX) with CHECK (ISJSON(col) = 1) (SQL Server 2016+);
+- bytes are bound as binary (python-tds would otherwise send them as text).
+"""
+from __future__ import annotations
+
+import datetime
+import decimal
+from typing import Any, Callable, ClassVar
+
+from ....errors import ConfigurationError
+from ...types import ColumnSpec, Converter, TypeMap, datetime_from_utc_naive, json_dumps, to_decimal, to_uuid
+
+JSON_CHECK = 'CHECK (ISJSON({{name}}) = 1)'
+NVARCHAR_MAX_CHARS = 4000
+MAX_DECIMAL_PRECISION = 38
+
+_binary: Callable[[bytes], Any] | None = None
+
+
+def to_binary(value: Any) -> Any:
+    """bytes as python-tds's Binary, so they bind as VARBINARY (plain bytes bind as text)."""
+    global _binary
+    if _binary is None:
+        # Imported on first use: the dialect renders SQL without the driver installed.
+        try:
+            from pytds import Binary
+        except ImportError:  # pragma: no cover - only to_sql() without the driver gets here
+            Binary = bytes
+        _binary = Binary
+    return _binary(value)
+
+
+def to_utc_aware(value: datetime.datetime) -> datetime.datetime:
+    """An aware datetime in UTC (a naive one is taken as UTC): binds as DATETIMEOFFSET."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc)
+
+
+_ONE = decimal.Decimal(1)
+
+
+def trimmed_decimal(value: Any) -> decimal.Decimal:
+    """DECIMAL(38, 10) pads ten decimal places: 1.5000000000 -> 1.5, 100.0000000000 -> 100."""
+    number = to_decimal(value)
+    if not number.is_finite():
+        return number
+    normal = number.normalize()
+    return normal.quantize(_ONE) if normal.as_tuple().exponent > 0 else normal
+
+
+class SQLServerTypeMap(TypeMap):
+    """BIT, BIGINT, DECIMAL, NVARCHAR, VARBINARY(MAX), DATETIMEOFFSET, UNIQUEIDENTIFIER."""
+
+    column_types: ClassVar[dict[str, str]] = {
+        'bool': 'BIT',
+        'int': 'BIGINT',
+        'float': 'FLOAT',
+        'decimal': 'DECIMAL({precision}, {scale})',
+        'decimal_unbounded': 'DECIMAL(38, 10)',
+        'str': 'NVARCHAR({length})',
+        'text': 'NVARCHAR(MAX)',
+        'bytes': 'VARBINARY(MAX)',
+        'datetime': 'DATETIMEOFFSET(6)',
+        'datetime_naive': 'DATETIME2(6)',
+        'date': 'DATE',
+        'time': 'TIME(6)',
+        'timedelta': 'BIGINT',
+        'uuid': 'UNIQUEIDENTIFIER',
+        'json': 'NVARCHAR(MAX) ' + JSON_CHECK,
+        'enum_str': 'NVARCHAR({length})',
+        'enum_int': 'INT',
+    }
+    to_db_converters: ClassVar[dict[str, Converter]] = {
+        'json': json_dumps,
+        'timedelta': TypeMap.to_db_converters['timedelta'],
+        'bytes': to_binary,
+        'datetime': to_utc_aware,
+    }
+    from_db_converters: ClassVar[dict[str, Converter]] = {
+        **TypeMap.from_db_converters,
+        'uuid': to_uuid,
+        'decimal_unbounded': trimmed_decimal,
+        'datetime': datetime_from_utc_naive,
+    }
+    param_converters: ClassVar[dict[type, Converter]] = {bytes: to_binary}
+
+    def kind_of(self, spec: ColumnSpec) -> str:
+        """As the base, but a str longer than NVARCHAR(n) allows is NVARCHAR(MAX)."""
+        kind = super().kind_of(spec)
+        if kind == 'str' and spec.max_length is not None and spec.max_length > NVARCHAR_MAX_CHARS:
+            return 'text'
+        return kind
+
+    def column_type(self, spec: ColumnSpec) -> str:
+        """As the base, refusing a DECIMAL wider than 38 digits."""
+        if spec.max_digits is not None and spec.max_digits > MAX_DECIMAL_PRECISION and self.kind_of(spec) == 'decimal':
+            raise ConfigurationError(f'a Decimal with max_digits={spec.max_digits} does not fit SQL Server '
+                                     f'DECIMAL, which keeps at most {MAX_DECIMAL_PRECISION} digits')
+        return super().column_type(spec)
