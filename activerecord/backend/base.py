@@ -228,6 +228,14 @@ class StorageBackend:
             self._close_cursor(cursor)
             self._handle_failure(pooled, error)
             raise self.translate_error(error) from error
+        except BaseException as interruption:
+            # Interrupted mid-statement (KeyboardInterrupt): the wire protocol is in an unknown
+            # state, so the connection must never serve another statement.
+            self._log(sql, count, started, interruption)
+            self._close_cursor(cursor)
+            if not pooled.invalidated:
+                self.pool.invalidate(pooled)
+            raise
         if sql_logger.isEnabledFor(logging.DEBUG):
             self._log(sql, count, started, None)
         return cursor
@@ -394,6 +402,9 @@ class StorageBackend:
         cls = self.error_codes.get(code) if code is not None else None
         if cls is None and sqlstate:
             cls = self.sqlstate_classes.get(sqlstate[:2])
+        if cls is None and not connecting and isinstance(error, UnicodeEncodeError):
+            # Text the driver cannot encode (a lone surrogate): bad input, not a lost connection.
+            cls = errors.DataError
         if cls is None and (connecting or self.is_disconnect(error)):
             cls = errors.OperationalError
         if cls is None:
@@ -402,8 +413,15 @@ class StorageBackend:
         if cls is None:
             cls = errors.OperationalError if isinstance(error, (OSError, ssl.SSLError)) else errors.DatabaseError
         message = self.describe_error(error)
+        if cls is errors.DataError and isinstance(error, UnicodeEncodeError):
+            message += '; text values must be valid Unicode (a lone surrogate cannot be stored)'
         if connecting:
             message = f'cannot connect to {self.name} at {self.where()}: {message}'
+            # Drivers often wrap the socket error in a vaguer one ("can't create a connection"):
+            # the innermost OSError says why (refused, unknown host, timed out...).
+            cause = _innermost_os_error(error)
+            if cause is not None and cause is not error and str(cause) not in message:
+                message += f' ({type(cause).__name__}: {self.describe_error(cause)})'
         return cls(message, code=code, sqlstate=sqlstate)
 
     def describe_error(self, error: BaseException) -> str:
@@ -476,6 +494,17 @@ class StorageBackend:
         """Close every pooled connection; models configured again get a new backend."""
         self.pool.close()
         registry.forget(self)
+
+
+def _innermost_os_error(error: BaseException) -> OSError | None:
+    """The deepest OSError in an exception's chain of causes, if any."""
+    found, seen, current = None, set(), error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError):
+            found = current
+        current = current.__cause__ or current.__context__
+    return found
 
 
 def require_driver(module_name: str, extra: str | None, backend_name: str) -> ModuleType:

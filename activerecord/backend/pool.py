@@ -23,6 +23,7 @@ class PooledConnection:
     """A driver connection with the bookkeeping the pool and transactions need."""
     raw: Any
     created_at: float = field(default_factory=time.monotonic)
+    known_good_at: float = field(default_factory=time.monotonic)   # opened, or last pinged fine
     id: int = field(default_factory=lambda: next(_ids))
     in_transaction: bool = False
     read_only: bool = False
@@ -50,9 +51,10 @@ class ConnectionPool:
         self._open = 0          # connections that exist or are being opened
         self._checked_out = 0
         self._closed = False
-        # Connections opened before the last invalidation are suspect (a server restart or a
-        # network cut breaks them all, but each would otherwise fail only when next used).
-        self._stale_before = float('-inf')
+        # Connections last known good before the last invalidation are suspect: a server
+        # restart or a network cut breaks them all, but each would otherwise fail only when
+        # next used. Each is pinged once at its next checkout (even without pre_ping).
+        self._suspect_before = float('-inf')
         self._lock = threading.Lock()
         self._available = threading.Condition(self._lock)
 
@@ -111,14 +113,15 @@ class ConnectionPool:
             raise
 
     def _make_usable(self, pooled: PooledConnection) -> PooledConnection:
-        """Replace a connection that is too old or fails its ping (pre_ping) with a new one."""
-        too_old = (pooled.created_at <= self._stale_before
-                   or (self.recycle is not None and time.monotonic() - pooled.created_at > self.recycle))
-        if not too_old and self.pre_ping:
+        """Replace a connection that is too old or fails its ping (pre_ping, or suspect) with a new one."""
+        too_old = self.recycle is not None and time.monotonic() - pooled.created_at > self.recycle
+        if not too_old and (self.pre_ping or pooled.known_good_at <= self._suspect_before):
             try:
                 self._ping(pooled.raw)
             except Exception:
                 too_old = True
+            else:
+                pooled.known_good_at = time.monotonic()
         if not too_old:
             return pooled
         self._discard(pooled.raw)
@@ -154,11 +157,11 @@ class ConnectionPool:
             self._discard(pooled.raw)
 
     def invalidate(self, pooled: PooledConnection) -> None:
-        """Close and forget a broken checked-out connection; idle ones as old are replaced on checkout."""
+        """Close and forget a broken checked-out connection; the others are pinged at their next checkout."""
         if pooled.invalidated:
             return
         pooled.invalidated = True
-        self._stale_before = time.monotonic()
+        self._suspect_before = time.monotonic()
         self._forget_checked_out()
         self._discard(pooled.raw)
 

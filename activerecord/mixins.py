@@ -1,0 +1,113 @@
+"""Model mixins: timestamps, soft delete, optimistic locking, UUID primary keys.
+
+A mixin is an abstract ActiveRecord: list it before (or instead of) ActiveRecord in the bases,
+`class Post(TimestampMixin, SoftDeleteMixin, ActiveRecord)`. Mixins declare fields and class
+data that save()/delete() read; they do not use the public hook names, so a model's own hooks
+never hide them.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Optional
+
+from pydantic import Field
+
+from .errors import ActiveRecordError
+from .model.base import ActiveRecord
+from .model.state import private_state
+
+
+class TimestampMixin(ActiveRecord):
+    """`created_at` and `updated_at` (aware UTC) set by save(): on INSERT both, on UPDATE updated_at.
+
+    A save that changes nothing leaves updated_at alone; values given explicitly are kept.
+    """
+
+    __abstract__ = True
+    __timestamps__ = ('created_at', 'updated_at')
+
+    created_at: Optional[datetime] = None
+    updated_at: Optional[datetime] = None
+
+
+def soft_delete_scope(query: Any) -> Any:
+    """The default scope of SoftDeleteMixin: rows whose deleted_at is NULL."""
+    model = query.model
+    return query.where(getattr(model.c, model.__soft_delete_field__).is_null())
+
+
+class SoftDeleteMixin(ActiveRecord):
+    """`deleted_at`: delete() sets it instead of removing the row; queries and finders hide such rows.
+
+    `Model.with_deleted()` (or `query.with_deleted()`) shows them; `record.restore()` clears the
+    mark; `record.force_delete()` removes the row.
+    """
+
+    __abstract__ = True
+    __soft_delete_field__ = 'deleted_at'
+    __default_scopes__ = {'soft_delete': soft_delete_scope}
+
+    deleted_at: Optional[datetime] = None
+
+    @classmethod
+    def with_deleted(cls) -> Any:
+        """A query that also returns soft-deleted rows."""
+        return cls.query().with_deleted()
+
+    @property
+    def is_soft_deleted(self) -> bool:
+        """True when delete() has marked the record."""
+        return getattr(self, type(self).__soft_delete_field__) is not None
+
+    def restore(self) -> Any:
+        """Clear the deleted mark (an UPDATE of that column only); returns self."""
+        from .model.crud import _update
+        from .model.statements import statements_for
+        cls = type(self)
+        if self.is_new_record or self.is_deleted:
+            raise ActiveRecordError(f'cannot restore {cls.__name__}: it is not a stored record')
+        field = cls.__soft_delete_field__
+        if getattr(self, field) is None and private_state(self)['_ar_snap'].get(field) is None:
+            return self
+        backend = cls.backend()
+        backup, snapshot = self.__dict__.copy(), private_state(self)['_ar_snap']
+        self.__dict__[field] = None
+        try:
+            _update(self, cls, backend, statements_for(cls.__meta__, backend.dialect), [field])
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(backup)
+            private_state(self)['_ar_snap'] = snapshot
+            raise
+        return self
+
+    def force_delete(self) -> None:
+        """DELETE the row for good (runs the delete hooks)."""
+        # one code path for hooks and state: delete() with a per-call switch
+        private_state(self)['_ar_force'] = True
+        try:
+            self.delete()
+        finally:
+            private_state(self).pop('_ar_force', None)
+
+
+class OptimisticLockMixin(ActiveRecord):
+    """`version`: every UPDATE/DELETE checks it and an UPDATE increments it; a stale write raises
+    StaleObjectError and changes nothing."""
+
+    __abstract__ = True
+    __lock_field__ = 'version'
+
+    version: int = 1
+
+
+class UUIDPrimaryKeyMixin(ActiveRecord):
+    """`id: UUID`, generated (uuid4) when the record is constructed."""
+
+    __abstract__ = True
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+
+
+__all__ = ['TimestampMixin', 'SoftDeleteMixin', 'OptimisticLockMixin', 'UUIDPrimaryKeyMixin', 'soft_delete_scope']

@@ -1,0 +1,285 @@
+"""ActiveRecord: the pydantic v2 base model with a table, a backend, CRUD and hooks."""
+from __future__ import annotations
+
+import re
+import sys
+import typing
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, Sequence
+
+import pydantic
+from pydantic import BaseModel, ConfigDict
+from pydantic._internal._model_construction import ModelMetaclass
+
+from ..errors import ConfigurationError, ValidationError
+from . import config as _config
+from . import ddl, hooks
+from .column import Column
+from .crud import CrudMixin
+from .metadata import ModelMeta, _metas, build_meta
+from .rows import PERSISTED
+from .state import NEW, StateMixin, private_state
+from .statements import statements_for
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..backend.base import StorageBackend
+    from ..backend.typing import ConnectionConfig
+
+_namespaces: dict[type, Any] = {}
+#: field names that would hide the model's API
+RESERVED_NAMES = frozenset({'c'})
+_API_NAMES: frozenset[str] = frozenset()   # filled in below, once ActiveRecord exists
+
+
+class ActiveRecordMeta(ModelMetaclass):
+    """Prepares the class body (optional int keys, database defaults) before pydantic reads it."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
+        _prepare_namespace(name, bases, namespace)
+        scopes: dict[str, Callable[[Any], Any]] = {}
+        for base in reversed(bases):
+            scopes.update(getattr(base, '__default_scopes__', None) or {})
+        scopes.update(namespace.get('__default_scopes__') or {})
+        namespace['__default_scopes__'] = scopes
+        cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        return cls
+
+    @property
+    def __meta__(cls) -> ModelMeta:
+        """Table, key and column metadata (built on first use)."""
+        meta = _metas.get(cls)
+        if meta is None:
+            if cls.__dict__.get('__abstract__'):
+                raise ConfigurationError(f'{cls.__name__} is abstract (__abstract__ = True): it has no table')
+            meta = _metas[cls] = build_meta(cls)
+        return meta
+
+    @property
+    def c(cls) -> Any:
+        """Column expressions: `Model.c.field` (an unknown name raises AttributeError)."""
+        namespace = _namespaces.get(cls)
+        if namespace is None:
+            from ..query.expressions import ColumnNamespace
+            namespace = _namespaces[cls] = ColumnNamespace(cls)
+        return namespace
+
+
+def _prepare_namespace(name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> None:
+    annotations = namespace.get('__annotations__') or {}
+    for field_name in annotations:
+        if field_name in RESERVED_NAMES or (field_name in _API_NAMES and not field_name.startswith('_')):
+            raise ConfigurationError(f'{name}.{field_name}: {field_name!r} is reserved by ActiveRecord '
+                                     f'(it would hide {"the column namespace" if field_name == "c" else "a method"}); '
+                                     f'use another field name and Column(name={field_name!r}) for the column')
+    key = _single_key_name(bases, namespace, annotations)
+    if key is not None and key in annotations and key not in namespace and _is_int(annotations[key]):
+        # `id: int` without a default: None until saved, then filled in by the database
+        annotations[key] = _optional(annotations[key])
+        namespace[key] = None
+    filled: list[str] = []
+    for field_name, annotation in annotations.items():
+        column = _column_in(annotation, namespace)
+        if column is None or not column.has_default or field_name in namespace:
+            continue
+        if hasattr(column.default, '__sql__'):   # computed by the database: read back after INSERT
+            if not _is_optional(annotation):
+                filled.append(field_name)    # None only until saved: the column stays NOT NULL
+            annotations[field_name] = _optional(annotation)
+            namespace[field_name] = None
+        else:
+            namespace[field_name] = column.default
+    namespace['__db_filled__'] = tuple(filled)
+
+
+def _single_key_name(bases: tuple[type, ...], namespace: dict[str, Any], annotations: dict[str, Any]) -> str | None:
+    explicit = namespace.get('__primary_key__')
+    if explicit is None:
+        declared = [field for field, annotation in annotations.items()
+                    if (column := _column_in(annotation, namespace)) is not None and column.primary_key]
+        if declared:
+            return declared[0] if len(declared) == 1 else None
+        for base in bases:
+            for klass in base.__mro__:
+                if '__primary_key__' in klass.__dict__:
+                    explicit = klass.__dict__['__primary_key__']
+                    break
+            if explicit is not None:
+                break
+    if explicit is None:
+        return 'id'
+    if isinstance(explicit, str):
+        return explicit
+    return explicit[0] if isinstance(explicit, (tuple, list)) and len(explicit) == 1 else None
+
+
+_INT_TEXT = re.compile(r'^\s*(int|Annotated\[\s*int\s*,.*\])\s*$', re.S)
+
+
+def _is_int(annotation: Any) -> bool:
+    if isinstance(annotation, str):
+        return bool(_INT_TEXT.match(annotation))
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = annotation.__origin__
+    return annotation is int
+
+
+def _is_optional(annotation: Any) -> bool:
+    if isinstance(annotation, str):
+        text = annotation.replace(' ', '')
+        return text.startswith('Optional[') or text.endswith('|None') or text.startswith('None|')
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = annotation.__origin__
+    return type(None) in typing.get_args(annotation)
+
+
+def _optional(annotation: Any) -> Any:
+    if isinstance(annotation, str):
+        return f'{annotation} | None'
+    return Optional[annotation]
+
+
+def _column_in(annotation: Any, namespace: dict[str, Any] | None = None) -> Column | None:
+    if isinstance(annotation, str):
+        annotation = _evaluate(annotation, namespace or {})
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return None
+    return next((item for item in annotation.__metadata__ if isinstance(item, Column)), None)
+
+
+def _evaluate(text: str, namespace: dict[str, Any]) -> Any:
+    """A string annotation (from __future__ import annotations) that mentions Column(...)."""
+    if 'Column(' not in text:
+        return None
+    module = sys.modules.get(namespace.get('__module__', ''))
+    try:
+        return eval(text, dict(vars(module)) if module else {}, dict(namespace))  # noqa: S307 - class source
+    except Exception:
+        return None   # a forward reference: pydantic resolves it later; no DB default shortcut then
+
+
+class ActiveRecord(StateMixin, CrudMixin, BaseModel, metaclass=ActiveRecordMeta):
+    """A pydantic model stored in a table: configure(), create_table(), save(), find_one(), query()."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    __abstract__: ClassVar[bool] = True
+    __default_scopes__: ClassVar[dict[str, Callable[[Any], Any]]] = {}
+    #: set by mixins (data the CRUD code reads, rather than overridden methods)
+    __timestamps__: ClassVar[tuple[str, ...] | None] = None       # (created, updated) field names
+    __lock_field__: ClassVar[str | None] = None                   # optimistic lock version field
+    __soft_delete_field__: ClassVar[str | None] = None            # deleted-at field
+    __db_filled__: ClassVar[tuple[str, ...]] = ()                 # set by the metaclass
+
+    # The record's state lives in __pydantic_private__ as '_ar_snap' (the snapshot of values last
+    # loaded or saved; for a new record VALIDATED, or None once a value was assigned) and
+    # '_ar_state' (NEW, PERSISTED, DELETED). It is not declared with PrivateAttr, whose
+    # per-instance defaults are slow: a record constructed by pydantic has none of it yet, which
+    # means "new, validated by its construction" (see state.private_state).
+
+    def __init__(self, /, **data: Any) -> None:
+        """Validate the values (activerecord.errors.ValidationError names each problem)."""
+        try:
+            self.__pydantic_validator__.validate_python(data, self_instance=self)
+        except pydantic.ValidationError as error:
+            raise ValidationError.from_pydantic(type(self).__name__, error) from None
+
+    # Only the error type differs from pydantic's __init__: tell pydantic it is the base one, so
+    # that validation (model_validate, bulk rows) builds instances directly instead of calling it.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """pydantic's model_validate, raising activerecord.errors.ValidationError."""
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except pydantic.ValidationError as error:
+            raise ValidationError.from_pydantic(cls.__name__, error) from None
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, *args: Any, **kwargs: Any) -> Any:
+        """pydantic's model_validate_json, raising activerecord.errors.ValidationError."""
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except pydantic.ValidationError as error:
+            raise ValidationError.from_pydantic(cls.__name__, error) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """pydantic's assignment; a new record then needs validating again before it is saved."""
+        BaseModel.__setattr__(self, name, value)
+        private = self.__pydantic_private__
+        if private is None or '_ar_state' not in private:
+            private_state(self)['_ar_snap'] = None
+        elif private['_ar_state'] == NEW:
+            private['_ar_snap'] = None
+
+    def __eq__(self, other: object) -> bool:
+        """Records are equal when they are of the same model and their field values are equal."""
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        if type(self) is not type(other):
+            return False
+        mine, theirs = self.__dict__, other.__dict__
+        return all(mine.get(name) == theirs.get(name) for name in type(self).model_fields)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable records are not hashable (as in pydantic)
+
+    # -- configuration ------------------------------------------------------------------
+
+    @classmethod
+    def configure(cls, config: 'ConnectionConfig | str', backend_class: type | None = None) -> 'StorageBackend':
+        """Bind this model (and subclasses without their own configuration) to a shared backend."""
+        return _config.configure(cls, config, backend_class)
+
+    @classmethod
+    def backend(cls) -> 'StorageBackend':
+        """The configured backend (ActiveRecordError if none)."""
+        try:
+            return _config._resolved[cls]
+        except KeyError:
+            return _config.resolve(cls)
+
+    @classmethod
+    def transaction(cls, isolation_level: Any = None, read_only: bool = False) -> Any:
+        """`with Model.transaction():` BEGIN ... COMMIT, ROLLBACK on exception; nested = savepoint."""
+        return cls.backend().transaction(isolation_level, read_only)
+
+    @classmethod
+    def query(cls) -> Any:
+        """A new Query on this model (default scopes apply when it renders)."""
+        from ..query.query import Query
+        return Query(cls)
+
+    @classmethod
+    def on(cls, event: str, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """Register fn(record) for a lifecycle event on this model and its subclasses; returns fn."""
+        hooks.add_listener(cls, event, fn)
+        return fn
+
+    @classmethod
+    def off(cls, event: str, fn: Callable[[Any], Any]) -> None:
+        """Remove a listener registered with on()."""
+        hooks.remove_listener(cls, event, fn)
+
+    # -- schema -------------------------------------------------------------------------
+
+    @classmethod
+    def create_table(cls, if_not_exists: bool = True) -> None:
+        """CREATE TABLE (and its indexes) from the model, through the backend's dialect."""
+        ddl.create_table(cls, if_not_exists=if_not_exists)
+
+    @classmethod
+    def drop_table(cls, if_exists: bool = True) -> None:
+        """DROP TABLE of the model."""
+        ddl.drop_table(cls, if_exists=if_exists)
+
+    # -- rows ---------------------------------------------------------------------------
+
+    @classmethod
+    def _from_rows(cls, labels: Sequence[str], rows: Sequence[tuple]) -> list[Any]:
+        """Instances from database rows, without re-validation, persisted and clean."""
+        statements = statements_for(cls.__meta__, cls.backend().dialect)
+        return statements.row_builder(labels)(rows)
+
+
+_API_NAMES = frozenset(name for klass in ActiveRecord.__mro__[:ActiveRecord.__mro__.index(BaseModel)]
+                       for name in vars(klass) if not name.startswith('_'))
+__all__ = ['ActiveRecord', 'ActiveRecordMeta', 'PERSISTED']

@@ -1,0 +1,279 @@
+"""insert_many and upsert: validated rows, one statement per batch, never one per row.
+
+A batch holds as many rows as fit in the database's parameter limit (features.max_parameters);
+several batches run in one transaction so that a failure leaves nothing half-written. Rows
+are validated like constructed records (defaults applied) and run no per-row hooks.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import pydantic
+
+from .. import errors
+from ..errors import ActiveRecordError, NotSupportedError
+from .state import needs_validation, private_state
+from .statements import Pair, Statements, statements_for
+
+
+class BulkMixin:
+    """Class-level bulk writes of ActiveRecord."""
+
+    __slots__ = ()
+
+    @classmethod
+    def insert_many(cls, rows: Iterable[Any], *, batch_size: int | None = None,
+                    return_keys: bool = False) -> Any:
+        """INSERT validated rows (dicts or records), a batch per statement; returns the row count.
+
+        With return_keys=True it returns the primary keys of the rows instead, in order (needs
+        INSERT ... RETURNING: NotSupportedError names the backend otherwise).
+        """
+        backend = cls.backend()
+        statements = statements_for(cls.__meta__, backend.dialect)
+        records = _validated(cls, rows)
+        if not records:
+            return [] if return_keys else 0
+        if return_keys and not backend.features.returning:
+            raise NotSupportedError(f'{backend.name} cannot return generated keys from a multi-row INSERT '
+                                    '(insert_many(return_keys=True) needs RETURNING)')
+        groups = _groups(cls, statements, records)
+        written = 0
+        keys: list[Any] = []
+        with _atomic(backend, groups, batch_size):
+            for pairs, group in groups:
+                for batch in _batches(backend, group, len(pairs), batch_size):
+                    columns = [statements.meta.fields[name].column for name, _ in pairs]
+                    params = _flat_params(cls, batch, pairs)
+                    if return_keys:
+                        sql = backend.dialect.insert_sql(statements.table, columns, len(batch), statements.pk_columns)
+                        labels, key_rows = backend.query_rows(sql, params)
+                        keys.extend(_key(statements, row) for row in key_rows)
+                        written += len(batch)
+                    else:
+                        written += _write(backend, statements, columns, pairs, batch, params,
+                                          lambda n: _explicit_key(backend, statements, pairs,
+                                                                  backend.dialect.insert_sql(statements.table, columns, n)))
+            _sync_explicit_keys(backend, statements, groups)
+        return keys if return_keys else written
+
+    @classmethod
+    def upsert(cls, rows: Iterable[Any], conflict: Sequence[str], update: Sequence[str] | None = None, *,
+               batch_size: int | None = None) -> int:
+        """INSERT rows, or UPDATE the `update` fields of rows whose `conflict` fields already exist.
+
+        `update` defaults to every inserted field but the conflict and key fields; an empty list
+        keeps existing rows as they are. Uses the dialect's own form (ON CONFLICT, ON DUPLICATE
+        KEY UPDATE, MERGE). Returns the number of rows written (inserted or updated).
+        """
+        backend = cls.backend()
+        statements = statements_for(cls.__meta__, backend.dialect)
+        fields = statements.meta.fields
+        conflict = _field_list(cls, 'conflict', conflict)
+        if not conflict:
+            raise ActiveRecordError(f'{cls.__name__}.upsert: conflict= must name the unique field(s) to match on')
+        records = _validated(cls, rows)
+        if not records:
+            return 0
+        groups = _groups(cls, statements, records)
+        written = 0
+        with _atomic(backend, groups, batch_size):
+            for pairs, group in groups:
+                inserted = [name for name, _ in pairs]
+                if update is None:
+                    chosen = [name for name in inserted if name not in conflict and name not in statements.pk_names]
+                else:
+                    chosen = _field_list(cls, 'update', update)
+                    absent = [name for name in chosen if name not in inserted]
+                    if absent:
+                        raise ActiveRecordError(f'{cls.__name__}.upsert: update field {absent[0]!r} is not written '
+                                                'by these rows')
+                columns = [fields[name].column for name in inserted]
+                conflict_columns = [fields[name].column for name in conflict]
+                update_columns = [fields[name].column for name in chosen]
+                for batch in _batches(backend, group, len(pairs), batch_size):
+                    params = _flat_params(cls, batch, pairs)
+                    written += _write(backend, statements, columns, pairs, batch, params,
+                                      lambda n: _explicit_key(backend, statements, pairs, backend.dialect.upsert_sql(
+                                          statements.table, columns, n, conflict_columns, update_columns)))
+            _sync_explicit_keys(backend, statements, groups)
+        return written
+
+
+def _explicit_key(backend: Any, statements: Statements, pairs: list[Pair], sql: str) -> str:
+    """An INSERT/upsert that gives the generated key values, as the dialect lets it (SQL Server)."""
+    if statements.auto and statements.pk_names[0] in dict(pairs):
+        return backend.dialect.identity_insert_sql(statements.table, sql)
+    return sql
+
+
+def _sync_explicit_keys(backend: Any, statements: Statements, groups: list) -> None:
+    """Rows that gave a generated key explicitly: keep the database's generator ahead of them."""
+    if statements.auto and any(statements.pk_names[0] in dict(pairs) for pairs, _ in groups):
+        from .crud import sync_identity
+        sync_identity(backend, statements)
+
+
+def _field_list(cls: type, argument: str, names: Sequence[str]) -> list[str]:
+    if isinstance(names, str):
+        names = [names]
+    fields = cls.__meta__.fields
+    result = []
+    for name in names:
+        if name not in fields:
+            raise ActiveRecordError(f'{cls.__name__}.upsert({argument}=...): {name!r} is not a field; '
+                                    f'fields: {", ".join(fields)}')
+        result.append(name)
+    return result
+
+
+def _validated(cls: type, rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """Each row validated (defaults applied) as the dict of its field values."""
+    if isinstance(rows, (dict, str, bytes)):
+        raise ActiveRecordError(f'{cls.__name__}: expected a list of rows (dicts or records), got '
+                                f'{type(rows).__name__}')
+    validator = cls.__pydantic_validator__
+    timestamps = cls.__timestamps__
+    rows = rows if isinstance(rows, list) else list(rows)
+    if rows and all(type(row) is dict for row in rows):
+        # the common case: one call validates every row
+        try:
+            records = _list_adapter(cls).validate_python(rows)
+        except pydantic.ValidationError as error:
+            raise errors.ValidationError(f'{cls.__name__} rows', error.errors(include_url=False)) from None
+        result = [record.__dict__ for record in records]
+        if timestamps:
+            _fill_timestamps(result, timestamps)
+        return result
+    now = None
+    result = []
+    for index, row in enumerate(rows):
+        if isinstance(row, cls):
+            record = row
+            if needs_validation(row, private_state(row)):
+                record = _validate(cls, validator, {name: row.__dict__[name] for name in cls.model_fields}, index)
+        elif isinstance(row, dict):
+            record = _validate(cls, validator, row, index)
+        else:
+            raise ActiveRecordError(f'{cls.__name__}: row {index} is a {type(row).__name__}; expected a dict or a '
+                                    f'{cls.__name__}')
+        values = record.__dict__.copy()
+        if timestamps:
+            for name in timestamps:
+                if values.get(name) is None:
+                    if now is None:
+                        from .crud import utc_now
+                        now = utc_now()
+                    values[name] = now
+        result.append(values)
+    return result
+
+
+_adapters: dict[type, pydantic.TypeAdapter] = {}
+
+
+def _list_adapter(cls: type) -> pydantic.TypeAdapter:
+    """A TypeAdapter for list[cls] (error locations start with the row's index)."""
+    adapter = _adapters.get(cls)
+    if adapter is None:
+        adapter = _adapters[cls] = pydantic.TypeAdapter(list[cls])  # type: ignore[valid-type]
+    return adapter
+
+
+def _fill_timestamps(result: list[dict[str, Any]], timestamps: tuple[str, ...]) -> None:
+    from .crud import utc_now
+    now = utc_now()
+    for values in result:
+        for name in timestamps:
+            if values.get(name) is None:
+                values[name] = now
+
+
+def _validate(cls: type, validator: Any, data: dict, index: int) -> Any:
+    try:
+        return validator.validate_python(data)
+    except pydantic.ValidationError as error:
+        problems = error.errors(include_url=False)
+        for problem in problems:
+            problem['loc'] = (index, *problem.get('loc', ()))   # which row
+        raise errors.ValidationError(f'{cls.__name__} (row {index})', problems) from None
+
+
+def _groups(cls: type, statements: Statements, records: list[dict]) -> list[tuple[list[Pair], list[dict]]]:
+    """Rows grouped by the columns they write (a generated key or SQL default left out when None)."""
+    meta = statements.meta
+    optional = list(meta.db_generated)
+    if statements.auto:
+        optional.append(statements.pk_names[0])
+    if not optional:
+        return [(statements.all_pairs, records)]
+    by_shape: dict[tuple[str, ...], list[dict]] = {}
+    for values in records:
+        omitted = tuple(name for name in optional if values[name] is None)
+        by_shape.setdefault(omitted, []).append(values)
+    groups = []
+    for omitted, group in by_shape.items():
+        missing = [name for name in statements.pk_names if name in omitted and not statements.auto]
+        if missing:
+            raise errors.ValidationError(cls.__name__, [{'type': 'missing', 'loc': (missing[0],), 'input': None,
+                                                         'msg': 'primary key field is required'}])
+        groups.append(([pair for pair in statements.all_pairs if pair[0] not in omitted], group))
+    return groups
+
+
+def _batches(backend: Any, rows: list[dict], width: int, batch_size: int | None) -> Iterable[list[dict]]:
+    per = max(1, backend.features.max_parameters // max(width, 1))
+    if batch_size is not None:
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ActiveRecordError(f'batch_size={batch_size!r}: expected an integer >= 1')
+        per = min(per, batch_size)
+    for start in range(0, len(rows), per):
+        yield rows[start:start + per]
+
+
+def _atomic(backend: Any, groups: list, batch_size: int | None) -> Any:
+    """One transaction around several statements (unless one is already open)."""
+    import contextlib
+    total = sum(len(group) for _, group in groups)
+    per = backend.features.max_parameters // max(max(len(pairs) for pairs, _ in groups), 1)
+    if batch_size:
+        per = min(per, batch_size)
+    several = len(groups) > 1 or total > max(per, 1) or not backend.features.multi_row_insert
+    if several and not backend.in_transaction:
+        return backend.transaction()
+    return contextlib.nullcontext()
+
+
+def _flat_params(cls: type, batch: list[dict], pairs: list[Pair]) -> list[Any]:
+    from .crud import to_params
+    if all(convert is None for _, convert in pairs):
+        names = [name for name, _ in pairs]
+        return [values[name] for values in batch for name in names]
+    try:
+        return [value if (value := values[name]) is None or convert is None else convert(value)
+                for values in batch for name, convert in pairs]
+    except Exception:
+        for values in batch:
+            to_params(cls, values, pairs)   # raises the DataError that names the field
+        raise
+
+
+def _write(backend: Any, statements: Statements, columns: list[str], pairs: list[Pair], batch: list[dict],
+           params: list[Any], sql_for: Any) -> int:
+    """Send one batch: a multi-row statement, or executemany of the one-row form."""
+    if backend.features.multi_row_insert:
+        count = backend.execute(sql_for(len(batch)), params)
+    else:
+        width = len(pairs)
+        count = backend.executemany(sql_for(1), [params[i:i + width] for i in range(0, len(params), width)])
+    # drivers count an upsert's update twice (MySQL) or not at all (-1): never more than the rows sent
+    return len(batch) if count < 0 or count > len(batch) else count
+
+
+def _key(statements: Statements, row: tuple) -> Any:
+    convert = statements.meta.pk_fields[0].raw_from_db(statements.dialect)
+    values = tuple(value if value is None or convert is None else convert(value) for value in row)
+    if len(values) == 1:
+        return values[0]
+    converters = [field.raw_from_db(statements.dialect) for field in statements.meta.pk_fields]
+    return tuple(value if value is None or conv is None else conv(value) for value, conv in zip(row, converters))

@@ -1,0 +1,76 @@
+"""configure(): bind a model (or a base class and all its subclasses) to a shared backend."""
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from ..backend import registry
+from ..backend.typing import URL_SCHEMES, ConnectionConfig
+from ..errors import ActiveRecordError, ConfigurationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..backend.base import StorageBackend
+
+_lock = threading.Lock()
+#: class -> backend configured on that very class
+_bound: dict[type, 'StorageBackend'] = {}
+#: class -> backend it resolves to (own binding or the nearest configured base); cleared on configure
+_resolved: dict[type, 'StorageBackend'] = {}
+
+
+def configure(model: type, config: ConnectionConfig | str, backend_class: type | None = None) -> 'StorageBackend':
+    """Bind `model` (and its subclasses without a configuration of their own) to a backend."""
+    if isinstance(config, str):
+        config = ConnectionConfig.from_url(config)
+    elif not isinstance(config, ConnectionConfig):
+        raise ConfigurationError(f'{model.__name__}.configure(): {type(config).__name__} is not allowed; '
+                                 'expected a ConnectionConfig or a URL string')
+    if backend_class is None:
+        if config.scheme is None:
+            raise ConfigurationError(
+                f'{model.__name__}.configure(): the config names no backend; pass backend_class=... or a '
+                f'config with scheme= one of {", ".join(sorted(set(URL_SCHEMES.values())))}')
+        backend_class = registry.backend_class_for(config.scheme)
+    from ..backend.base import StorageBackend
+    if not (isinstance(backend_class, type) and issubclass(backend_class, StorageBackend)):
+        raise ConfigurationError(f'{model.__name__}.configure(backend_class={backend_class!r}): '
+                                 'expected a StorageBackend subclass')
+    if config.scheme is None and backend_class.name in URL_SCHEMES.values():
+        # the same database named by a URL or by a config + class is one shared backend
+        config = config.replace(scheme=backend_class.name)
+    backend = registry.shared_backend(backend_class, config)
+    with _lock:
+        _bound[model] = backend
+        _resolved.clear()
+    return backend
+
+
+def resolve(model: type) -> 'StorageBackend':
+    """The backend of a model: its own configuration or that of its nearest configured base."""
+    try:
+        return _resolved[model]
+    except KeyError:
+        pass
+    for klass in model.__mro__:
+        backend = _bound.get(klass)
+        if backend is not None:
+            with _lock:
+                _resolved[model] = backend
+            return backend
+    raise ActiveRecordError(f'{model.__name__} is not configured: call {model.__name__}.configure(url_or_config) '
+                            '(or configure a base class or ActiveRecord itself) before using it')
+
+
+def is_configured(model: type) -> bool:
+    """Whether the model resolves to a backend."""
+    return any(klass in _bound for klass in model.__mro__)
+
+
+def unbind(model: type) -> None:
+    """Remove the model's own configuration (it then follows its bases again)."""
+    with _lock:
+        _bound.pop(model, None)
+        _resolved.clear()
+
+
+__all__ = ['configure', 'resolve', 'is_configured', 'unbind']

@@ -1,0 +1,305 @@
+"""ModelMeta / FieldMeta: what the other layers know about a model, built once per class."""
+from __future__ import annotations
+
+import datetime
+import enum
+import re
+import types
+import typing
+from typing import TYPE_CHECKING, Any, Callable, Literal
+
+import annotated_types
+import pydantic
+
+from ..backend.types import ColumnSpec, Converter
+from ..errors import ConfigurationError
+from .column import UNSET, Column
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..backend.dialect import Dialect
+
+
+class FieldMeta:
+    """One model field that is a column: its name, column, type spec and converters."""
+
+    __slots__ = ('name', 'column', 'spec', 'nullable', 'primary_key', 'python_type', 'column_info',
+                 'unique', 'index', 'autoincrement', 'mutable', 'db_generated',
+                 '_to_db', '_from_db', '_to_db_safe', '_from_db_safe')
+
+    def __init__(self, name: str, column: str, spec: ColumnSpec, *, primary_key: bool,
+                 column_info: Column | None) -> None:
+        self.name = name
+        self.column = column
+        self.spec = spec
+        self.python_type = spec.python_type
+        self.primary_key = primary_key
+        self.nullable = spec.nullable and not primary_key
+        self.column_info = column_info
+        self.unique = bool(column_info and column_info.unique)
+        self.index = bool(column_info and column_info.index)
+        self.autoincrement = False
+        # dict/list values can change in place: dirty tracking compares their JSON text
+        self.mutable = spec.python_type in (dict, list)
+        # a default the database computes (an SQL expression): read back after INSERT
+        self.db_generated = bool(column_info and column_info.has_default
+                                 and hasattr(column_info.default, '__sql__'))
+        self._to_db: dict[type, Converter | None] = {}
+        self._from_db: dict[type, Converter | None] = {}
+        self._to_db_safe: dict[type, Converter | None] = {}
+        self._from_db_safe: dict[type, Converter | None] = {}
+
+    def __repr__(self) -> str:
+        return f'FieldMeta({self.name!r}, column={self.column!r}, type={_type_name(self.python_type)})'
+
+    # Raw converters: never called with None (the model layer checks for None itself).
+
+    def raw_to_db(self, dialect: 'Dialect') -> Converter | None:
+        """The type map's converter to the driver value (not None-safe)."""
+        key = type(dialect)
+        try:
+            return self._to_db[key]
+        except KeyError:
+            converter = self._to_db[key] = _type_map(dialect).to_db(self.spec)
+            return converter
+
+    def raw_from_db(self, dialect: 'Dialect') -> Converter | None:
+        """The type map's converter from the driver value (not None-safe)."""
+        key = type(dialect)
+        try:
+            return self._from_db[key]
+        except KeyError:
+            converter = self._from_db[key] = _type_map(dialect).from_db(self.spec)
+            return converter
+
+    def to_db_for(self, dialect: 'Dialect') -> Callable[[Any], Any] | None:
+        """Converter of a Python value to what the driver binds (passes None through); None = as is."""
+        key = type(dialect)
+        if key not in self._to_db_safe:
+            self._to_db_safe[key] = _none_safe(self.raw_to_db(dialect))
+        return self._to_db_safe[key]
+
+    def from_db_for(self, dialect: 'Dialect') -> Callable[[Any], Any] | None:
+        """Converter of a driver value to the Python value (passes None through); None = as is."""
+        key = type(dialect)
+        if key not in self._from_db_safe:
+            self._from_db_safe[key] = _none_safe(self.raw_from_db(dialect))
+        return self._from_db_safe[key]
+
+
+def _none_safe(converter: Converter | None) -> Callable[[Any], Any] | None:
+    if converter is None:
+        return None
+
+    def convert(value: Any) -> Any:
+        return None if value is None else converter(value)
+    convert.__wrapped__ = converter  # type: ignore[attr-defined]
+    return convert
+
+
+def _type_map(dialect: 'Dialect') -> Any:
+    type_map = dialect.type_map
+    if type_map is None:
+        raise ConfigurationError(f'dialect {dialect.name} has no type map (set type_map_class)')
+    return type_map
+
+
+class ModelMeta:
+    """Table, key and fields of one model class."""
+
+    def __init__(self, model: type, table_name: str, primary_key: tuple[str, ...],
+                 fields: dict[str, FieldMeta]) -> None:
+        self.model = model
+        self.table_name = table_name
+        self.primary_key = primary_key
+        self.fields = fields
+        self.by_column = {meta.column: meta for meta in fields.values()}
+        self.pk_fields = tuple(fields[name] for name in primary_key)
+        key = self.pk_fields[0] if len(self.pk_fields) == 1 else None
+        self.autoincrement = bool(
+            key is not None and key.python_type is int
+            and (key.column_info is None or key.column_info.options.get('autoincrement', True)))
+        if self.autoincrement:
+            key.autoincrement = True
+        self.mutable_fields = tuple(name for name, meta in fields.items() if meta.mutable)
+        self.db_generated = tuple(name for name, meta in fields.items() if meta.db_generated)
+        self.plans: dict[type, Any] = {}   # dialect class -> model.statements.Statements
+
+    def __repr__(self) -> str:
+        return f'ModelMeta({self.model.__name__}, table={self.table_name!r}, primary_key={self.primary_key})'
+
+
+#: model class -> its ModelMeta (filled by ActiveRecord.__meta__ on first use)
+_metas: dict[type, ModelMeta] = {}
+
+
+# -- building -------------------------------------------------------------------------------
+
+def build_meta(model: type) -> ModelMeta:
+    """Read table name, key and column specs from a pydantic model class."""
+    table_name = model.__dict__.get('__table_name__') or _inherited_table_name(model)
+    if not isinstance(table_name, str) or not table_name:
+        raise ConfigurationError(f'{model.__name__}.__table_name__: {table_name!r} is not a table name')
+    columns: dict[str, FieldMeta] = {}
+    declared_keys = [name for name, info in model.model_fields.items()
+                     if (column := _column_of(info)) is not None and column.primary_key]
+    primary_key = primary_key_names(model, declared_keys)
+    filled = {name for klass in model.__mro__ for name in klass.__dict__.get('__db_filled__', ())}
+    for name, info in model.model_fields.items():
+        column_info = _column_of(info)
+        spec = column_spec(model, name, info, column_info)
+        column_name = column_info.name if column_info is not None and column_info.name else name
+        if column_name in (meta.column for meta in columns.values()):
+            raise ConfigurationError(f'{model.__name__}.{name}: column name {column_name!r} is used twice')
+        columns[name] = FieldMeta(name, column_name, spec, primary_key=name in primary_key,
+                                  column_info=column_info)
+        if name in filled:   # None only until the database fills it in: still NOT NULL
+            columns[name].nullable = False
+    columns = _table_order(model, columns, primary_key)
+    missing = [name for name in primary_key if name not in columns]
+    if missing:
+        raise ConfigurationError(
+            f'{model.__name__}: primary key field {missing[0]!r} is not a field of the model; declare it '
+            f'(e.g. `{missing[0]}: int`) or set __primary_key__ to one of: {", ".join(columns) or "(no fields)"}')
+    return ModelMeta(model, table_name, primary_key, columns)
+
+
+def _table_order(model: type, columns: dict[str, FieldMeta], primary_key: tuple[str, ...]) -> dict[str, FieldMeta]:
+    """Key fields first, then the model's own fields, then those of abstract bases (mixins)."""
+    def from_abstract_base(name: str) -> bool:
+        for klass in model.__mro__:
+            if name in (klass.__dict__.get('__annotations__') or {}):
+                return bool(klass.__dict__.get('__abstract__'))
+        return False
+    keys = [name for name in primary_key if name in columns]
+    rest = [name for name in columns if name not in keys]
+    ordered = keys + [name for name in rest if not from_abstract_base(name)] + \
+        [name for name in rest if from_abstract_base(name)]
+    return {name: columns[name] for name in ordered}
+
+
+def _inherited_table_name(model: type) -> str:
+    # An inherited explicit __table_name__ belongs to the parent's table; a subclass gets its own
+    # name unless it is the concrete class of that table (abstract parents have none).
+    return default_table_name(model.__name__)
+
+
+def primary_key_names(model: type, declared: list[str]) -> tuple[str, ...]:
+    """__primary_key__ (a name or a tuple) or Column(primary_key=True) fields, else ('id',)."""
+    explicit = None
+    for klass in model.__mro__:
+        if '__primary_key__' in klass.__dict__:
+            explicit = klass.__dict__['__primary_key__']
+            break
+    if explicit is None:
+        return tuple(declared) or ('id',)
+    names = (explicit,) if isinstance(explicit, str) else tuple(explicit)
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise ConfigurationError(f'{model.__name__}.__primary_key__: {explicit!r} is not allowed; '
+                                 'expected a field name or a tuple of field names')
+    return names
+
+
+_CAMEL = re.compile(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])')
+
+
+def default_table_name(class_name: str) -> str:
+    """'BlogPost' -> 'blog_posts', 'Category' -> 'categories', 'Address' -> 'addresses'."""
+    snake = _CAMEL.sub('_', class_name).lower()
+    if snake.endswith('y') and len(snake) > 1 and snake[-2] not in 'aeiou':
+        return snake[:-1] + 'ies'
+    if snake.endswith(('s', 'x', 'z', 'ch', 'sh')):
+        return snake + 'es'
+    return snake + 's'
+
+
+def _column_of(info: Any) -> Column | None:
+    for item in _all_metadata(info):
+        if isinstance(item, Column):
+            return item
+    return None
+
+
+def _all_metadata(info: Any) -> list[Any]:
+    """Metadata of a field, including that of Annotated[...] nested inside Optional[...]."""
+    found = list(info.metadata)
+    annotation = info.annotation
+    for _ in range(4):
+        annotation, nullable = _strip_optional(annotation)
+        if typing.get_origin(annotation) is typing.Annotated:
+            found.extend(annotation.__metadata__)
+            annotation = annotation.__origin__
+            continue
+        break
+    return found
+
+
+def _strip_optional(annotation: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        nullable = len(args) < len(typing.get_args(annotation))
+        if len(args) == 1:
+            return args[0], nullable
+    return annotation, False
+
+
+def column_spec(model: type, name: str, info: Any, column_info: Column | None) -> ColumnSpec:
+    """Reduce a field's annotation and constraints to a ColumnSpec."""
+    annotation = info.annotation
+    nullable = False
+    for _ in range(4):  # Optional[Annotated[Optional[X], ...]] and friends
+        annotation, was_optional = _strip_optional(annotation)
+        nullable = nullable or was_optional
+        if typing.get_origin(annotation) is typing.Annotated:
+            annotation = annotation.__origin__
+            continue
+        break
+    max_length = max_digits = decimal_places = None
+    for item in _all_metadata(info):
+        if isinstance(item, annotated_types.MaxLen) or (hasattr(item, 'max_length') and not isinstance(item, Column)):
+            max_length = getattr(item, 'max_length', None) or max_length
+        if getattr(item, 'max_digits', None) is not None:
+            max_digits = item.max_digits
+        if getattr(item, 'decimal_places', None) is not None:
+            decimal_places = item.decimal_places
+    timezone = True
+    item_type = None
+    python_type = annotation
+    origin = typing.get_origin(annotation)
+    if annotation is pydantic.NaiveDatetime:
+        python_type, timezone = datetime.datetime, False
+    elif annotation is pydantic.AwareDatetime:
+        python_type = datetime.datetime
+    elif origin is Literal:
+        python_type, literal_length = _literal_type(model, name, typing.get_args(annotation))
+        if literal_length is not None and max_length is None:
+            max_length = literal_length
+    elif origin in (list, tuple, set, frozenset) or annotation in (tuple, set, frozenset):
+        args = typing.get_args(annotation)
+        python_type, item_type = list, (args[0] if args and args[0] is not Ellipsis else None)
+    elif origin is dict or annotation is dict:
+        python_type = dict
+    elif annotation is typing.Any or annotation is object:
+        raise ConfigurationError(f'{model.__name__}.{name}: {annotation!r} has no column type; give the field '
+                                 'a concrete type (int, str, dict, ...)')
+    options = dict(column_info.options) if column_info is not None else {}
+    return ColumnSpec(python_type, nullable=nullable, max_length=max_length, max_digits=max_digits,
+                      decimal_places=decimal_places, item_type=item_type, timezone=timezone, options=options)
+
+
+def _literal_type(model: type, name: str, values: tuple[Any, ...]) -> tuple[type, int | None]:
+    if values and all(isinstance(value, str) for value in values):
+        return str, max(len(value) for value in values)
+    if values and all(isinstance(value, int) and not isinstance(value, bool) for value in values):
+        return int, None
+    if values and all(isinstance(value, enum.Enum) for value in values):
+        return type(values[0]), None
+    raise ConfigurationError(f'{model.__name__}.{name}: Literal{list(values)!r} mixes types; '
+                             'a Literal column needs all str or all int values')
+
+
+def _type_name(python_type: Any) -> str:
+    return getattr(python_type, '__name__', repr(python_type))
+
+
+__all__ = ['FieldMeta', 'ModelMeta', 'build_meta', 'default_table_name', 'column_spec', 'UNSET']

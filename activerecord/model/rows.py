@@ -1,0 +1,127 @@
+"""Rows -> model instances without re-validation: a builder compiled once per label list.
+
+Values from the database are trusted (they were validated when written), so a row becomes an
+instance by filling `__dict__` directly, with one converter call per non-None value of a field
+whose type needs one. The builder is generated code (one dict display per row), built once per
+(model, dialect, labels) and cached.
+"""
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import uuid
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from ..backend.types import json_dumps
+from .metadata import ModelMeta
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..backend.dialect import Dialect
+
+PERSISTED = 1
+# BaseModel's slots, set through their descriptors (cheaper than object.__setattr__ by name)
+_SET_FIELDS_SET = BaseModel.__dict__['__pydantic_fields_set__'].__set__
+_SET_EXTRA = BaseModel.__dict__['__pydantic_extra__'].__set__
+_SET_PRIVATE = BaseModel.__dict__['__pydantic_private__'].__set__
+RowBuilder = Callable[[Sequence[tuple]], list]
+#: defaults that are safe to share between records
+_IMMUTABLE = (int, float, str, bytes, bool, tuple, frozenset, decimal.Decimal, enum.Enum, uuid.UUID,
+              datetime.date, datetime.time, datetime.timedelta)
+
+
+def fingerprint(value: Any) -> Any:
+    """A comparable copy of a dict/list value (its JSON text), for dirty tracking."""
+    if value is None:
+        return None
+    try:
+        return json_dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def compile_row_builder(meta: ModelMeta, dialect: 'Dialect', labels: Sequence[str]) -> RowBuilder:
+    """Compile a function turning rows with these column labels into persisted, clean instances."""
+    model = meta.model
+    namespace: dict[str, Any] = {'cls': model, 'new': object.__new__, 'set_dict': _dict_setter(model),
+                                 'fp': fingerprint, 'set_fields': _SET_FIELDS_SET, 'set_extra': _SET_EXTRA,
+                                 'set_private': _SET_PRIVATE}
+    by_column = meta.by_column
+    lowered = {column.lower(): field for column, field in by_column.items()}
+    items: list[str] = []
+    loaded: list[str] = []
+    for index, label in enumerate(labels):
+        field = by_column.get(label) or lowered.get(label.lower() if isinstance(label, str) else label)
+        if field is None or field.name in loaded:
+            continue  # not a column of this model (a join's or an aggregate's): ignored
+        loaded.append(field.name)
+        converter = field.raw_from_db(dialect)
+        if converter is None:
+            items.append(f'{field.name!r}: v{index}')
+        else:
+            namespace[f'c{index}'] = converter
+            items.append(f'{field.name!r}: None if v{index} is None else c{index}(v{index})')
+    for name, info in model.model_fields.items():
+        if name in loaded or name not in meta.fields:
+            continue
+        # a column the statement did not select: the field's default (None without one), not "set"
+        if info.default_factory is None and (info.default is PydanticUndefined or info.default is None
+                                             or isinstance(info.default, _IMMUTABLE)):
+            namespace[f'd_{name}'] = None if info.default is PydanticUndefined else info.default
+            items.append(f'{name!r}: d_{name}')
+        else:   # a mutable default or a factory: a fresh value per record, as pydantic gives
+            namespace[f'd_{name}'] = info.get_default
+            items.append(f'{name!r}: d_{name}(call_default_factory=True)')
+    namespace['LOADED'] = frozenset(loaded)
+    private_defaults = _private_defaults(model)
+    snapshot_lines = [f'snap[{name!r}] = fp(snap[{name!r}])' for name in meta.mutable_fields]
+    if private_defaults is None:
+        private = "{'_ar_snap': snap, '_ar_state': 1}"
+    else:
+        namespace['private_defaults'] = private_defaults
+        private = "{**private_defaults(), '_ar_snap': snap, '_ar_state': 1}"
+    body = [
+        'def build(rows):',
+        '    out = []',
+        '    append = out.append',
+        # unpacking the row into locals is cheaper than indexing it
+        '    for ' + ', '.join(f'v{index}' for index in range(len(labels))) + ', in rows:'
+        if 0 < len(labels) <= 255 else '    for row in rows:',
+        *(f'        v{index} = row[{index}]' for index in range(len(labels)) if len(labels) > 255),
+        '        d = {' + ', '.join(items) + '}',
+        '        obj = new(cls)',
+        '        set_dict(obj, d)',
+        '        set_fields(obj, set(LOADED))',
+        '        set_extra(obj, None)',
+        '        snap = d.copy()',
+        *(f'        {line}' for line in snapshot_lines),
+        f'        set_private(obj, {private})',
+        '        append(obj)',
+        '    return out',
+    ]
+    code = compile('\n'.join(body), f'<activerecord rows {model.__name__}>', 'exec')
+    exec(code, namespace)  # generated from field names (identifiers) and indexes only
+    return namespace['build']
+
+
+def _dict_setter(model: type) -> Callable[[Any, dict], None]:
+    """The __dict__ descriptor's setter of the model's instances (cheaper than setattr by name)."""
+    for klass in model.__mro__:
+        descriptor = klass.__dict__.get('__dict__')
+        if descriptor is not None and hasattr(descriptor, '__set__'):
+            return descriptor.__set__
+    return lambda obj, values: object.__setattr__(obj, '__dict__', values)
+
+
+def _private_defaults(model: type) -> Callable[[], dict[str, Any]] | None:
+    """A factory of the model's own private attributes' defaults (None when it has none)."""
+    extra = dict(model.__private_attributes__)
+    if not extra:
+        return None
+
+    def defaults() -> dict[str, Any]:
+        return {name: attr.get_default() for name, attr in extra.items()}
+    return defaults
