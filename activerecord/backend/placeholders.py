@@ -57,23 +57,23 @@ def _replacement(style: str, index: int) -> str:
     raise ProgrammingError(f'unknown paramstyle {style!r}; expected one of {", ".join(PARAMSTYLES)}')
 
 
-# Outside "quoted identifiers", SQL without quotes, comments, dollar quoting or brackets has no
-# literal that could hide a `?`, and without a `?word` no named placeholder: such SQL (generated
-# multi-row VALUES lists, which may be megabytes long) is translated without the lexer.
-_NEEDS_LEXER = re.compile(r"""['`\[$#]|--|/\*|\?\w""")
+# Once quoted identifiers ("x", `x`, [x]) are set aside, SQL without quotes, comments, dollar
+# quoting or `#` has no literal that could hide a `?`, and without a `?word` no named
+# placeholder: such SQL (generated multi-row VALUES and long IN lists, which may be megabytes
+# long) is translated without the lexer.
+_QUOTED_IDENTIFIER = re.compile(r'"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]')
+_NEEDS_LEXER = re.compile(r"""['"`\[\]$#]|--|/\*|\?\w""")
 # A `?` in an operand position, which can only be a placeholder: after ( or , and before , or ).
 _OPERAND_MARK = re.compile(r'[(,]\s*\?(?=\s*[,)])')
 
 
 def _translate_plain(sql: str, style: str, question_mark_operators: bool) -> Translated | None:
     """The lexer-free path for SQL with no literal or comment; None when the lexer is needed."""
-    # Splitting on the double quote leaves identifiers at odd positions ("a""b" included).
-    segments = sql.split('"')
-    if len(segments) % 2 == 0 or any('?' in name for name in segments[1::2]):
+    if any('?' in name for name in _QUOTED_IDENTIFIER.findall(sql)):
         return None
-    outside = ' x '.join(segments[0::2])
+    outside = _QUOTED_IDENTIFIER.sub(' x ', sql)
     if _NEEDS_LEXER.search(outside) or (style in ('format', 'pyformat') and '%' in outside):
-        return None
+        return None  # a literal, a comment or an unbalanced quote: let the lexer decide
     count = outside.count('?')
     if question_mark_operators and len(_OPERAND_MARK.findall(outside)) != count:
         return None  # some `?` may be a JSONB operator: let the lexer decide
