@@ -1,0 +1,249 @@
+"""MySQL's and MariaDB's SQL: only what differs from the base dialect.
+
+One dialect serves both servers. Before the first connection it assumes a current server
+(MySQL 8.0.31+ or MariaDB 10.6+); once the backend has read `SELECT VERSION()` it calls
+`adopt_server()`, which sets the feature flags of that exact server from the tables below.
+DDL that differs between the two is written with version comments (`/*!80003 ... */` runs on
+MySQL 8.0.3+ only, `/*M!100101 ... */` on MariaDB 10.1.1+ only), so one CREATE TABLE text is
+right for either server even when it is rendered before any connection.
+"""
+from __future__ import annotations
+
+import datetime
+from typing import Any, ClassVar, Sequence
+
+from ....errors import NotSupportedError
+from ...dialect import Dialect
+from ...features import Features
+from ...transaction import IsolationLevel, effective_level
+from ...types import datetime_to_utc_naive
+from .types import MySQLTypeMap
+
+ALL_LEVELS = frozenset({IsolationLevel.READ_UNCOMMITTED, IsolationLevel.READ_COMMITTED,
+                        IsolationLevel.REPEATABLE_READ, IsolationLevel.SERIALIZABLE})
+
+#: flags a current server of either kind has; `adopt_server` turns off what an older one lacks
+BASE_FEATURES = Features(
+    generated_keys='lastrowid', returning=False, upsert='on_duplicate_key', paging='limit_offset',
+    transactional_ddl=False, for_update=True, for_update_nowait=True, for_update_skip_locked=True,
+    ilike=False, window_functions=True, cte=True, recursive_cte=True, intersect=True, except_=True,
+    right_join=True, full_join=False, json=True, json_operators=False, arrays=False, fulltext=True,
+    spatial=True, boolean_type=False, read_only_transactions=True, explain=True,
+    # pymysql binds on the client: the limit is max_allowed_packet, not a parameter count.
+    max_parameters=65535, max_in_list=50000, isolation_levels=ALL_LEVELS,
+)
+
+#: flag -> (first MariaDB version with it, first MySQL version with it); None = never
+VERSIONED_FEATURES: dict[str, tuple[tuple[int, ...] | None, tuple[int, ...] | None]] = {
+    'for_update_nowait': ((10, 3), (8, 0, 1)),
+    'for_update_skip_locked': ((10, 6), (8, 0, 1)),
+    'window_functions': ((10, 2), (8, 0)),
+    'cte': ((10, 2, 1), (8, 0)),
+    'recursive_cte': ((10, 2, 2), (8, 0, 1)),
+    'intersect': ((10, 3), (8, 0, 31)),
+    'except_': ((10, 3), (8, 0, 31)),
+    'json': ((10, 2, 7), (5, 7, 8)),
+    'read_only_transactions': ((10, 0), (5, 6, 5)),
+}
+
+#: statements that take a RETURNING clause -> (first MariaDB version, first MySQL version)
+VERSIONED_RETURNING: dict[str, tuple[tuple[int, ...] | None, tuple[int, ...] | None]] = {
+    'DELETE': ((10, 0, 5), None),
+    'INSERT': ((10, 5), None),
+}
+
+#: column types whose DEFAULT must be an expression in parentheses (MySQL 8.0.13+, MariaDB 10.2+)
+_EXPRESSION_DEFAULT_TYPES = ('TEXT', 'TINYTEXT', 'MEDIUMTEXT', 'LONGTEXT', 'BLOB', 'TINYBLOB',
+                             'MEDIUMBLOB', 'LONGBLOB', 'JSON', 'GEOMETRY', 'POINT')
+
+
+def _at_least(version: tuple[int, ...], minimum: tuple[int, ...] | None) -> bool:
+    return minimum is not None and version >= minimum
+
+
+def is_mariadb_version(text: str) -> bool:
+    """Whether a VERSION() string comes from MariaDB ('10.11.6-MariaDB-0+deb12u1')."""
+    return 'mariadb' in text.lower()
+
+
+def server_version_tuple(text: str) -> tuple[int, ...]:
+    """'10.11.6-MariaDB' -> (10, 11, 6); '5.5.5-10.11.6-MariaDB' (old handshake form) -> (10, 11, 6)."""
+    import re
+    if text.startswith('5.5.5-') and is_mariadb_version(text):
+        text = text[len('5.5.5-'):]
+    match = re.match(r'\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?', text)
+    if not match:
+        return (0,)
+    return tuple(int(part) for part in match.groups() if part is not None)
+
+
+def features_for(version: tuple[int, ...], mariadb: bool) -> Features:
+    """The feature flags of one server version."""
+    changes = {flag: _at_least(version, minimums[0] if mariadb else minimums[1])
+               for flag, minimums in VERSIONED_FEATURES.items()}
+    return BASE_FEATURES.with_(**changes)
+
+
+class MySQLDialect(Dialect):
+    """MySQL 8 and MariaDB 10.3+: backticks, AUTO_INCREMENT, ON DUPLICATE KEY UPDATE, InnoDB."""
+
+    name = 'mysql'
+    features = BASE_FEATURES
+    type_map_class = MySQLTypeMap
+    quote_start = '`'
+    quote_end = '`'
+    max_identifier_length = 64
+    # The largest LIMIT: MySQL has no "LIMIT ALL", and OFFSET needs a LIMIT.
+    unbounded_limit = '18446744073709551615'
+
+    begin_template = 'START TRANSACTION'
+    begin_read_only_template = 'START TRANSACTION READ ONLY'
+    isolation_template: ClassVar[str] = 'SET TRANSACTION ISOLATION LEVEL {level}'
+
+    autoincrement_column_template = '{name} {type} NOT NULL AUTO_INCREMENT'
+    autoincrement_type = 'BIGINT'
+    supports_if_not_exists = True
+    supports_drop_if_exists = True
+    # `||` is OR unless sql_mode has PIPES_AS_CONCAT; LENGTH counts bytes, CHAR_LENGTH characters.
+    operator_functions: ClassVar[dict[str, str]] = {'||': 'CONCAT'}
+    function_names: ClassVar[dict[str, str]] = {'length': 'CHAR_LENGTH', 'random': 'RAND'}
+    supports_nulls_ordering = False
+    group_by_position = True
+    cast_types: ClassVar[dict[str, str]] = {
+        'int': 'SIGNED', 'float': 'DOUBLE', 'decimal': 'DECIMAL(65, 30)', 'str': 'CHAR', 'text': 'CHAR',
+        'date': 'DATE', 'datetime': 'DATETIME(6)', 'time': 'TIME(6)', 'bool': 'SIGNED'}
+    boolean_literals: ClassVar[dict[bool, str]] = {True: 'TRUE', False: 'FALSE'}
+    server_version_sql = 'SELECT VERSION()'
+    ping_sql = 'SELECT 1'
+
+    def __init__(self, server_version: tuple[int, ...] | None = None, *, mariadb: bool | None = None,
+                 engine: str = 'InnoDB', charset: str = 'utf8mb4', collation: str | None = None) -> None:
+        super().__init__(server_version)
+        self.is_mariadb = mariadb
+        self.server_version_text: str | None = None
+        #: statements that accept RETURNING on this server (INSERT/DELETE on MariaDB 10.5+)
+        self.returning_statements: frozenset[str] = frozenset()
+        self.engine = engine
+        self.charset = charset
+        self.collation = collation
+        if server_version is not None and mariadb is not None:
+            self._tune(server_version, mariadb)
+
+    # -- the server ---------------------------------------------------------------------
+
+    def adopt_server(self, version_text: str) -> None:
+        """Set the feature flags of the server that answered `SELECT VERSION()`."""
+        self.server_version_text = version_text
+        self._tune(server_version_tuple(version_text), is_mariadb_version(version_text))
+
+    def _tune(self, version: tuple[int, ...], mariadb: bool) -> None:
+        self.server_version = version
+        self.is_mariadb = mariadb
+        # An instance attribute shadows the class's flags for this backend only.
+        self.features = features_for(version, mariadb)
+        self.returning_statements = frozenset(
+            statement for statement, minimums in VERSIONED_RETURNING.items()
+            if _at_least(version, minimums[0] if mariadb else minimums[1]))
+
+    @property
+    def flavor(self) -> str:
+        """'MariaDB', 'MySQL', or 'MySQL/MariaDB' before the server is known."""
+        return {True: 'MariaDB', False: 'MySQL'}.get(self.is_mariadb, 'MySQL/MariaDB')
+
+    # -- transactions -------------------------------------------------------------------
+
+    def begin_statements(self, level: IsolationLevel | None, read_only: bool,
+                         features: Features) -> list[str]:
+        """SET TRANSACTION ISOLATION LEVEL (next transaction only), then START TRANSACTION [READ ONLY]."""
+        if read_only and not features.read_only_transactions:
+            raise NotSupportedError(f'{self.flavor} {self._version_text()} has no read-only transactions')
+        statements = []
+        if level is not None:
+            actual = effective_level(level, features.isolation_levels, self.flavor)
+            statements.append(self.isolation_template.format(level=actual.value))
+        statements.append(self.begin_read_only_template if read_only else self.begin_template)
+        return statements
+
+    def _version_text(self) -> str:
+        return '.'.join(str(part) for part in self.server_version or ())
+
+    # -- DML ----------------------------------------------------------------------------
+
+    def default_values_clause(self, returning: Sequence[str]) -> str:
+        """MySQL spells an all-defaults row `() VALUES ()`."""
+        sql = ' () VALUES ()'
+        if returning:
+            sql += ' RETURNING ' + ', '.join(self.quote(column) for column in returning)
+        return sql
+
+    def upsert_sql(self, table: str, columns: Sequence[str], row_count: int,
+                   conflict: Sequence[str], update: Sequence[str]) -> str:
+        """INSERT ... ON DUPLICATE KEY UPDATE col = VALUES(col).
+
+        MySQL has no conflict target: any unique key that collides triggers the update. With
+        nothing to update, a conflict column keeps its own value (a no-op update): unlike
+        INSERT IGNORE that still reports every other error (NOT NULL, too long, ...).
+        """
+        sql = self.insert_sql(table, columns, row_count)
+        if not update:
+            keep = self.quote((list(conflict) or list(columns))[0])
+            return f'{sql} ON DUPLICATE KEY UPDATE {keep} = {keep}'
+        # VALUES(col) works on MariaDB and MySQL (where 8.0.20+ prefers a row alias MariaDB lacks).
+        assignments = ', '.join(f'{self.quote(column)} = VALUES({self.quote(column)})' for column in update)
+        return f'{sql} ON DUPLICATE KEY UPDATE {assignments}'
+
+    # -- DDL ----------------------------------------------------------------------------
+
+    @property
+    def create_table_suffix(self) -> str:  # type: ignore[override]
+        """ENGINE and the utf8mb4 character set, on every table."""
+        suffix = f' ENGINE={self.engine} DEFAULT CHARSET={self.charset}'
+        if self.collation:
+            suffix += f' COLLATE={self.collation}'
+        return suffix
+
+    def column_definition(self, name: str, type_sql: str, *, nullable: bool, primary_key: bool = False,
+                          autoincrement: bool = False, unique: bool = False, default: Any = None,
+                          has_default: bool = False, inline_primary_key: bool = False) -> str:
+        """One column; TEXT/BLOB/JSON/spatial defaults are written as (expressions)."""
+        if not has_default or autoincrement or not type_sql.upper().startswith(_EXPRESSION_DEFAULT_TYPES):
+            return super().column_definition(
+                name, type_sql, nullable=nullable, primary_key=primary_key, autoincrement=autoincrement,
+                unique=unique, default=default, has_default=has_default, inline_primary_key=inline_primary_key)
+        parts = [self.quote(name), type_sql, f'DEFAULT ({self.literal_sql(default)})']
+        if not nullable:
+            parts.append('NOT NULL')
+        if inline_primary_key:
+            parts.append('PRIMARY KEY')
+        if unique and not primary_key:
+            parts.append('UNIQUE')
+        return ' '.join(parts)
+
+    def create_index_sql(self, name: str, table: str, columns: Sequence[str], unique: bool = False,
+                         if_not_exists: bool = False, kind: str | None = None) -> str:
+        """CREATE [UNIQUE|FULLTEXT|SPATIAL] INDEX; IF NOT EXISTS only reaches MariaDB (MySQL lacks it)."""
+        prefix = 'UNIQUE ' if unique else (f'{kind.upper()} ' if kind else '')
+        guard = '/*M! IF NOT EXISTS */ ' if if_not_exists else ''
+        return (f'CREATE {prefix}INDEX {guard}{self.quote(name)} ON {self.quote_table(table)} ('
+                + ', '.join(self.quote(column) for column in columns) + ')')
+
+    #: indexes go inside CREATE TABLE: MySQL 8 has no CREATE INDEX IF NOT EXISTS, and a table
+    #: built with its FULLTEXT/SPATIAL indexes at once is built once
+    indexes_in_create_table = True
+
+    def inline_index_sql(self, name: str, columns: Sequence[str], unique: bool = False,
+                         kind: str | None = None) -> str:
+        """An index inside CREATE TABLE (so `IF NOT EXISTS` on the table covers it on MySQL too)."""
+        prefix = 'UNIQUE ' if unique else (f'{kind.upper()} ' if kind else '')
+        return f'{prefix}INDEX {self.quote(name)} (' + ', '.join(self.quote(column) for column in columns) + ')'
+
+    def literal_sql(self, value: Any) -> str:
+        """DDL constants: backslashes escaped (MySQL strings treat them as escapes), datetimes in UTC."""
+        if isinstance(value, datetime.datetime):
+            if value.tzinfo is not None:
+                value = datetime_to_utc_naive(value)
+            return "'" + value.isoformat(sep=' ') + "'"
+        text = super().literal_sql(value)
+        if isinstance(value, str):
+            text = text.replace('\\', '\\\\')
+        return text
