@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, Sequence
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -147,7 +148,7 @@ class ConnectionConfig:
     def from_url(cls, url: str, **overrides: Any) -> 'ConnectionConfig':
         """Parse `scheme://user:pass@host:port/database?pool_size=10&ssl_ca=ca.pem&option=...`."""
         if not isinstance(url, str) or '://' not in url:
-            raise ConfigurationError(f'ConnectionConfig.from_url: {url!r:.200} is not a URL; expected '
+            raise ConfigurationError(f'ConnectionConfig.from_url: {_redacted(url)!r:.200} is not a URL; expected '
                                      'scheme://user:password@host:port/database')
         scheme_text = url.split('://', 1)[0].lower()
         if scheme_text not in URL_SCHEMES:
@@ -161,7 +162,7 @@ class ConnectionConfig:
             # sqlite:///rel.db -> 'rel.db'; sqlite:////abs.db -> '/abs.db'; sqlite:// -> memory
             values['database'] = unquote(path[1:]) if path.startswith('/') and len(path) > 1 else ':memory:'
             if path and not path.startswith('/'):
-                raise ConfigurationError(f'ConnectionConfig.from_url: {url!r} has a host part; SQLite URLs '
+                raise ConfigurationError(f'ConnectionConfig.from_url: {_redacted(url)!r} has a host part; SQLite URLs '
                                          'are sqlite:///relative.db, sqlite:////absolute.db or sqlite://')
         else:
             try:
@@ -210,6 +211,20 @@ class ConnectionConfig:
             raise ConfigurationError(f'ConnectionConfig.from_env: no variable starting with {prefix!r} is set; '
                                      f'expected {prefix}URL or {prefix}DATABASE, {prefix}HOST, ...')
         return cls(**values)
+
+
+def _redacted(url: Any) -> Any:
+    """A URL for an error message, with the password of `user:password@` and `password=` as ***."""
+    if not isinstance(url, str):
+        return url
+    url = _PASSWORD_PARAMETER.sub(r'\1***', url)
+    head, at, host = url.rpartition('@')   # the last '@' ends the user info, as in urlsplit
+    start = head.find('//') + 2 if '//' in head else 0
+    user, colon, _ = head[start:].partition(':')
+    return f'{head[:start]}{user}:***@{host}' if at and colon else url
+
+
+_PASSWORD_PARAMETER = re.compile(r'((?:^|[?&])password=)[^&]*', re.IGNORECASE)
 
 
 class _FrozenOptions(dict):
