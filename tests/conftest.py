@@ -13,22 +13,55 @@ from urllib.parse import urlsplit
 
 import pytest
 
-LOCAL_URLS = {
-    'sqlite': 'sqlite://',
+BASE_URLS = {
     'postgresql': os.environ.get('AR_TEST_PG_URL', 'postgresql://postgres@127.0.0.1:5432/test'),
     'mysql': os.environ.get('AR_TEST_MYSQL_URL', 'mysql://root@127.0.0.1:3306/test'),
 }
 REMOTE_URL_VARIABLES = {'oracle': 'AR_TEST_ORACLE_URL', 'mssql': 'AR_TEST_MSSQL_URL'}
 ALWAYS_EXPECTED = ('postgresql', 'mysql')  # must be reachable under CI=true
+# Each run works in private databases (tests/support/run_databases.py), named by this id;
+# the environment carries it so that subprocesses of the run use the same databases.
+RUN_ID = os.environ.setdefault('AR_TEST_RUN_ID', str(os.getpid()))
+PRIVATE_DATABASES = os.environ.get('AR_TEST_SHARED_DB') != '1'
 
 
 def matrix_urls() -> dict[str, str]:
     """Backend name -> URL of every backend the matrix covers in this run."""
-    urls = dict(LOCAL_URLS)
+    from tests.support.run_databases import private_url
+    urls = {'sqlite': 'sqlite://'}
+    for name, base in BASE_URLS.items():
+        urls[name] = private_url(base, RUN_ID) if PRIVATE_DATABASES else base
     for name, variable in REMOTE_URL_VARIABLES.items():
         if os.environ.get(variable):
             urls[name] = os.environ[variable]
     return urls
+
+
+_DATABASE_VERBS = {'postgresql': ('create_postgresql', 'drop_postgresql'),
+                   'mysql': ('create_mysql', 'drop_mysql')}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Create this run's private databases on the servers that are up."""
+    if not PRIVATE_DATABASES:
+        return
+    from tests.support import run_databases
+    for name, (create, _) in _DATABASE_VERBS.items():
+        if _reachable(BASE_URLS[name]):
+            getattr(run_databases, create)(BASE_URLS[name], run_databases.PREFIX + RUN_ID)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Drop this run's private databases (only the process that named them does)."""
+    if not PRIVATE_DATABASES or str(os.getpid()) != RUN_ID:
+        return
+    from tests.support import run_databases
+    for name, (_, drop) in _DATABASE_VERBS.items():
+        if _reachable(BASE_URLS[name]):
+            try:
+                getattr(run_databases, drop)(BASE_URLS[name], run_databases.PREFIX + RUN_ID)
+            except Exception as error:  # a failed clean-up must not hide the run's result
+                print(f'could not drop the test database on {name}: {error}')
 
 
 def _reachable(url: str) -> bool:
@@ -51,14 +84,19 @@ def require_server(name: str) -> str:
     return url
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if 'db' not in metafunc.fixturenames:
+def parametrize_matrix(metafunc: pytest.Metafunc, fixture: str) -> None:
+    """Run a test that uses `fixture` once per backend of the matrix (those its backends mark names)."""
+    if fixture not in metafunc.fixturenames:
         return
     names = list(matrix_urls())
     marker = metafunc.definition.get_closest_marker('backends')
     if marker is not None:
         names = [name for name in names if name in marker.args]
-    metafunc.parametrize('db', names, indirect=True)
+    metafunc.parametrize(fixture, names, indirect=True)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_matrix(metafunc, 'db')
 
 
 class LiveDatabase:
