@@ -110,24 +110,13 @@ def _reason(backend: Any, error: ActiveRecordError) -> str:
     text = str(error)
     if not text.startswith('cannot connect to'):
         text = f'{backend.name} at {backend.where()}: {text}'
+    from .backend.base import innermost_os_error
     # Drivers often wrap the socket error in a vaguer one ("Can't create a connection"):
     # the innermost OSError says why (refused, unknown host, timed out, certificate...).
-    cause = _innermost_os_error(error)
+    cause = innermost_os_error(error)
     if cause is not None and str(cause) not in text:
         text += f' ({type(cause).__name__}: {cause})'
     return text
-
-
-def _innermost_os_error(error: BaseException) -> OSError | None:
-    found = None
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError):
-            found = current
-        current = current.__cause__ or current.__context__
-    return found
 
 
 def _scrub(text: str, password: str | None, url: str) -> str:

@@ -112,12 +112,23 @@ class StorageBackend:
 
     def ping_connection(self, raw: Any) -> None:
         """Raise if the connection is unusable."""
+        self.run_internal(raw, self.dialect.ping_sql)
+
+    def run_internal(self, raw: Any, sql: str) -> list:
+        """Run a statement the backend sends by itself (session setup, ping, version) on a raw
+        connection, logged like every other statement; returns its rows."""
+        started = time.perf_counter()
         cursor = raw.cursor()
         try:
-            cursor.execute(self.dialect.ping_sql)
-            cursor.fetchall()
+            cursor.execute(sql)
+            rows = list(cursor.fetchall()) if cursor.description else []
+        except BaseException as error:
+            self._log(sql, 0, started, error)
+            raise
         finally:
-            cursor.close()
+            self._close_cursor(cursor)
+        self._log(sql, 0, started, None)
+        return rows
 
     def transaction_open(self, raw: Any) -> bool:
         """Whether the connection has a transaction open (True when the driver cannot tell)."""
@@ -183,16 +194,25 @@ class StorageBackend:
     @contextmanager
     def connection(self) -> Iterator[PooledConnection]:
         """This thread's transaction connection, or a pooled one for the length of the block."""
-        pinned = self.transaction_manager.connection
-        if pinned is not None:
-            yield pinned
-            return
-        pooled = self.pool.checkout()
+        pooled, owned = self._acquire()
         try:
             yield pooled
         finally:
-            if not pooled.invalidated:
+            if owned and not pooled.invalidated:
                 self.pool.release(pooled)
+
+    # The statement verbs below use _acquire() with try/finally rather than `with
+    # self.connection()`: a generator context manager costs more than the rest of a primary-key
+    # lookup's Python overhead together (see docs/performance.md).
+
+    def _acquire(self) -> tuple[PooledConnection, bool]:
+        """(connection, owned): the transaction's pinned one (owned=False), else one checked out
+        of the pool that the caller must give back with `if owned and not pooled.invalidated:
+        self.pool.release(pooled)`."""
+        pinned = self.transaction_manager.connection
+        if pinned is not None:
+            return pinned, False
+        return self.pool.checkout(), True
 
     # -- execution ----------------------------------------------------------------------
 
@@ -273,12 +293,16 @@ class StorageBackend:
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
         """Run one statement; returns the number of affected rows (-1 when unknown)."""
         sql, bound, count = self._prepare(sql, params)
-        with self.connection() as pooled:
+        pooled, owned = self._acquire()
+        try:
             cursor = self._run(pooled, sql, bound, count)
             try:
                 return cursor.rowcount
             finally:
                 self._close_cursor(cursor)
+        finally:
+            if owned and not pooled.invalidated:
+                self.pool.release(pooled)
 
     def executemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]]) -> int:
         """Run one statement for each parameter tuple; returns the affected rows in total."""
@@ -297,7 +321,8 @@ class StorageBackend:
     def query_rows(self, sql: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
         """Column labels and every row as a tuple (the fast path for building models)."""
         sql, bound, count = self._prepare(sql, params)
-        with self.connection() as pooled:
+        pooled, owned = self._acquire()
+        try:
             cursor = self._run(pooled, sql, bound, count)
             try:
                 rows = cursor.fetchall()
@@ -307,6 +332,9 @@ class StorageBackend:
                 raise self.translate_error(error) from error
             finally:
                 self._close_cursor(cursor)
+        finally:
+            if owned and not pooled.invalidated:
+                self.pool.release(pooled)
         return labels, rows
 
     def _labels(self, cursor: Any) -> list[str]:
@@ -323,7 +351,8 @@ class StorageBackend:
     def fetch_one(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, Any] | None:
         """The first row as a dict, or None."""
         sql, bound, count = self._prepare(sql, params)
-        with self.connection() as pooled:
+        pooled, owned = self._acquire()
+        try:
             cursor = self._run(pooled, sql, bound, count)
             try:
                 row = cursor.fetchone()
@@ -335,6 +364,9 @@ class StorageBackend:
                 raise self.translate_error(error) from error
             finally:
                 self._close_cursor(cursor)
+        finally:
+            if owned and not pooled.invalidated:
+                self.pool.release(pooled)
         return None if row is None else dict(zip(labels, row))
 
     #: whether fetchone() leaves the connection ready for the next statement by itself
@@ -372,7 +404,8 @@ class StorageBackend:
     def insert_returning_key(self, sql: str, params: Sequence[Any]) -> Any:
         """Run an INSERT built by the dialect and return the generated key (per features.generated_keys)."""
         sql, bound, count = self._prepare(sql, params)
-        with self.connection() as pooled:
+        pooled, owned = self._acquire()
+        try:
             cursor = self._run(pooled, sql, bound, count)
             try:
                 if self.features.generated_keys == 'lastrowid':
@@ -381,6 +414,9 @@ class StorageBackend:
                 return None if row is None else row[0]
             finally:
                 self._close_cursor(cursor)
+        finally:
+            if owned and not pooled.invalidated:
+                self.pool.release(pooled)
 
     def execute_script(self, script: str) -> None:
         """Run several `;`-separated statements (split with sqlparse), in one transaction."""
@@ -419,7 +455,7 @@ class StorageBackend:
             message = f'cannot connect to {self.name} at {self.where()}: {message}'
             # Drivers often wrap the socket error in a vaguer one ("can't create a connection"):
             # the innermost OSError says why (refused, unknown host, timed out...).
-            cause = _innermost_os_error(error)
+            cause = innermost_os_error(error)
             if cause is not None and cause is not error and str(cause) not in message:
                 message += f' ({type(cause).__name__}: {self.describe_error(cause)})'
         return cls(message, code=code, sqlstate=sqlstate)
@@ -478,13 +514,7 @@ class StorageBackend:
 
     def read_server_version(self, raw: Any) -> tuple[int, ...]:
         """Hook: parse the server version from a live connection."""
-        cursor = raw.cursor()
-        try:
-            cursor.execute(self.dialect.server_version_sql)
-            text = str(cursor.fetchone()[0])
-        finally:
-            cursor.close()
-        return parse_version(text)
+        return parse_version(str(self.run_internal(raw, self.dialect.server_version_sql)[0][0]))
 
     def tls_in_use(self) -> bool:
         """Whether this backend's connections are encrypted (asks the server where it can)."""
@@ -496,7 +526,7 @@ class StorageBackend:
         registry.forget(self)
 
 
-def _innermost_os_error(error: BaseException) -> OSError | None:
+def innermost_os_error(error: BaseException) -> OSError | None:
     """The deepest OSError in an exception's chain of causes, if any."""
     found, seen, current = None, set(), error
     while current is not None and id(current) not in seen:

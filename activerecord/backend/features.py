@@ -43,6 +43,9 @@ class Features:
     explain: bool = True
     max_parameters: int = 32766           # bound parameters one statement may carry
     max_in_list: int = 10000              # values one IN (...) list may carry
+    # parameters a bulk INSERT/upsert statement carries by default (None: up to max_parameters);
+    # set where the database parses a huge statement slower than several cached ones
+    bulk_parameters: int | None = None
     isolation_levels: frozenset = frozenset()
 
     def require(self, flag: str, backend_name: str) -> None:

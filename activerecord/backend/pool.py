@@ -57,6 +57,9 @@ class ConnectionPool:
         self._suspect_before = float('-inf')
         self._lock = threading.Lock()
         self._available = threading.Condition(self._lock)
+        # threads blocked in checkout(): notify() is skipped when there are none (it costs
+        # more than the rest of a release)
+        self._waiting = 0
 
     # -- status -------------------------------------------------------------------------
 
@@ -74,7 +77,7 @@ class ConnectionPool:
 
     def checkout(self) -> PooledConnection:
         """A connection for the caller's exclusive use; raises PoolTimeout after `timeout`."""
-        deadline = time.monotonic() + self.timeout
+        deadline = None   # taken at the first wait: a checkout that need not wait skips the clock
         with self._lock:
             while True:
                 if self._closed:
@@ -88,6 +91,8 @@ class ConnectionPool:
                     self._checked_out += 1
                     pooled = None
                     break
+                if deadline is None:
+                    deadline = time.monotonic() + self.timeout
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     status = self._status()
@@ -96,9 +101,15 @@ class ConnectionPool:
                         f'(size={status["size"]}, max_overflow={self.max_overflow}, open={status["open"]}, '
                         f'checked_out={status["checked_out"]}, idle={status["idle"]}); '
                         'raise pool_size/max_overflow or return connections sooner', status)
-                self._available.wait(remaining)
+                self._waiting += 1
+                try:
+                    self._available.wait(remaining)
+                finally:
+                    self._waiting -= 1
         if pooled is None:
             return self._open_new()
+        if self.recycle is None and not self.pre_ping and pooled.known_good_at > self._suspect_before:
+            return pooled   # the common case, without _make_usable's call
         try:
             return self._make_usable(pooled)
         except BaseException:
@@ -131,7 +142,8 @@ class ConnectionPool:
         with self._lock:
             self._open -= 1
             self._checked_out -= 1
-            self._available.notify()
+            if self._waiting:
+                self._available.notify()
 
     def release(self, pooled: PooledConnection) -> None:
         """Give a connection back: rolled back if a transaction is open, kept or closed."""
@@ -152,7 +164,8 @@ class ConnectionPool:
             else:
                 self._idle.append(pooled)
                 keep = True
-            self._available.notify()
+            if self._waiting:
+                self._available.notify()
         if not keep:
             self._discard(pooled.raw)
 

@@ -12,7 +12,7 @@ import decimal
 import enum
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 from ..errors import ConfigurationError, DataError
@@ -31,6 +31,8 @@ class ColumnSpec:
     item_type: Any = None             # list[int] -> int
     timezone: bool = True             # datetime: an instant (False for pydantic NaiveDatetime)
     options: Mapping[str, Any] = field(default_factory=dict)  # Column(...) extras (srid, ...)
+    # tuple/set/frozenset: stored as a list field is (JSON, or a PostgreSQL array), read back as this
+    container: Any = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,11 @@ class TypeMap:
     #: widest exact decimal when a Decimal field gives no max_digits
     unbounded_decimal_precision: ClassVar[int | None] = None
     default_enum_length: ClassVar[int] = 50
+    #: the longest bounded string column, in characters: a longer max_length is unbounded text
+    max_string_length: ClassVar[int | None] = None
+    #: the most digits the exact decimal type keeps (a wider max_digits is refused), and its name
+    max_decimal_digits: ClassVar[int | None] = None
+    decimal_type_name: ClassVar[str] = 'DECIMAL'
 
     def __init__(self, dialect: Any) -> None:
         self.dialect = dialect
@@ -197,7 +204,8 @@ class TypeMap:
             raise ConfigurationError(
                 f'no column type for {getattr(python_type, "__name__", python_type)!r} on '
                 f'{self.dialect.name}; register it with activerecord.types.register_type(...)')
-        if kind == 'str' and spec.max_length is None:
+        if kind == 'str' and (spec.max_length is None or (
+                self.max_string_length is not None and spec.max_length > self.max_string_length)):
             return 'text'
         if kind == 'decimal' and spec.max_digits is None:
             return 'decimal_unbounded'
@@ -226,6 +234,9 @@ class TypeMap:
         kind = self.kind_of(spec)
         if kind == 'custom':
             return custom_type(spec.python_type).column_type_for(self.dialect.name)
+        if kind == 'decimal' and self.max_decimal_digits is not None and spec.max_digits > self.max_decimal_digits:
+            raise ConfigurationError(f'a Decimal with max_digits={spec.max_digits} does not fit {self.decimal_type_name}, '
+                                     f'which keeps at most {self.max_decimal_digits} digits')
         template = self.column_types.get(kind)
         if template is None:
             raise ConfigurationError(f'{self.dialect.name} has no column type for kind {kind!r}')
@@ -235,8 +246,10 @@ class TypeMap:
             length = max(length, self.default_enum_length if spec.max_length is None else spec.max_length)
         precision = spec.max_digits if spec.max_digits is not None else self.unbounded_decimal_precision
         scale = spec.decimal_places if spec.decimal_places is not None else 0
+        # only an array template needs the item's column type (a JSON list's items may have none)
+        item = self._item_type(spec) if '{item}' in template else ''
         return template.format(length=length, precision=precision, scale=scale,
-                               srid=spec.options.get('srid', 0), item=self._item_type(spec))
+                               srid=spec.options.get('srid', 0), item=item)
 
     def _item_type(self, spec: ColumnSpec) -> str:
         if spec.item_type is None:
@@ -247,6 +260,8 @@ class TypeMap:
 
     def to_db(self, spec: ColumnSpec) -> Converter | None:
         """The converter for values of this field on their way to the driver (None: as is)."""
+        if spec.container is not None:
+            return container_to_db(spec.container, self.to_db(replace(spec, container=None)))
         kind = self.kind_of(spec)
         if kind == 'custom':
             return custom_type(spec.python_type).to_db
@@ -257,6 +272,8 @@ class TypeMap:
 
     def from_db(self, spec: ColumnSpec) -> Converter | None:
         """The converter for values of this field read from the driver (None: as is)."""
+        if spec.container is not None:
+            return container_from_db(spec.container, self.from_db(replace(spec, container=None)))
         kind = self.kind_of(spec)
         if kind == 'custom':
             return custom_type(spec.python_type).from_db
@@ -273,8 +290,8 @@ class TypeMap:
     def adapt_params(self, params: Sequence[Any]) -> Sequence[Any]:
         """Convert raw-SQL parameter values the driver cannot bind, by their Python type."""
         converters = self._param_converters
-        for value in params:
-            kind = type(value)
+        # a bulk statement's thousands of values have a handful of types: look at each type once
+        for kind in (map(type, params) if len(params) < 16 else set(map(type, params))):
             if kind not in converters:
                 converters[kind] = self._param_converter(kind)
             if converters[kind] is not None:
@@ -306,6 +323,36 @@ class TypeMap:
 
     #: Python type -> converter for raw parameters whose driver needs help (e.g. SQLite + Decimal)
     param_converters: ClassVar[dict[type, Converter]] = {}
+
+
+def set_items(value: Any) -> list:
+    """The items of a set as a list in a stable order (sorted, or by repr when they do not sort)."""
+    try:
+        return sorted(value)
+    except TypeError:
+        return sorted(value, key=repr)
+
+
+def _hashable(item: Any) -> Any:
+    """A JSON array inside a set was a tuple (lists cannot be set items)."""
+    return tuple(_hashable(inner) for inner in item) if isinstance(item, list) else item
+
+
+def container_to_db(container: type, inner: Converter | None) -> Converter:
+    """A tuple/set field's values go to the driver as the list they are stored as."""
+    items = list if container is tuple else set_items
+    if inner is None:
+        return items
+    return lambda value: inner(items(value))
+
+
+def container_from_db(container: type, inner: Converter | None) -> Converter:
+    """The stored list read back as the field's tuple / set / frozenset."""
+    if container is tuple:
+        return tuple if inner is None else (lambda value: tuple(inner(value)))
+    if inner is None:
+        return lambda value: container(_hashable(item) for item in value)
+    return lambda value: container(_hashable(item) for item in inner(value))
 
 
 def _enum_value(value: Any) -> Any:

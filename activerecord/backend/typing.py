@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -91,8 +92,10 @@ class ConnectionConfig:
             value = getattr(self, name)
             if value is None and name == 'pool_recycle':
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise _bad(name, value, 'a number of seconds > 0' + (' or None' if name == 'pool_recycle' else ''))
+            # not NaN nor infinity: every wait stays bounded, and NaN would make equal configs unequal
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                raise _bad(name, value, 'a number of seconds > 0' + (' or None' if name == 'pool_recycle' else '')
+                           + ' (finite)')
         for name in ('pool_pre_ping', 'ssl_verify'):
             if not isinstance(getattr(self, name), bool):
                 raise _bad(name, getattr(self, name), 'True or False')

@@ -1,6 +1,7 @@
 """insert_many and upsert: validated rows, one statement per batch, never one per row.
 
-A batch holds as many rows as fit in the database's parameter limit (features.max_parameters);
+A batch holds batch_size rows, else the database's preferred number of parameters
+(features.bulk_parameters) or as many rows as fit in its parameter limit (max_parameters);
 several batches run in one transaction so that a failure leaves nothing half-written. Rows
 are validated like constructed records (defaults applied) and run no per-row hooks.
 """
@@ -12,6 +13,7 @@ import pydantic
 
 from .. import errors
 from ..errors import ActiveRecordError, NotSupportedError
+from .bulk_rows import flattener, rows_validator
 from .state import needs_validation, private_state
 from .statements import Pair, Statements, statements_for
 
@@ -39,7 +41,9 @@ class BulkMixin:
                                     '(insert_many(return_keys=True) needs RETURNING)')
         groups = _groups(cls, statements, records)
         written = 0
-        keys: list[Any] = []
+        # rows are written group by group: each key goes back to its row's place
+        keys: list[Any] = [None] * len(records) if return_keys else []
+        position = {id(values): index for index, values in enumerate(records)} if return_keys else {}
         with _atomic(backend, groups, batch_size):
             for pairs, group in groups:
                 for batch in _batches(backend, group, len(pairs), batch_size):
@@ -48,7 +52,11 @@ class BulkMixin:
                     if return_keys:
                         sql = backend.dialect.insert_sql(statements.table, columns, len(batch), statements.pk_columns)
                         labels, key_rows = backend.query_rows(sql, params)
-                        keys.extend(_key(statements, row) for row in key_rows)
+                        if len(key_rows) != len(batch):
+                            raise errors.DatabaseError(f'{cls.__name__}.insert_many: the database returned '
+                                                       f'{len(key_rows)} keys for {len(batch)} rows')
+                        for values, row in zip(batch, key_rows):
+                            keys[position[id(values)]] = _key(statements, row)
                         written += len(batch)
                     else:
                         written += _write(backend, statements, columns, pairs, batch, params,
@@ -62,9 +70,11 @@ class BulkMixin:
                batch_size: int | None = None) -> int:
         """INSERT rows, or UPDATE the `update` fields of rows whose `conflict` fields already exist.
 
-        `update` defaults to every inserted field but the conflict and key fields; an empty list
-        keeps existing rows as they are. Uses the dialect's own form (ON CONFLICT, ON DUPLICATE
-        KEY UPDATE, MERGE). Returns the number of rows written (inserted or updated).
+        `update` defaults to every inserted field but the conflict and key fields and the fields
+        mixins set on INSERT only (created_at, deleted_at); a lock field (version) is incremented.
+        An explicit list is written as given; an empty one keeps existing rows as they are. Uses
+        the dialect's own form (ON CONFLICT, ON DUPLICATE KEY UPDATE, MERGE). Returns the number
+        of rows written (inserted or updated).
         """
         backend = cls.backend()
         statements = statements_for(cls.__meta__, backend.dialect)
@@ -72,6 +82,7 @@ class BulkMixin:
         conflict = _field_list(cls, 'conflict', conflict)
         if not conflict:
             raise ActiveRecordError(f'{cls.__name__}.upsert: conflict= must name the unique field(s) to match on')
+        explicit = None if update is None else _field_list(cls, 'update', update)
         records = _validated(cls, rows)
         if not records:
             return 0
@@ -80,10 +91,14 @@ class BulkMixin:
         with _atomic(backend, groups, batch_size):
             for pairs, group in groups:
                 inserted = [name for name, _ in pairs]
-                if update is None:
-                    chosen = [name for name in inserted if name not in conflict and name not in statements.pk_names]
+                increment: list[str] = []
+                if explicit is None:
+                    kept = set(conflict) | set(statements.pk_names) | _insert_only_fields(cls)
+                    chosen = [name for name in inserted if name not in kept]
+                    if cls.__lock_field__ in inserted and cls.__lock_field__ not in conflict:
+                        increment.append(cls.__lock_field__)
                 else:
-                    chosen = _field_list(cls, 'update', update)
+                    chosen = explicit
                     absent = [name for name in chosen if name not in inserted]
                     if absent:
                         raise ActiveRecordError(f'{cls.__name__}.upsert: update field {absent[0]!r} is not written '
@@ -91,13 +106,27 @@ class BulkMixin:
                 columns = [fields[name].column for name in inserted]
                 conflict_columns = [fields[name].column for name in conflict]
                 update_columns = [fields[name].column for name in chosen]
+                # passed only when there is one: a dialect's upsert_sql may predate the argument
+                extra = {'increment': [fields[name].column for name in increment]} if increment else {}
                 for batch in _batches(backend, group, len(pairs), batch_size):
                     params = _flat_params(cls, batch, pairs)
                     written += _write(backend, statements, columns, pairs, batch, params,
                                       lambda n: _explicit_key(backend, statements, pairs, backend.dialect.upsert_sql(
-                                          statements.table, columns, n, conflict_columns, update_columns)))
+                                          statements.table, columns, n, conflict_columns, update_columns,
+                                          **extra)))
             _sync_explicit_keys(backend, statements, groups)
         return written
+
+
+def _insert_only_fields(cls: type) -> set[str]:
+    """Fields mixins set when a row is inserted and never overwrite: created_at, deleted_at, version."""
+    names = set()
+    if cls.__timestamps__:
+        names.add(cls.__timestamps__[0])
+    for name in (cls.__soft_delete_field__, cls.__lock_field__):
+        if name:
+            names.add(name)
+    return names
 
 
 def _explicit_key(backend: Any, statements: Statements, pairs: list[Pair], sql: str) -> str:
@@ -138,10 +167,9 @@ def _validated(cls: type, rows: Iterable[Any]) -> list[dict[str, Any]]:
     if rows and all(type(row) is dict for row in rows):
         # the common case: one call validates every row
         try:
-            records = _list_adapter(cls).validate_python(rows)
+            result = rows_validator(cls)(rows)
         except pydantic.ValidationError as error:
             raise errors.ValidationError(f'{cls.__name__} rows', error.errors(include_url=False)) from None
-        result = [record.__dict__ for record in records]
         if timestamps:
             _fill_timestamps(result, timestamps)
         return result
@@ -167,17 +195,6 @@ def _validated(cls: type, rows: Iterable[Any]) -> list[dict[str, Any]]:
                     values[name] = now
         result.append(values)
     return result
-
-
-_adapters: dict[type, pydantic.TypeAdapter] = {}
-
-
-def _list_adapter(cls: type) -> pydantic.TypeAdapter:
-    """A TypeAdapter for list[cls] (error locations start with the row's index)."""
-    adapter = _adapters.get(cls)
-    if adapter is None:
-        adapter = _adapters[cls] = pydantic.TypeAdapter(list[cls])  # type: ignore[valid-type]
-    return adapter
 
 
 def _fill_timestamps(result: list[dict[str, Any]], timestamps: tuple[str, ...]) -> None:
@@ -208,9 +225,16 @@ def _groups(cls: type, statements: Statements, records: list[dict]) -> list[tupl
     if not optional:
         return [(statements.all_pairs, records)]
     by_shape: dict[tuple[str, ...], list[dict]] = {}
-    for values in records:
-        omitted = tuple(name for name in optional if values[name] is None)
-        by_shape.setdefault(omitted, []).append(values)
+    if len(optional) == 1:   # the usual case (a generated key): split without a tuple per row
+        name = optional[0]
+        given = [values for values in records if values[name] is not None]
+        left_out = [values for values in records if values[name] is None] if len(given) < len(records) else []
+        shapes = [((name,), left_out), ((), given)] if records[0][name] is None else [((), given), ((name,), left_out)]
+        by_shape = {omitted: group for omitted, group in shapes if group}
+    else:
+        for values in records:
+            omitted = tuple(name for name in optional if values[name] is None)
+            by_shape.setdefault(omitted, []).append(values)
     groups = []
     for omitted, group in by_shape.items():
         missing = [name for name in statements.pk_names if name in omitted and not statements.auto]
@@ -221,12 +245,22 @@ def _groups(cls: type, statements: Statements, records: list[dict]) -> list[tupl
     return groups
 
 
-def _batches(backend: Any, rows: list[dict], width: int, batch_size: int | None) -> Iterable[list[dict]]:
-    per = max(1, backend.features.max_parameters // max(width, 1))
+def _rows_per_statement(features: Any, width: int, batch_size: int | None) -> int:
+    """batch_size, else the database's preferred batch (features.bulk_parameters); never more
+    rows than fit in its parameter limit."""
+    width = max(width, 1)
+    per = max(1, features.max_parameters // width)
     if batch_size is not None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ActiveRecordError(f'batch_size={batch_size!r}: expected an integer >= 1')
-        per = min(per, batch_size)
+        return min(per, batch_size)
+    if features.bulk_parameters:
+        per = min(per, max(1, features.bulk_parameters // width))
+    return per
+
+
+def _batches(backend: Any, rows: list[dict], width: int, batch_size: int | None) -> Iterable[list[dict]]:
+    per = _rows_per_statement(backend.features, width, batch_size)
     for start in range(0, len(rows), per):
         yield rows[start:start + per]
 
@@ -235,10 +269,8 @@ def _atomic(backend: Any, groups: list, batch_size: int | None) -> Any:
     """One transaction around several statements (unless one is already open)."""
     import contextlib
     total = sum(len(group) for _, group in groups)
-    per = backend.features.max_parameters // max(max(len(pairs) for pairs, _ in groups), 1)
-    if batch_size:
-        per = min(per, batch_size)
-    several = len(groups) > 1 or total > max(per, 1) or not backend.features.multi_row_insert
+    per = _rows_per_statement(backend.features, max(len(pairs) for pairs, _ in groups), batch_size)
+    several = len(groups) > 1 or total > per or not backend.features.multi_row_insert
     if several and not backend.in_transaction:
         return backend.transaction()
     return contextlib.nullcontext()
@@ -246,12 +278,8 @@ def _atomic(backend: Any, groups: list, batch_size: int | None) -> Any:
 
 def _flat_params(cls: type, batch: list[dict], pairs: list[Pair]) -> list[Any]:
     from .crud import to_params
-    if all(convert is None for _, convert in pairs):
-        names = [name for name, _ in pairs]
-        return [values[name] for values in batch for name in names]
     try:
-        return [value if (value := values[name]) is None or convert is None else convert(value)
-                for values in batch for name, convert in pairs]
+        return flattener(pairs)(batch)
     except Exception:
         for values in batch:
             to_params(cls, values, pairs)   # raises the DataError that names the field

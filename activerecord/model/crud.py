@@ -125,21 +125,16 @@ class CrudMixin(FinderMixin, BulkMixin):
         private = private_state(self)
         backup = values.copy()
         try:
+            if table and state != NEW and _transaction_needed(backend, table) and not self._ar_changed():
+                # Nothing to write so far: no BEGIN/COMMIT is sent unless a before hook
+                # changes a value, and then the transaction opens just before the UPDATE.
+                _before_save(self, table, private, state)
+                with backend.transaction() if self._ar_changed() else contextlib.nullcontext():
+                    _write_and_after(self, cls, backend, statements, table, state)
+                return self
             with _write_transaction(backend, table, _AFTER_SAVE):
-                _hooks.run(table, 'before_validate', self)
-                if needs_validation(self, private):
-                    validate_record(self)
-                _hooks.run(table, 'after_validate', self)
-                _hooks.run(table, 'before_save', self)
-                if state == NEW:
-                    _hooks.run(table, 'before_create', self)
-                    _insert(self, cls, backend, statements)
-                    _hooks.run(table, 'after_create', self)
-                else:
-                    _hooks.run(table, 'before_update', self)
-                    _update(self, cls, backend, statements)
-                    _hooks.run(table, 'after_update', self)
-                _hooks.run(table, 'after_save', self)
+                _before_save(self, table, private, state)
+                _write_and_after(self, cls, backend, statements, table, state)
             return self
         except BaseException:
             # Nothing was written (or it was rolled back): the object is as it was, still savable.
@@ -215,6 +210,33 @@ def _write_transaction(backend: Any, table: dict, after: frozenset = _hooks.AFTE
     if table.keys() & after and not backend.in_transaction:
         return backend.transaction()
     return contextlib.nullcontext()
+
+
+def _transaction_needed(backend: Any, table: dict) -> bool:
+    """Whether save() would open a transaction (after-save hooks, none open yet)."""
+    return bool(table.keys() & _AFTER_SAVE) and not backend.in_transaction
+
+
+def _before_save(record: Any, table: dict, private: dict, state: int) -> None:
+    """The hooks before a save's write, and validation when values changed."""
+    _hooks.run(table, 'before_validate', record)
+    if needs_validation(record, private):
+        validate_record(record)
+    _hooks.run(table, 'after_validate', record)
+    _hooks.run(table, 'before_save', record)
+    _hooks.run(table, 'before_create' if state == NEW else 'before_update', record)
+
+
+def _write_and_after(record: Any, cls: type, backend: Any, statements: Statements, table: dict,
+                     state: int) -> None:
+    """A save's INSERT or UPDATE (none when nothing changed) and the hooks after it."""
+    if state == NEW:
+        _insert(record, cls, backend, statements)
+        _hooks.run(table, 'after_create', record)
+    else:
+        _update(record, cls, backend, statements)
+        _hooks.run(table, 'after_update', record)
+    _hooks.run(table, 'after_save', record)
 
 
 def _insert(record: Any, cls: type, backend: Any, statements: Statements) -> None:

@@ -38,8 +38,8 @@ class FieldMeta:
         self.unique = bool(column_info and column_info.unique)
         self.index = bool(column_info and column_info.index)
         self.autoincrement = False
-        # dict/list values can change in place: dirty tracking compares their JSON text
-        self.mutable = spec.python_type in (dict, list)
+        # dict/list/set values can change in place: dirty tracking compares their JSON text
+        self.mutable = spec.python_type in (dict, list) and spec.container not in (tuple, frozenset)
         # a default the database computes (an SQL expression): read back after INSERT
         self.db_generated = bool(column_info and column_info.has_default
                                  and hasattr(column_info.default, '__sql__'))
@@ -263,7 +263,7 @@ def column_spec(model: type, name: str, info: Any, column_info: Column | None) -
         if getattr(item, 'decimal_places', None) is not None:
             decimal_places = item.decimal_places
     timezone = True
-    item_type = None
+    item_type = container = None
     python_type = annotation
     origin = typing.get_origin(annotation)
     if annotation is pydantic.NaiveDatetime:
@@ -275,8 +275,9 @@ def column_spec(model: type, name: str, info: Any, column_info: Column | None) -
         if literal_length is not None and max_length is None:
             max_length = literal_length
     elif origin in (list, tuple, set, frozenset) or annotation in (tuple, set, frozenset):
-        args = typing.get_args(annotation)
-        python_type, item_type = list, (args[0] if args and args[0] is not Ellipsis else None)
+        # stored as a list field is; a tuple/set field is read back as its own container
+        container = None if annotation is list or origin is list else (origin or annotation)
+        python_type, item_type = list, _item_type(typing.get_args(annotation))
     elif origin is dict or annotation is dict:
         python_type = dict
     elif annotation is typing.Any or annotation is object:
@@ -284,7 +285,14 @@ def column_spec(model: type, name: str, info: Any, column_info: Column | None) -
                                  'a concrete type (int, str, dict, ...)')
     options = dict(column_info.options) if column_info is not None else {}
     return ColumnSpec(python_type, nullable=nullable, max_length=max_length, max_digits=max_digits,
-                      decimal_places=decimal_places, item_type=item_type, timezone=timezone, options=options)
+                      decimal_places=decimal_places, item_type=item_type, timezone=timezone, options=options,
+                      container=container)
+
+
+def _item_type(args: tuple[Any, ...]) -> Any:
+    """The one item type of list[X], set[X], tuple[X, ...] or tuple[X, X]; None when they differ."""
+    items = [arg for arg in args if arg is not Ellipsis]
+    return items[0] if items and all(item == items[0] for item in items) else None
 
 
 def _literal_type(model: type, name: str, values: tuple[Any, ...]) -> tuple[type, int | None]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from ..backend.types import json_dumps
+from ..backend.types import json_dumps, set_items
 from .metadata import ModelMeta
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,9 +34,11 @@ _IMMUTABLE = (int, float, str, bytes, bool, tuple, frozenset, decimal.Decimal, e
 
 
 def fingerprint(value: Any) -> Any:
-    """A comparable copy of a dict/list value (its JSON text), for dirty tracking."""
+    """A comparable copy of a dict/list/set value (its JSON text), for dirty tracking."""
     if value is None:
         return None
+    if isinstance(value, (set, frozenset)):
+        value = set_items(value)   # one text for equal sets, whatever their iteration order
     try:
         return json_dumps(value)
     except (TypeError, ValueError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..backend.types import container_from_db
 from .rows import fingerprint
 
 NEW, PERSISTED, DELETED = 0, 1, 2
@@ -116,7 +117,8 @@ class StateMixin:
         if state == DELETED:
             return {}
         snapshot = private_state(self)['_ar_snap']
-        mutable = type(self).__meta__.mutable_fields
+        meta = type(self).__meta__
+        mutable = meta.mutable_fields
         result = {}
         for name in self._ar_changed():
             old = snapshot.get(name)
@@ -125,6 +127,10 @@ class StateMixin:
                     old = json.loads(old)
                 except ValueError:
                     pass
+                else:
+                    container = meta.fields[name].spec.container
+                    if container is not None:   # a set field: the old value as a set too
+                        old = container_from_db(container, None)(old)
             result[name] = (old, values.get(name))
         return result
 
@@ -133,7 +139,7 @@ _mutable_cache: dict[type, tuple[str, ...]] = {}
 
 
 def _mutable_of(model: type) -> tuple[str, ...]:
-    """dict/list fields of a model (without building its metadata: abstract models have none)."""
+    """dict/list/set fields of a model (without building its metadata: abstract models have none)."""
     names = _mutable_cache.get(model)
     if names is None:
         import typing
@@ -149,7 +155,7 @@ def _mutable_of(model: type) -> tuple[str, ...]:
                     annotation = annotation.__origin__
                 else:
                     break
-            if annotation in (dict, list) or typing.get_origin(annotation) in (dict, list):
+            if annotation in (dict, list, set) or typing.get_origin(annotation) in (dict, list, set):
                 names.append(name)
         names = _mutable_cache[model] = tuple(names)
     return names

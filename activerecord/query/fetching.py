@@ -40,6 +40,8 @@ def rows_to_dicts(labels: Sequence[str], rows: Sequence[tuple],
     """Rows as dicts keyed by column label, model columns converted to their Python types."""
     if not converters:
         return [dict(zip(labels, row)) for row in rows]
+    if len(rows) > 16 and 0 < len(labels) <= 255 and all(type(label) is str for label in labels):
+        return _dict_builder(tuple(labels), tuple(converters))(rows)
     result = []
     for row in rows:
         values = list(row)
@@ -48,6 +50,35 @@ def rows_to_dicts(labels: Sequence[str], rows: Sequence[tuple],
                 values[index] = converter(values[index])
         result.append(dict(zip(labels, values)))
     return result
+
+
+_dict_builders: dict[tuple, Callable[[Sequence[tuple]], list[dict[str, Any]]]] = {}
+
+
+def _dict_builder(labels: tuple[str, ...], converters: tuple[tuple[int, Callable[[Any], Any]], ...]
+                  ) -> Callable[[Sequence[tuple]], list[dict[str, Any]]]:
+    """rows_to_dicts as generated code: one dict display per row (cheaper than list() + dict(zip()))."""
+    key = (labels, converters)
+    build = _dict_builders.get(key)
+    if build is None:
+        namespace: dict[str, Any] = {}
+        converted = dict(converters)
+        items = []
+        for index, label in enumerate(labels):   # a repeated label keeps its last value, as dict(zip()) does
+            if index in converted:
+                namespace[f'c{index}'] = converted[index]
+                items.append(f'{label!r}: None if v{index} is None else c{index}(v{index})')
+            else:
+                items.append(f'{label!r}: v{index}')
+        source = '\n'.join([
+            'def build(rows):',
+            '    return [{' + ', '.join(items) + '} for ' + ', '.join(f'v{i}' for i in range(len(labels)))
+            + ', in rows]'])
+        exec(compile(source, '<activerecord dict rows>', 'exec'), namespace)  # labels are repr()s
+        build = namespace['build']
+        if len(_dict_builders) < 256:   # ad-hoc selects: keep the cache bounded
+            _dict_builders[key] = build
+    return build
 
 
 def aggregate_value(function: str, expression: Any, value: Any, dialect: Dialect) -> Any:

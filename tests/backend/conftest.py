@@ -15,19 +15,13 @@ from activerecord.backend.base import StorageBackend
 from activerecord.backend.registry import backend_class_for
 from activerecord.backend.typing import ConnectionConfig
 
-from conftest import matrix_urls, require_server
+from conftest import parametrize_matrix, require_server
 
 _tables = itertools.count(1)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if 'live' not in metafunc.fixturenames:
-        return
-    names = list(matrix_urls())
-    marker = metafunc.definition.get_closest_marker('backends')
-    if marker is not None:
-        names = [name for name in names if name in marker.args]
-    metafunc.parametrize('live', names, indirect=True)
+    parametrize_matrix(metafunc, 'live')
 
 
 class Live:

@@ -16,11 +16,8 @@ import datetime
 import ipaddress
 import re
 import socket
-import subprocess
-import sys
 import ssl
 import struct
-import threading
 import time
 from collections import deque
 from pathlib import Path
@@ -34,7 +31,9 @@ from activerecord.backend.impl.mssql.backend import (DISCONNECT_CODES, ERROR_COD
                                                       certificate_matches_host)
 from activerecord.backend.transaction import IsolationLevel
 from activerecord.backend.typing import ConnectionConfig
-from tests.support.servers import Certs, make_certificates
+from tests.backends.closed_port import check_fails_plainly, refused_at_a_closed_port
+from tests.backends.loopback import LoopbackEndpoint, started_endpoints
+from tests.support.servers import Certs, free_port, make_certificates
 
 SECRET = 'S3cret-pw!'
 
@@ -99,40 +98,22 @@ def login_ack(database: str) -> bytes:
             + b'\xad' + struct.pack('<H', len(body)) + body)
 
 
-class FakeTDS:
-    """A loopback TDS endpoint: PRELOGIN, optional TLS handshake, LOGIN7, then scripted replies."""
+class FakeTDS(LoopbackEndpoint):
+    """A loopback TDS endpoint: PRELOGIN, optional TLS handshake, LOGIN7, then scripted replies.
+
+    A session that fails (the client gave up) is recorded as ('ended', error class name).
+    """
 
     def __init__(self, encryption: int = ENCRYPT_NOT_SUP, cert: Path | None = None, key: Path | None = None,
                  accept_login: bool = False) -> None:
         self.encryption = encryption
         self.cert, self.key = cert, key
         self.accept_login = accept_login
-        self.events: list[Any] = []
         self.batches: list[str] = []          # SQL batches as they arrived on the wire
         self.replies: deque[Any] = deque()    # per request: ('error', number, text) | 'close'
-        self._listener = socket.create_server(('127.0.0.1', 0))
-        self.port = self._listener.getsockname()[1]
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def close(self) -> None:
-        self._listener.close()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            conn.settimeout(10)
-            try:
-                self._session(conn)
-            except Exception as error:  # the client gave up: record why the session ended
-                self.events.append(('ended', type(error).__name__))
-            finally:
-                conn.close()
-
-    def _session(self, conn: socket.socket) -> None:
+    def session(self, conn: socket.socket) -> None:
         kind, _ = self._read_packet(conn.recv)
         self.events.append(('prelogin', kind))
         conn.sendall(_packet(REPLY, _prelogin_reply(self.encryption)))
@@ -214,15 +195,13 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
 
 @pytest.fixture
 def endpoint() -> Iterator[Any]:
-    servers: list[FakeTDS] = []
+    yield from started_endpoints(FakeTDS)
 
-    def start(**kwargs: Any) -> FakeTDS:
-        server = FakeTDS(**kwargs)
-        servers.append(server)
-        return server
-    yield start
-    for server in servers:
-        server.close()
+
+def login_never_arrived(server: FakeTDS) -> bool:
+    """A moment after the client gave up, no LOGIN7 has reached the endpoint."""
+    time.sleep(0.1)
+    return not any(event[0] == 'login' for event in server.events if isinstance(event, tuple))
 
 
 def backend_for(port: int, **changes: Any) -> SQLServerBackend:
@@ -230,12 +209,6 @@ def backend_for(port: int, **changes: Any) -> SQLServerBackend:
                                   connect_timeout=5, pool_size=1)
     values.update(changes)
     return SQLServerBackend(ConnectionConfig(**values))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
 
 
 # -- connect keywords ----------------------------------------------------------------------------
@@ -284,31 +257,18 @@ def test_bad_options_and_client_certificates_are_refused(tmp_path: Path) -> None
 def test_a_closed_port_fails_at_once_naming_host_and_port_not_the_password() -> None:
     port = free_port()
     backend = backend_for(port, connect_timeout=10)
-    started = time.monotonic()
-    with pytest.raises(errors.OperationalError) as raised:
-        backend.ping()
-    elapsed = time.monotonic() - started
-    message = str(raised.value)
-    assert message.startswith(f'cannot connect to mssql at 127.0.0.1:{port}: ')
-    assert 'Connection refused' in message
-    assert SECRET not in message and SECRET not in repr(raised.value)
-    assert isinstance(raised.value.__cause__, ConnectionRefusedError)
+    error, elapsed = refused_at_a_closed_port(backend, 'mssql', port, SECRET)
+    assert isinstance(error.__cause__, ConnectionRefusedError)
     assert elapsed < 2.0, f'a refused port took {elapsed:.1f}s (python-tds alone retries until login_timeout)'
-    assert backend.pool.status()['open'] == 0
     backend.close()
-
 
 
 def test_check_command_says_which_host_and_port_failed_without_traceback_or_password() -> None:
     port = free_port()
-    result = subprocess.run([sys.executable, '-m', 'activerecord', 'check',
-                             f'mssql://scott:{SECRET}@127.0.0.1:{port}/FREEPDB1'],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1
-    assert result.stderr.startswith(f'error: cannot connect to mssql at 127.0.0.1:{port}: ')
-    assert 'Connection refused' in result.stderr
-    output = result.stdout + result.stderr
-    assert 'Traceback' not in output and SECRET not in output
+    stderr = check_fails_plainly(f'mssql://scott:{SECRET}@127.0.0.1:{port}/FREEPDB1', SECRET)
+    assert stderr.startswith(f'error: cannot connect to mssql at 127.0.0.1:{port}: ')
+    assert 'Connection refused' in stderr
+
 
 # -- TLS against the TDS endpoint --------------------------------------------------------------
 
@@ -329,8 +289,7 @@ def test_wrong_ca_is_refused_before_any_login(endpoint: Any, certs: Certs) -> No
     backend = backend_for(server.port, ssl_ca=str(certs.other_ca_cert))
     with pytest.raises(errors.OperationalError, match='certificate verify failed'):
         backend.ping()
-    time.sleep(0.1)
-    assert not any(event[0] == 'login' for event in server.events if isinstance(event, tuple))
+    assert login_never_arrived(server)
     backend.close()
 
 
@@ -352,8 +311,7 @@ def test_a_server_without_tls_is_refused_never_used_in_plain_text(endpoint: Any,
     backend = backend_for(server.port, ssl_ca=str(certs.ca_cert))
     with pytest.raises(errors.OperationalError, match='encryption but it is not supported by server'):
         backend.ping()
-    time.sleep(0.1)
-    assert not any(event[0] == 'login' for event in server.events if isinstance(event, tuple))
+    assert login_never_arrived(server)
     backend.close()
 
 

@@ -10,104 +10,38 @@ DATABASE permission there).
 """
 from __future__ import annotations
 
-import datetime
-import enum
-import os
-import threading
-import uuid
 from decimal import Decimal
-from typing import Annotated, Optional
 
 import pytest
-from pydantic import Field, NaiveDatetime
 
-from activerecord import ActiveRecord, Column, errors
+from activerecord import errors
 from activerecord.backend.transaction import IsolationLevel
+from tests.backends.live_models import (LiveType, Named, check_every_type_round_trips,
+                                        check_generated_and_explicit_keys_and_upsert, every_value,
+                                        live_suite_marks, transaction_beside_a_concurrent_insert)
 
-pytestmark = [
-    pytest.mark.backends('mssql'),
-    pytest.mark.skipif(not os.environ.get('AR_TEST_MSSQL_URL'),
-                       reason='AR_TEST_MSSQL_URL is not set: the live SQL Server suite did not run'),
-]
+pytestmark = live_suite_marks('mssql', 'AR_TEST_MSSQL_URL', 'SQL Server')
 
 SESSION_LEVEL = 'SELECT transaction_isolation_level FROM sys.dm_exec_sessions WHERE session_id = @@SPID'
 
 
-class Mood(enum.Enum):
-    HAPPY = 'happy'
-    SAD = 'sad'
-
-
-class LiveType(ActiveRecord):
-    """Every kind of the type map (the DDL of test_mssql_sql.py's EveryType, on a server)."""
-    __table_name__ = 'ar_live_types'
-    id: int
-    flag: bool
-    count: int
-    ratio: float
-    price: Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
-    amount: Decimal
-    code: Annotated[str, Field(max_length=20), Column(unique=True)]
-    body: str
-    data: bytes
-    happened_at: datetime.datetime
-    local_at: NaiveDatetime
-    day: datetime.date
-    at_time: datetime.time
-    duration: datetime.timedelta
-    token: uuid.UUID
-    meta: dict
-    tags: list[str]
-    mood: Mood
-    note: Annotated[Optional[str], Field(max_length=50)] = None
-
-
-class Named(ActiveRecord):
-    __table_name__ = 'ar_live_named'
-    id: int
-    name: Annotated[str, Field(max_length=40), Column(unique=True)]
-    nick: Annotated[Optional[str], Field(max_length=40)] = None
-
-
-def every_value() -> dict:
-    return dict(
-        flag=True, count=2 ** 62, ratio=1.5, price=Decimal('1234567890.12'),
-        amount=Decimal('1234567890123456789.1234567891'), code='c-1', body='b' * 40000 + 'é',
-        data=bytes(range(256)) * 200, happened_at=datetime.datetime(
-            2024, 3, 1, 12, 30, 15, 123456, tzinfo=datetime.timezone(datetime.timedelta(hours=2))),
-        local_at=datetime.datetime(2024, 3, 1, 12, 30, 15, 654321), day=datetime.date(2024, 2, 29),
-        at_time=datetime.time(23, 59, 58, 999999), duration=datetime.timedelta(days=3, microseconds=7),
-        token=uuid.uuid4(), meta={'k': [1, 'é', None]}, tags=['a', 'b'], mood=Mood.SAD)
+#: an unbounded Decimal is DECIMAL(38, 10)
+AMOUNT = Decimal('1234567890123456789.1234567891')
 
 
 def test_every_type_round_trips(db) -> None:
     db.use(LiveType)
-    values = every_value()
-    saved = LiveType.create(**values)
-    assert isinstance(saved.id, int)
-    loaded = LiveType.find_one_or_fail(saved.id)
-    for name, value in values.items():
-        assert getattr(loaded, name) == value, name
-        assert type(getattr(loaded, name)) is type(value), name
-    assert loaded.note is None
+    check_every_type_round_trips(every_value(AMOUNT))
     with pytest.raises(errors.IntegrityError) as raised:
-        LiveType.create(**{**every_value(), 'meta': {'k': 1}, 'code': 'c-1'})
+        LiveType.create(**{**every_value(AMOUNT), 'meta': {'k': 1}, 'code': 'c-1'})
     assert raised.value.code in (2627, 2601)
 
 
 def test_output_keys_identity_insert_and_merge(db) -> None:
     db.use(Named)
-    first = Named.create(name='ann')
-    assert Named.insert_many([{'name': 'bob'}, {'name': 'cyd'}]) == 2
-    assert Named.insert_many([{'id': 100, 'name': 'dan'}]) == 1          # IDENTITY_INSERT for explicit keys
-    after = Named.create(name='eve')                                     # SQL Server moved the identity past it
-    assert after.id > 100 and first.id < after.id
-    assert Named.upsert([{'name': 'ann', 'nick': 'A'}, {'name': 'fay', 'nick': 'F'}], conflict=['name']) == 2
-    assert {row.name: row.nick for row in Named.query().order_by('name').all()} == {
-        'ann': 'A', 'bob': None, 'cyd': None, 'dan': None, 'eve': None, 'fay': 'F'}
+    check_generated_and_explicit_keys_and_upsert()        # the explicit key goes in through IDENTITY_INSERT
     assert [row.name for row in Named.query().order_by('id').limit(2).all()] == ['ann', 'bob']          # TOP
     assert [row.name for row in Named.query().order_by('id').offset(1).limit(2).all()] == ['bob', 'cyd']
-    assert Named.query().where(Named.c.name.like('%a%')).count() == 3
 
 
 def test_more_than_a_thousand_rows_in_one_batch(db) -> None:
@@ -126,10 +60,6 @@ def test_errors_carry_their_numbers(db) -> None:
     assert db.backend.tls_in_use() == bool(db.backend.config.ssl_ca)
 
 
-def _insert_elsewhere(name: str) -> None:
-    Named.create(name=name)       # another thread: its own pooled connection, autocommitted
-
-
 @pytest.mark.parametrize(('level', 'sees_new_rows'), [
     (IsolationLevel.READ_COMMITTED, True),
     (IsolationLevel.SNAPSHOT, False),
@@ -137,13 +67,7 @@ def _insert_elsewhere(name: str) -> None:
 def test_snapshot_reads_one_version_and_the_level_is_reset_after(db, level: IsolationLevel, sees_new_rows: bool) -> None:
     db.use(Named)
     db.backend.execute('ALTER DATABASE CURRENT SET ALLOW_SNAPSHOT_ISOLATION ON')
-    Named.create(name='before')
-    with Named.transaction(isolation_level=level):
-        assert Named.query().count() == 1
-        worker = threading.Thread(target=_insert_elsewhere, args=('during',))
-        worker.start()
-        worker.join()
-        assert Named.query().count() == (2 if sees_new_rows else 1)
+    with transaction_beside_a_concurrent_insert(level, sees_new_rows):
         assert db.backend.fetch_value(SESSION_LEVEL) == (2 if level is IsolationLevel.READ_COMMITTED else 5)
     # The commit batch put the session back to READ COMMITTED (2); the pool hands out the most
     # recently returned connection first, which is the one the transaction used.

@@ -14,14 +14,11 @@ from decimal import Decimal  # noqa: F401
 
 import pytest
 
-from activerecord import ActiveRecord
 from activerecord.backend.impl.mssql.dialect import SQLServerDialect
 from activerecord.backend.placeholders import count_placeholders
 from activerecord.backend.types import ColumnSpec
-from activerecord.errors import ConfigurationError, NotSupportedError, ProgrammingError
-from tests.backends.test_oracle_mssql_constructs import (OUT, STATEMENT_CONSTRUCTS, check_golden,  # noqa: F401
-                                                         split_batch, sqlglot_statements)
-from tests.query.golden.cases import CONSTRUCTS
+from activerecord.errors import NotSupportedError, ProgrammingError
+from tests.backends.test_oracle_mssql_constructs import GoldenChecks, split_batch, sqlglot_statements
 
 READ = 'tsql'
 
@@ -177,26 +174,24 @@ SQLGLOT_GAPS = {
 }
 
 
+class TestSQLServerGolden(GoldenChecks):
+    """The golden checks (test_oracle_mssql_constructs.GoldenChecks) on SQL Server's tables."""
+
+    dialect_class = SQLServerDialect
+    read = READ
+    query_expected = QUERY_EXPECTED
+    statement_expected = STATEMENT_EXPECTED
+    sqlglot_gaps = SQLGLOT_GAPS
+    server_rejects = SERVER_REJECTS
+    refused_savepoint_names = ('s1; COMMIT', '[quoted]', '1st', 'x' * 33, '')
+    longest_string = (4000, 'NVARCHAR(4000)', 'NVARCHAR(MAX)')
+    wide_decimal_refusal = 'max_digits=39 does not fit SQL Server DECIMAL'
+    note_query = ('SELECT TOP (?) [notes].[id], [notes].[text] FROM [notes] WHERE [notes].[text] = ?', (2, 'x'))
+
+
 @pytest.fixture(scope='module')
 def dialect() -> SQLServerDialect:
     return SQLServerDialect()
-
-
-def test_every_construct_is_pinned() -> None:
-    assert sorted(set(CONSTRUCTS) ^ set(QUERY_EXPECTED)) == []
-    assert sorted(set(STATEMENT_CONSTRUCTS) ^ set(STATEMENT_EXPECTED)) == []
-    assert set(SQLGLOT_GAPS) <= set(QUERY_EXPECTED) | set(STATEMENT_EXPECTED)
-    assert set(SERVER_REJECTS) <= set(QUERY_EXPECTED)
-
-
-@pytest.mark.parametrize('name', list(CONSTRUCTS))
-def test_query_construct(dialect: SQLServerDialect, name: str) -> None:
-    check_golden(QUERY_EXPECTED[name], CONSTRUCTS[name], dialect, READ, SQLGLOT_GAPS, name)
-
-
-@pytest.mark.parametrize('name', list(STATEMENT_CONSTRUCTS))
-def test_statement_construct(dialect: SQLServerDialect, name: str) -> None:
-    check_golden(STATEMENT_EXPECTED[name], STATEMENT_CONSTRUCTS[name], dialect, READ, SQLGLOT_GAPS, name)
 
 
 # -- rules that are not one construct ----------------------------------------------------------
@@ -244,13 +239,6 @@ def test_more_than_1000_rows_insert_through_a_derived_table(dialect: SQLServerDi
     assert 'SELECT' not in dialect.insert_sql('accounts', ['email', 'name'], 1000)
 
 
-def test_savepoint_names_must_be_plain_identifiers(dialect: SQLServerDialect) -> None:
-    for name in ('s1; COMMIT', '[quoted]', '1st', 'x' * 33, ''):
-        with pytest.raises(ProgrammingError, match='savepoint name'):
-            dialect.savepoint_sql(name)
-    assert dialect.release_sql('s1') is None
-
-
 def test_ddl_defaults_are_unicode_and_iso_literals(dialect: SQLServerDialect) -> None:
     assert dialect.literal_sql('ü') == "N'ü'"
     assert dialect.literal_sql(datetime.time(7, 5, 3)) == "'07:05:03'"
@@ -275,22 +263,6 @@ def test_type_map_converters_round_trip(dialect: SQLServerDialect) -> None:
     assert type_map.to_db(ColumnSpec(__import__('uuid').UUID)) is None      # UNIQUEIDENTIFIER binds a UUID
 
 
-def test_text_longer_than_nvarchar_is_max_and_decimals_wider_than_38_are_refused(dialect: SQLServerDialect) -> None:
-    assert dialect.type_map.column_type(ColumnSpec(str, max_length=4000)) == 'NVARCHAR(4000)'
-    assert dialect.type_map.column_type(ColumnSpec(str, max_length=4001)) == 'NVARCHAR(MAX)'
-    with pytest.raises(ConfigurationError, match='max_digits=39 does not fit SQL Server DECIMAL'):
-        dialect.type_map.column_type(ColumnSpec(Decimal, max_digits=39, decimal_places=2))
-
-
 def test_read_only_transactions_are_refused(dialect: SQLServerDialect) -> None:
     with pytest.raises(NotSupportedError, match='mssql does not support read-only transactions'):
         dialect.begin_statements(None, True, dialect.features)
-
-
-def test_the_model_layer_builds_models_for_this_dialect_without_a_server(dialect: SQLServerDialect) -> None:
-    class Note(ActiveRecord):
-        __table_name__ = 'notes'
-        id: int
-        text: str
-    assert Note.query().where(Note.c.text == 'x').limit(2).to_sql(dialect) == (
-        'SELECT TOP (?) [notes].[id], [notes].[text] FROM [notes] WHERE [notes].[text] = ?', (2, 'x'))

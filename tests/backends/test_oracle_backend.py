@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import decimal
 import socket
-import subprocess
-import sys
 import ssl
-import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -33,7 +30,9 @@ from activerecord.backend.impl.oracle.backend import (DISCONNECT_CODES, ERROR_CO
                                                        output_type_handler)
 from activerecord.backend.transaction import IsolationLevel
 from activerecord.backend.typing import ConnectionConfig
-from tests.support.servers import Certs, make_certificates
+from tests.backends.closed_port import check_fails_plainly, refused_at_a_closed_port
+from tests.backends.loopback import LoopbackEndpoint, started_endpoints
+from tests.support.servers import Certs, free_port, make_certificates
 
 SECRET = 'S3cret-pw!'
 
@@ -43,12 +42,6 @@ def backend_for(**changes: Any) -> OracleBackend:
                                   password=SECRET, connect_timeout=5, pool_size=1)
     values.update(changes)
     return OracleBackend(ConnectionConfig(**values))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
 
 
 def test_thin_mode_is_what_runs() -> None:
@@ -106,31 +99,21 @@ def test_bad_configurations_are_refused(certs: Certs) -> None:
 def test_a_closed_port_raises_operational_error_naming_host_and_port_not_the_password() -> None:
     port = free_port()
     backend = backend_for(port=port)
-    started = time.monotonic()
-    with pytest.raises(errors.OperationalError) as raised:
-        backend.ping()
-    message = str(raised.value)
-    assert message.startswith(f'cannot connect to oracle at 127.0.0.1:{port}: DPY-6005: cannot connect to database')
-    assert 'Connection refused' in message
-    assert raised.value.code == 'DPY-6005'
-    assert isinstance(raised.value.__cause__, oracledb.OperationalError)
-    assert SECRET not in message and SECRET not in repr(backend) and SECRET not in repr(raised.value)
-    assert time.monotonic() - started < 2.0
-    assert backend.pool.status()['open'] == 0
+    error, elapsed = refused_at_a_closed_port(backend, 'oracle', port, SECRET)
+    assert str(error).startswith(f'cannot connect to oracle at 127.0.0.1:{port}: DPY-6005: cannot connect to database')
+    assert error.code == 'DPY-6005'
+    assert isinstance(error.__cause__, oracledb.OperationalError)
+    assert SECRET not in repr(backend)
+    assert elapsed < 2.0
     backend.close()
-
 
 
 def test_check_command_says_which_host_and_port_failed_without_traceback_or_password() -> None:
     port = free_port()
-    result = subprocess.run([sys.executable, '-m', 'activerecord', 'check',
-                             f'oracle://scott:{SECRET}@127.0.0.1:{port}/FREEPDB1'],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1
-    assert result.stderr.startswith(f'error: cannot connect to oracle at 127.0.0.1:{port}: ')
-    assert 'DPY-6005: cannot connect to database' in result.stderr
-    output = result.stdout + result.stderr
-    assert 'Traceback' not in output and SECRET not in output
+    stderr = check_fails_plainly(f'oracle://scott:{SECRET}@127.0.0.1:{port}/FREEPDB1', SECRET)
+    assert stderr.startswith(f'error: cannot connect to oracle at 127.0.0.1:{port}: ')
+    assert 'DPY-6005: cannot connect to database' in stderr
+
 
 # -- TLS against a loopback endpoint -----------------------------------------------------------------
 
@@ -139,52 +122,32 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
     return make_certificates(tmp_path_factory.mktemp('oracle-certs'))
 
 
-class TLSEndpoint:
-    """Accepts connections, runs a TLS handshake (or none), records what the client sent, closes."""
+class TLSEndpoint(LoopbackEndpoint):
+    """Runs a TLS handshake (or none), records what the client sent, closes; a TLS or socket
+    error is recorded as ('refused', error class name)."""
 
-    def __init__(self, cert: Path | None, key: Path | None) -> None:
+    failure_event = 'refused'
+    session_errors = (ssl.SSLError, OSError)
+
+    def __init__(self, cert: Path | None = None, key: Path | None = None) -> None:
         self.context = None
         if cert is not None:
             self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.context.load_cert_chain(str(cert), str(key))
-        self.events: list[Any] = []
-        self.listener = socket.create_server(('127.0.0.1', 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            conn.settimeout(10)
-            try:
-                if self.context is None:
-                    self.events.append(('plain bytes', conn.recv(5)))
-                else:
-                    with self.context.wrap_socket(conn, server_side=True) as tls:
-                        self.events.append(('handshake', tls.version()))
-                        self.events.append(('decrypted', len(tls.recv(4096))))
-            except (ssl.SSLError, OSError) as error:
-                self.events.append(('refused', type(error).__name__))
-            finally:
-                conn.close()
-
-    def close(self) -> None:
-        self.listener.close()
+    def session(self, conn: socket.socket) -> None:
+        if self.context is None:
+            self.events.append(('plain bytes', conn.recv(5)))
+        else:
+            with self.context.wrap_socket(conn, server_side=True) as tls:
+                self.events.append(('handshake', tls.version()))
+                self.events.append(('decrypted', len(tls.recv(4096))))
 
 
 @pytest.fixture
 def endpoint() -> Iterator[Any]:
-    started: list[TLSEndpoint] = []
-
-    def start(cert: Path | None = None, key: Path | None = None) -> TLSEndpoint:
-        started.append(TLSEndpoint(cert, key))
-        return started[-1]
-    yield start
-    for item in started:
-        item.close()
+    yield from started_endpoints(TLSEndpoint)
 
 
 def _wait_for(events: list[Any], count: int) -> list[Any]:

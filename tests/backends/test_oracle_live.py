@@ -8,99 +8,33 @@ layers also run on Oracle when the variable is set (tests/conftest.py adds it to
 """
 from __future__ import annotations
 
-import datetime
-import enum
-import os
-import threading
-import uuid
 from decimal import Decimal
-from typing import Annotated, Optional
 
 import pytest
-from pydantic import Field, NaiveDatetime
 
-from activerecord import ActiveRecord, Column, errors
+from activerecord import errors
 from activerecord.backend.impl.oracle.backend import InOut, Out
 from activerecord.backend.transaction import IsolationLevel
+from tests.backends.live_models import (LiveType, Named, check_every_type_round_trips,
+                                        check_generated_and_explicit_keys_and_upsert, every_value,
+                                        live_suite_marks, transaction_beside_a_concurrent_insert)
 
-pytestmark = [
-    pytest.mark.backends('oracle'),
-    pytest.mark.skipif(not os.environ.get('AR_TEST_ORACLE_URL'),
-                       reason='AR_TEST_ORACLE_URL is not set: the live Oracle suite did not run'),
-]
-
-
-class Mood(enum.Enum):
-    HAPPY = 'happy'
-    SAD = 'sad'
+pytestmark = live_suite_marks('oracle', 'AR_TEST_ORACLE_URL', 'Oracle')
 
 
-class LiveType(ActiveRecord):
-    """Every kind of the type map (the DDL of test_oracle_sql.py's EveryType, on a server)."""
-    __table_name__ = 'ar_live_types'
-    id: int
-    flag: bool
-    count: int
-    ratio: float
-    price: Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
-    amount: Decimal
-    code: Annotated[str, Field(max_length=20), Column(unique=True)]
-    body: str
-    data: bytes
-    happened_at: datetime.datetime
-    local_at: NaiveDatetime
-    day: datetime.date
-    at_time: datetime.time
-    duration: datetime.timedelta
-    token: uuid.UUID
-    meta: dict
-    tags: list[str]
-    mood: Mood
-    note: Annotated[Optional[str], Field(max_length=50)] = None
-
-
-class Named(ActiveRecord):
-    __table_name__ = 'ar_live_named'
-    id: int
-    name: Annotated[str, Field(max_length=40), Column(unique=True)]
-    nick: Annotated[Optional[str], Field(max_length=40)] = None
-
-
-def every_value() -> dict:
-    return dict(
-        flag=True, count=2 ** 62, ratio=1.5, price=Decimal('1234567890.12'),
-        amount=Decimal('12345678901234567890.123456789'), code='c-1', body='b' * 40000 + 'é',
-        data=bytes(range(256)) * 200, happened_at=datetime.datetime(
-            2024, 3, 1, 12, 30, 15, 123456, tzinfo=datetime.timezone(datetime.timedelta(hours=2))),
-        local_at=datetime.datetime(2024, 3, 1, 12, 30, 15, 654321), day=datetime.date(2024, 2, 29),
-        at_time=datetime.time(23, 59, 58, 999999), duration=datetime.timedelta(days=3, microseconds=7),
-        token=uuid.uuid4(), meta={'k': [1, 'é', None]}, tags=['a', 'b'], mood=Mood.SAD)
+#: NUMBER without precision keeps 38 significant digits
+AMOUNT = Decimal('12345678901234567890.123456789')
 
 
 def test_every_type_round_trips(db) -> None:
     db.use(LiveType)
-    values = every_value()
-    saved = LiveType.create(**values)
-    assert isinstance(saved.id, int)
-    loaded = LiveType.find_one_or_fail(saved.id)
-    for name, value in values.items():
-        assert getattr(loaded, name) == value, name
-        assert type(getattr(loaded, name)) is type(value), name
-    assert loaded.note is None
+    check_every_type_round_trips(every_value(AMOUNT))
 
 
 def test_keys_insert_many_and_merge_upsert(db) -> None:
     db.use(Named)
-    first = Named.create(name='ann')
-    assert Named.insert_many([{'name': 'bob'}, {'name': 'cyd'}]) == 2
-    assert Named.insert_many([{'id': 100, 'name': 'dan'}]) == 1         # an explicit key
-    after = Named.create(name='eve')                                    # the identity moved past it
-    assert after.id > 100 and first.id < after.id
-    assert Named.upsert([{'name': 'ann', 'nick': 'A'}, {'name': 'fay', 'nick': 'F'}], conflict=['name']) == 2
-    assert {row.name: row.nick for row in Named.query().order_by('name').all()} == {
-        'ann': 'A', 'bob': None, 'cyd': None, 'dan': None, 'eve': None, 'fay': 'F'}
+    check_generated_and_explicit_keys_and_upsert()
     assert Named.query().order_by('id').offset(1).limit(2).all()[0].name == 'bob'
-    assert Named.query().where(Named.c.name.like('%a%')).count() == 3
 
 
 def test_the_empty_string_is_null(db) -> None:
@@ -132,10 +66,6 @@ def test_labels_come_back_as_written(db) -> None:
     assert db.backend.tls_in_use() == db.backend.uses_tls()
 
 
-def _insert_elsewhere(name: str) -> None:
-    Named.create(name=name)       # another thread: its own pooled connection, autocommitted
-
-
 @pytest.mark.parametrize(('level', 'sees_new_rows'), [
     (IsolationLevel.READ_UNCOMMITTED, True),       # given as READ COMMITTED
     (IsolationLevel.READ_COMMITTED, True),
@@ -144,13 +74,8 @@ def _insert_elsewhere(name: str) -> None:
 ])
 def test_isolation_levels_are_the_asked_or_stronger(db, level: IsolationLevel, sees_new_rows: bool) -> None:
     db.use(Named)
-    Named.create(name='before')
-    with Named.transaction(isolation_level=level):
-        assert Named.query().count() == 1
-        worker = threading.Thread(target=_insert_elsewhere, args=('during',))
-        worker.start()
-        worker.join()
-        assert Named.query().count() == (2 if sees_new_rows else 1)
+    with transaction_beside_a_concurrent_insert(level, sees_new_rows):
+        pass
     with pytest.raises(errors.NotSupportedError, match='SNAPSHOT'):
         with Named.transaction(isolation_level=IsolationLevel.SNAPSHOT):
             pass

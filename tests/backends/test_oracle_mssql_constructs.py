@@ -1,5 +1,6 @@
 """Statement constructs of the DDL, DML and transaction layers, shared by the Oracle and SQL Server
-golden tests (test_oracle_sql.py, test_mssql_sql.py), and the sqlglot check both use.
+golden tests (test_oracle_sql.py, test_mssql_sql.py), the sqlglot check both use, and the checks
+both run (GoldenChecks, on the tables each module pins).
 
 Each construct renders, for a dialect, the statements the library sends: `[(sql, params), ...]`.
 The query-layer constructs come from tests/query/golden/cases.py (the query engineers' list).
@@ -11,7 +12,7 @@ import enum
 import re
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any, Callable, ClassVar, Optional
 
 import pytest
 import sqlglot
@@ -22,10 +23,11 @@ from activerecord import ActiveRecord, Column
 from activerecord.backend.dialect import Dialect
 from activerecord.backend.placeholders import count_placeholders
 from activerecord.backend.transaction import IsolationLevel
-from activerecord.backend.types import TypeMap
-from activerecord.errors import NotSupportedError
+from activerecord.backend.types import ColumnSpec, TypeMap
+from activerecord.errors import ConfigurationError, NotSupportedError, ProgrammingError
 from activerecord.model.ddl import create_table_statements
 from activerecord.model.statements import statements_for
+from tests.query.golden.cases import CONSTRUCTS
 
 Statements = list[tuple[str, tuple]]
 
@@ -250,6 +252,65 @@ def check_golden(expected: Any, construct: Callable[[Dialect], Any], dialect: Di
 def split_batch(sql: str) -> list[str]:
     """The statements of a T-SQL batch we write ('; '-separated, no literal holds '; ')."""
     return [part for part in sql.split('; ')]
+
+
+class GoldenChecks:
+    """The checks both golden modules run, on the tables of the subclass each of them declares.
+
+    The subclass (a Test... class) names its dialect and pins its SQL as class attributes;
+    this base is not collected itself.
+    """
+
+    dialect_class: ClassVar[type[Dialect]]
+    read: ClassVar[str]                                   #: sqlglot's name of the dialect
+    query_expected: ClassVar[dict[str, Any]]              #: CONSTRUCTS -> (sql, params) | NotSupportedError
+    statement_expected: ClassVar[dict[str, Any]]          #: STATEMENT_CONSTRUCTS -> [(sql, params)] | NotSupportedError
+    sqlglot_gaps: ClassVar[dict[str, tuple[str, Callable[[str], list[str]] | None]]]
+    server_rejects: ClassVar[dict[str, str]]              #: constructs a server refuses, with its error
+    refused_savepoint_names: ClassVar[tuple[str, ...]]
+    #: the longest bounded string: (max_length, its column type, the type one character more gets)
+    longest_string: ClassVar[tuple[int, str, str]]
+    wide_decimal_refusal: ClassVar[str]                   #: the error of a Decimal with max_digits=39
+    note_query: ClassVar[tuple[str, tuple]]               #: Note.query().where(text == 'x').limit(2)
+
+    @pytest.fixture(scope='class')
+    def dialect(self) -> Dialect:
+        return self.dialect_class()
+
+    def test_every_construct_is_pinned(self) -> None:
+        assert sorted(set(CONSTRUCTS) ^ set(self.query_expected)) == []
+        assert sorted(set(STATEMENT_CONSTRUCTS) ^ set(self.statement_expected)) == []
+        assert set(self.sqlglot_gaps) <= set(self.query_expected) | set(self.statement_expected)
+        assert set(self.server_rejects) <= set(self.query_expected)
+
+    @pytest.mark.parametrize('name', list(CONSTRUCTS))
+    def test_query_construct(self, dialect: Dialect, name: str) -> None:
+        check_golden(self.query_expected[name], CONSTRUCTS[name], dialect, self.read, self.sqlglot_gaps, name)
+
+    @pytest.mark.parametrize('name', list(STATEMENT_CONSTRUCTS))
+    def test_statement_construct(self, dialect: Dialect, name: str) -> None:
+        check_golden(self.statement_expected[name], STATEMENT_CONSTRUCTS[name], dialect, self.read,
+                     self.sqlglot_gaps, name)
+
+    def test_savepoint_names_must_be_plain_identifiers(self, dialect: Dialect) -> None:
+        for name in self.refused_savepoint_names:
+            with pytest.raises(ProgrammingError, match='savepoint name'):
+                dialect.savepoint_sql(name)
+        assert dialect.release_sql('s1') is None
+
+    def test_longer_text_is_unbounded_and_decimals_wider_than_38_are_refused(self, dialect: Dialect) -> None:
+        length, bounded, unbounded = self.longest_string
+        assert dialect.type_map.column_type(ColumnSpec(str, max_length=length)) == bounded
+        assert dialect.type_map.column_type(ColumnSpec(str, max_length=length + 1)) == unbounded
+        with pytest.raises(ConfigurationError, match=self.wide_decimal_refusal):
+            dialect.type_map.column_type(ColumnSpec(Decimal, max_digits=39, decimal_places=2))
+
+    def test_the_model_layer_builds_models_for_this_dialect_without_a_server(self, dialect: Dialect) -> None:
+        class Note(ActiveRecord):
+            __table_name__ = 'notes'
+            id: int
+            text: str
+        assert Note.query().where(Note.c.text == 'x').limit(2).to_sql(dialect) == self.note_query
 
 
 def test_the_every_type_model_covers_every_kind_of_the_type_map() -> None:

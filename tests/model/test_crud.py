@@ -227,6 +227,20 @@ def test_insert_many_returns_keys_where_the_database_can(db):
     assert [User.find_one(key).username for key in keys] == ['k0', 'k1', 'k2']
 
 
+def test_insert_many_returns_keys_in_row_order_when_rows_mix_explicit_and_generated_keys(db):
+    db.use(User)
+    rows = [{'username': 'g0', 'email': 'g0@x'}, {'id': 900, 'username': 'e0', 'email': 'e0@x'},
+            {'username': 'g1', 'email': 'g1@x'}, {'id': 901, 'username': 'e1', 'email': 'e1@x'},
+            User(username='g2', email='g2@x'), {'id': 902, 'username': 'e2', 'email': 'e2@x'}]
+    if not db.backend.features.returning:
+        with pytest.raises(NotSupportedError, match=db.backend.name):
+            User.insert_many(rows, return_keys=True)
+        return
+    keys = User.insert_many(rows, return_keys=True, batch_size=2)   # several batches per group too
+    assert len(keys) == 6 and (keys[1], keys[3], keys[5]) == (900, 901, 902)
+    assert [User.find_one(key).username for key in keys] == ['g0', 'e0', 'g1', 'e1', 'g2', 'e2']
+
+
 def test_upsert_inserts_and_updates_with_the_dialects_form(db, sent_sql):
     db.use(User)
     User.create(username='old', email='same@x', age=1)

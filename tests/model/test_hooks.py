@@ -168,3 +168,64 @@ def test_on_refuses_unknown_events_and_non_callables():
         Traced.on('before_lunch', print)
     with pytest.raises(ConfigurationError, match='callable'):
         Traced.on('after_save', 42)
+
+
+def test_an_unchanged_save_sends_no_statement_at_all_even_with_after_hooks_and_listeners(db, sent_sql):
+    db.use(Traced)
+    heard: list[str] = []
+
+    def listener(record):
+        heard.append(record.name)
+
+    Traced.on('after_save', listener)
+    Traced.on('before_delete', listener)      # as a relation's dependent= registers
+    try:
+        record = Traced.create(name='same')
+        loaded = Traced.find_one(record.id)
+        Traced.calls.clear()
+        heard.clear()
+        sent_sql.clear()
+        record.save()
+        loaded.save()
+        loaded.name = 'same'                  # the same value: no change
+        loaded.save()
+        assert sent_sql.records == []         # one log record per statement: not even BEGIN/COMMIT
+        assert Traced.calls.count('after_save') == 3 and heard == ['same'] * 3
+        with Traced.transaction():            # inside the caller's transaction: only its BEGIN/COMMIT
+            sent_sql.clear()
+            record.save()
+            assert sent_sql.records == []
+    finally:
+        Traced.off('after_save', listener)
+        Traced.off('before_delete', listener)
+
+
+def test_a_before_hook_that_changes_an_unchanged_record_writes_in_one_transaction(db, sent_sql):
+    class Suffixed(ActiveRecord):
+        __table_name__ = 'mdl_suffixed'
+        id: int
+        title: str
+        slug: str = ''
+        suffix: ClassVar[str] = ''
+        fail: ClassVar[bool] = False
+
+        def before_save(self):
+            self.slug = self.title.lower() + type(self).suffix
+
+        def after_save(self):
+            if type(self).fail:
+                raise RuntimeError('after_save refused')
+
+    db.use(Suffixed)
+    record = Suffixed.create(title='A')
+    sent_sql.clear()
+    record.save()
+    assert sent_sql.records == []             # before_save set the same slug: nothing to write
+    Suffixed.suffix = '-2'
+    record.save()                             # the hook changed a value: BEGIN, UPDATE, COMMIT
+    assert len(sent_sql.writes()) == 1 and len(sent_sql.records) > 1
+    assert Suffixed.find_one(record.id).slug == 'a-2'
+    Suffixed.suffix, Suffixed.fail = '-3', True
+    with pytest.raises(RuntimeError, match='after_save refused'):
+        record.save()                         # the UPDATE ran in the transaction and is undone
+    assert Suffixed.find_one(record.id).slug == 'a-2' and record.slug == 'a-2' and not record.is_dirty

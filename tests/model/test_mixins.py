@@ -4,10 +4,12 @@ from __future__ import annotations
 import datetime
 import time
 import uuid
+from typing import Annotated
 
 import pytest
+from pydantic import Field
 
-from activerecord import ActiveRecord
+from activerecord import ActiveRecord, Column
 from activerecord.errors import ActiveRecordError, StaleObjectError
 from activerecord.mixins import OptimisticLockMixin, SoftDeleteMixin, TimestampMixin, UUIDPrimaryKeyMixin
 
@@ -151,3 +153,54 @@ def test_mixins_combine(db):
     record.delete()
     assert Everything.find_one(record.id) is None
     assert Everything.with_deleted().first().version == 3
+
+
+class Stock(TimestampMixin, SoftDeleteMixin, OptimisticLockMixin, ActiveRecord):
+    __table_name__ = 'mdl_stock'
+    id: int
+    code: Annotated[str, Field(max_length=20), Column(unique=True)]
+    quantity: int = 0
+
+
+def test_upsert_by_default_keeps_what_the_mixins_manage(db, sent_sql):
+    db.use(Stock)
+    kept = Stock.create(code='kept', quantity=1)
+    gone = Stock.create(code='gone', quantity=1)
+    gone.delete()                                      # soft-deleted: version 2
+    stale = Stock.find_one(kept.id)
+    time.sleep(0.01)
+    sent_sql.clear()
+    assert Stock.upsert([{'code': 'kept', 'quantity': 5}, {'code': 'gone', 'quantity': 6},
+                         {'code': 'new', 'quantity': 7}], conflict=['code']) == 3
+    assert len(sent_sql.writes()) == 1
+    rows = {row.code: row for row in Stock.with_deleted().all()}
+    assert Stock.find_one({'code': 'gone'}) is None    # still soft-deleted, not resurrected
+    assert rows['gone'].deleted_at is not None and rows['gone'].quantity == 6
+    for code, before in (('kept', kept), ('gone', gone)):
+        row = rows[code]
+        assert abs(row.created_at - before.created_at) < datetime.timedelta(milliseconds=1), code
+        assert row.updated_at > before.updated_at, code     # the upsert's time
+        assert row.version == before.version + 1, code       # incremented in SQL
+    assert rows['kept'].quantity == 5 and rows['kept'].version == 2
+    new = rows['new']
+    assert new.version == 1 and new.deleted_at is None and new.created_at == new.updated_at
+    stale.quantity = 9                                  # read before the upsert: its version is old
+    with pytest.raises(StaleObjectError):
+        stale.save()
+
+
+def test_upsert_with_an_explicit_update_list_writes_exactly_those_fields(db):
+    db.use(Stock)
+    gone = Stock.create(code='gone', quantity=1)
+    gone.delete()
+    Stock.upsert([{'code': 'gone', 'quantity': 2, 'deleted_at': None}], conflict=['code'],
+                 update=['quantity', 'deleted_at'])    # resurrect, as asked
+    row = Stock.find_one({'code': 'gone'})
+    assert row is not None and row.quantity == 2 and row.version == 2   # version not in the list
+    Stock.upsert([{'code': 'gone', 'quantity': 3}], conflict=['code'], update=[])
+    assert Stock.find_one({'code': 'gone'}).quantity == 2
+    with pytest.raises(ActiveRecordError, match=r"Stock\.upsert\(update=\.\.\.\): 'qty' is not a field"):
+        Stock.upsert([{'code': 'x', 'quantity': 1}], conflict=['code'], update=['quantity', 'qty'])
+    with pytest.raises(ActiveRecordError, match=r"Stock\.upsert\(update=\.\.\.\): 'qty' is not a field"):
+        Stock.upsert([], conflict=['code'], update=['qty'])
+    assert Stock.find_one({'code': 'x'}) is None

@@ -119,6 +119,51 @@ def test_decimal_compares_numerically_in_sql(db):
     assert [decimal.Decimal(str(row['price'])) for row in rows] == [decimal.Decimal('10'), decimal.Decimal('100.25')]
 
 
+class Bag(ActiveRecord):
+    __table_name__ = 'mdl_bags'
+    id: int
+    pair: tuple[int, str]                       # mixed item types: JSON everywhere
+    numbers: tuple[int, ...]                    # one item type: a native array on PostgreSQL
+    tags: set[str]
+    frozen: frozenset[int] = frozenset()
+    points: set[tuple[int, int]] = Field(default_factory=set)
+    maybe: Optional[tuple[str, ...]] = None
+
+
+def test_tuple_and_set_fields_read_back_as_tuples_and_sets(db, sent_sql):
+    db.use(Bag)
+    saved = Bag.create(pair=(1, 'one'), numbers=(3, 1, 2), tags={'b', 'a', 'c'}, frozen=frozenset({5, 1}),
+                       points={(1, 2), (0, 0)}, maybe=('x',))
+    loaded = Bag.find_one(saved.id)
+    assert loaded == saved
+    assert (type(loaded.pair), type(loaded.numbers), type(loaded.tags), type(loaded.frozen),
+            type(loaded.points), type(loaded.maybe)) == (tuple, tuple, set, frozenset, set, tuple)
+    assert loaded.numbers == (3, 1, 2) and loaded.points == {(0, 0), (1, 2)}
+    sent_sql.clear()
+    loaded.save()                               # loaded values compare equal: nothing to write
+    assert sent_sql.records == []
+    loaded.tags.add('d')                        # a set changed in place is a change
+    assert loaded.changes == {'tags': ({'a', 'b', 'c'}, {'a', 'b', 'c', 'd'})}
+    loaded.save()
+    assert Bag.find_one(saved.id).tags == {'a', 'b', 'c', 'd'}
+    Bag.insert_many([{'pair': (2, 'two'), 'numbers': (), 'tags': set()}])
+    empty = max(Bag.find_all(), key=lambda bag: bag.id)
+    assert empty.pair == (2, 'two')
+    assert (empty.numbers, empty.tags, empty.frozen, empty.maybe) == ((), set(), frozenset(), None)
+
+
+@pytest.mark.backends('postgresql')
+def test_postgresql_stores_tuples_and_sets_as_the_same_list_would_be(db, sent_sql):
+    db.use(Bag)
+    ddl = next(sql for sql in sent_sql.statements if sql.startswith('CREATE TABLE'))
+    for fragment in ('"pair" JSONB NOT NULL', '"numbers" BIGINT[] NOT NULL', '"tags" TEXT[] NOT NULL',
+                     '"frozen" BIGINT[] NOT NULL', '"points" JSONB NOT NULL', '"maybe" TEXT[]\n'):
+        assert fragment in ddl, fragment
+    Bag.create(pair=(1, 'one'), numbers=(1, 2), tags={'b', 'a'})
+    assert Bag.query().where(Bag.c.tags.contains(['a'])).count() == 1   # array operators still apply
+    assert db.backend.fetch_value('SELECT "tags" FROM "mdl_bags"') == ['a', 'b']   # a set is stored sorted
+
+
 @pytest.mark.backends('sqlite')
 def test_sqlite_refuses_a_decimal_it_cannot_keep_exactly(db):
     db.use(Sample)

@@ -1,9 +1,11 @@
 """Golden SQL per dialect: the constructs in cases.py and their expected SQL in <dialect>.py.
 
 To pin a new dialect, add it to DIALECTS below and write <name>.py with
-`EXPECTED = {construct: (sql, params) or NotSupportedError}`. `python -m tests.query.golden.render
-<name>` prints what the dialect renders today as a starting point: read every line against the
-database's manual before pasting it in (the file is the specification, not a recording).
+`EXPECTED = {construct: (sql, params) or NotSupportedError}` (what it renders exactly like other
+dialects may come from a table of shared.py, through shared.combine).
+`python -m tests.query.golden.render <name>` prints what the dialect renders today as a starting
+point: read every line against the database's manual before pasting it in (the file is the
+specification, not a recording).
 """
 from __future__ import annotations
 

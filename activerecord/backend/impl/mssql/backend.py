@@ -227,21 +227,12 @@ class SQLServerBackend(StorageBackend):
     def _reset_connection(self, raw: Any) -> None:
         """Roll back a transaction left open (in autocommit mode python-tds's rollback() does nothing)."""
         if self.transaction_open(raw):
-            cursor = raw.cursor()
-            try:
-                cursor.execute(self.dialect.rollback_sql, ())
-            finally:
-                cursor.close()
+            self.run_internal(raw, self.dialect.rollback_sql)
 
     def read_server_version(self, raw: Any) -> tuple[int, ...]:
         """SERVERPROPERTY('ProductVersion'): '16.0.1000.6' -> (16, 0, 1000, 6)."""
-        cursor = raw.cursor()
-        try:
-            cursor.execute("SELECT CAST(SERVERPROPERTY('ProductVersion') AS NVARCHAR(128))", ())
-            text = str(cursor.fetchall()[0][0])
-        finally:
-            cursor.close()
-        return parse_version(text)
+        return parse_version(str(self.run_internal(
+            raw, "SELECT CAST(SERVERPROPERTY('ProductVersion') AS NVARCHAR(128))")[0][0]))
 
     def tls_in_use(self) -> bool:
         """Whether this session is encrypted, as the server reports it."""

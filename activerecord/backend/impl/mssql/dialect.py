@@ -2,41 +2,28 @@
 from __future__ import annotations
 
 import datetime
-import re
 from typing import Any, ClassVar, Sequence
 
-from ....errors import NotSupportedError, ProgrammingError
 from ...dialect import Dialect, SQLContext
 from ...features import Features
-from ...transaction import IsolationLevel, effective_level
+from ...transaction import IsolationLevel
 from .types import SQLServerTypeMap
 
-#: SAVE TRANSACTION takes a plain identifier, of which SQL Server uses 32 characters
-_SAVEPOINT_NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_]{0,31}\Z')
 #: the session's level outside our transactions (SQL Server's default)
 DEFAULT_ISOLATION = IsolationLevel.READ_COMMITTED
 _TOP_STACK = 'mssql_top'
-
-
-def nstring(text: str) -> str:
-    """A Unicode string literal N'...' (for DDL defaults and object names in guards)."""
-    if '\x00' in text:
-        raise ProgrammingError('a literal cannot contain a NUL character')
-    return "N'" + text.replace("'", "''") + "'"
 
 
 class SQLServerDialect(Dialect):
     """SQL Server: [bracket] quoting, OFFSET/FETCH and TOP, IDENTITY, OUTPUT INSERTED, MERGE."""
 
     name = 'mssql'
-    features = Features(
-        generated_keys='output_inserted', returning=False, multi_row_insert=True, upsert='merge',
-        paging='offset_fetch', savepoints=True, release_savepoint=False, transactional_ddl=True,
+    features = Features(   # the flags not named here keep Features' defaults
+        generated_keys='output_inserted', returning=False, upsert='merge', paging='offset_fetch',
+        release_savepoint=False, transactional_ddl=True,
         # row locks are table hints: WITH (UPDLOCK, ROWLOCK[, NOWAIT | READPAST])
-        for_update=True, for_update_nowait=True, for_update_skip_locked=True, ilike=False,
-        window_functions=True, cte=True, recursive_cte=True, intersect=True, except_=True,
-        right_join=True, full_join=True, json=True, json_operators=False, arrays=False,
-        fulltext=False, spatial=False, plsql=False, boolean_type=False, read_only_transactions=False,
+        for_update_nowait=True, for_update_skip_locked=True,
+        full_join=True, boolean_type=False, read_only_transactions=False,
         # SHOWPLAN is a session setting that must be alone in its batch
         explain=False,
         # An RPC carries at most 2100 parameters; sp_executesql takes two of them.
@@ -62,11 +49,27 @@ class SQLServerDialect(Dialect):
     savepoint_template = 'SAVE TRANSACTION {name}'
     rollback_to_template = 'ROLLBACK TRANSACTION {name}'
     release_template = None            # a savepoint lives until its transaction ends
+    # SAVE TRANSACTION takes a plain identifier, of which SQL Server uses 32 characters
+    savepoint_name_pattern = r'[A-Za-z_][A-Za-z0-9_]{0,31}'
+    savepoint_name_rule = 'letters, digits and _ (not starting with a digit), at most 32 characters'
 
     autoincrement_column_template = '{name} {type} IDENTITY(1, 1)'
     autoincrement_type = 'BIGINT'
     supports_if_not_exists = False
     supports_drop_if_exists = False
+    # IF OBJECT_ID(...) works on every version, unlike DROP TABLE IF EXISTS (2016+ only)
+    ddl_guards: ClassVar[dict[str, str]] = {
+        'create_table': "IF OBJECT_ID({table_text}, N'U') IS NULL {sql}",
+        'drop_table': "IF OBJECT_ID({table_text}, N'U') IS NOT NULL {sql}",
+        'create_index': ('IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = {index_text} AND '
+                         'object_id = OBJECT_ID({table_text})) {sql}'),
+    }
+    column_type_checks = True          # JSON is a checked column (see types.py)
+    string_literal_prefix = 'N'        # N'...': Unicode text whatever the database's collation
+    # MERGE: HOLDLOCK keeps the key range locked between the match and the insert, so two
+    # concurrent upserts of one new key cannot both insert it; T-SQL ends a MERGE with `;`.
+    merge_target_hint = ' WITH (HOLDLOCK)'
+    merge_terminator = ';'
     string_concat_operator = '+'
     boolean_literals: ClassVar[dict[bool, str]] = {True: '1', False: '0'}
     server_version_sql = 'SELECT @@VERSION'
@@ -121,26 +124,6 @@ class SQLServerDialect(Dialect):
         hints = ['UPDLOCK', 'ROWLOCK'] + (['NOWAIT'] if nowait else []) + (['READPAST'] if skip_locked else [])
         ctx.literal(' WITH (' + ', '.join(hints) + ')')
 
-    # -- transactions -------------------------------------------------------------------
-
-    def begin_statements(self, level: IsolationLevel | None, read_only: bool,
-                         features: Features) -> list[str]:
-        """BEGIN TRANSACTION, preceded in the same batch by SET TRANSACTION ISOLATION LEVEL."""
-        if read_only:
-            raise NotSupportedError('mssql does not support read-only transactions')
-        if level is None:
-            return [self.begin_template]
-        actual = effective_level(level, features.isolation_levels, self.name)
-        return [self.begin_with_isolation_template.format(level=actual.value)]
-
-    def savepoint_sql(self, name: str) -> str:
-        """SAVE TRANSACTION name (a plain identifier of at most 32 characters)."""
-        return self.savepoint_template.format(name=savepoint_name(name))
-
-    def rollback_to_sql(self, name: str) -> str:
-        """ROLLBACK TRANSACTION name."""
-        return self.rollback_to_template.format(name=savepoint_name(name))
-
     # -- DML ----------------------------------------------------------------------------
 
     def insert_sql(self, table: str, columns: Sequence[str], row_count: int = 1,
@@ -174,77 +157,13 @@ class SQLServerDialect(Dialect):
         """OUTPUT comes before DEFAULT VALUES in T-SQL."""
         return self.output_clause(returning) + ' DEFAULT VALUES'
 
-    def upsert_sql(self, table: str, columns: Sequence[str], row_count: int,
-                   conflict: Sequence[str], update: Sequence[str]) -> str:
-        """MERGE ... WITH (HOLDLOCK) USING (VALUES ...) ON keys WHEN MATCHED / NOT MATCHED ...;"""
-        if not conflict:
-            raise ProgrammingError('an upsert needs the conflict columns (a unique key) to match rows on')
-        quote = self.quote
-        row = '(' + ', '.join(['?'] * len(columns)) + ')'
-        column_list = ', '.join(quote(column) for column in columns)
-        on = ' AND '.join(f'[tgt].{quote(column)} = [src].{quote(column)}' for column in conflict)
-        updates = [column for column in update if column not in conflict]
-        # HOLDLOCK keeps the key range locked between the match and the insert, so two
-        # concurrent upserts of one new key cannot both insert it.
-        sql = (f'MERGE INTO {self.quote_table(table)} WITH (HOLDLOCK) AS [tgt] USING (VALUES '
-               + ', '.join([row] * row_count) + f') AS [src] ({column_list}) ON {on}')
-        if updates:
-            sql += ' WHEN MATCHED THEN UPDATE SET ' + ', '.join(
-                f'[tgt].{quote(column)} = [src].{quote(column)}' for column in updates)
-        sql += (f' WHEN NOT MATCHED THEN INSERT ({column_list}) VALUES ('
-                + ', '.join(f'[src].{quote(column)}' for column in columns) + ');')
-        return sql
-
     # -- DDL ----------------------------------------------------------------------------
-
-    def column_definition(self, name: str, type_sql: str, *, nullable: bool, primary_key: bool = False,
-                          autoincrement: bool = False, unique: bool = False, default: Any = None,
-                          has_default: bool = False, inline_primary_key: bool = False) -> str:
-        """As the base, with a type's own CHECK (JSON) placed after the column's other parts."""
-        type_part, marker, check = type_sql.partition(' CHECK (')
-        definition = super().column_definition(
-            name, type_part, nullable=nullable, primary_key=primary_key, autoincrement=autoincrement,
-            unique=unique, default=default, has_default=has_default, inline_primary_key=inline_primary_key)
-        if marker and not autoincrement:
-            definition += ' CHECK (' + check.format(name=self.quote(name))
-        return definition
-
-    def create_table_sql(self, table: str, column_sql: Sequence[str], primary_key: Sequence[str],
-                         if_not_exists: bool = False, extra: Sequence[str] = ()) -> str:
-        """CREATE TABLE, guarded by IF OBJECT_ID(...) IS NULL for if_not_exists."""
-        sql = super().create_table_sql(table, column_sql, primary_key, False, extra)
-        return f'{self.table_exists_test(table, False)} {sql}' if if_not_exists else sql
-
-    def drop_table_sql(self, table: str, if_exists: bool = False) -> str:
-        """DROP TABLE, guarded by IF OBJECT_ID(...) IS NOT NULL for if_exists."""
-        sql = f'DROP TABLE {self.quote_table(table)}'
-        return f'{self.table_exists_test(table, True)} {sql}' if if_exists else sql
-
-    def table_exists_test(self, table: str, exists: bool) -> str:
-        """IF OBJECT_ID(N'[t]', N'U') IS [NOT] NULL (works on every version, unlike IF EXISTS)."""
-        return f"IF OBJECT_ID({nstring(self.quote_table(table))}, N'U') IS {'NOT ' if exists else ''}NULL"
-
-    def create_index_sql(self, name: str, table: str, columns: Sequence[str], unique: bool = False,
-                         if_not_exists: bool = False, kind: str | None = None) -> str:
-        """CREATE [UNIQUE] INDEX, guarded by a sys.indexes lookup for if_not_exists."""
-        sql = super().create_index_sql(name, table, columns, unique, False, kind)
-        if not if_not_exists:
-            return sql
-        return (f'IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = {nstring(name)} AND object_id = '
-                f'OBJECT_ID({nstring(self.quote_table(table))})) {sql}')
 
     def literal_sql(self, value: Any) -> str:
         """A DDL default: N'...' for text, ISO 8601 text for dates and times (unambiguous in T-SQL)."""
         if isinstance(value, str):
-            return nstring(value)
+            return self.string_literal(value)
         if isinstance(value, datetime.datetime) and value.tzinfo is not None:
             value = value.astimezone(datetime.timezone.utc)
         return super().literal_sql(value)
 
-
-def savepoint_name(name: str) -> str:
-    """A savepoint name checked to be a plain identifier (it cannot be quoted or bound)."""
-    if not isinstance(name, str) or not _SAVEPOINT_NAME.match(name):
-        raise ProgrammingError(f'savepoint name {name!r} is not allowed on mssql; expected letters, digits '
-                               'and _ (not starting with a digit), at most 32 characters')
-    return name

@@ -13,8 +13,7 @@ import datetime
 import decimal
 from typing import Any, Callable, ClassVar
 
-from ....errors import ConfigurationError
-from ...types import ColumnSpec, Converter, TypeMap, datetime_from_utc_naive, json_dumps, to_decimal, to_uuid
+from ...types import Converter, TypeMap, datetime_from_utc_naive, json_dumps, to_decimal, to_uuid
 
 JSON_CHECK = 'CHECK (ISJSON({{name}}) = 1)'
 NVARCHAR_MAX_CHARS = 4000
@@ -90,17 +89,6 @@ class SQLServerTypeMap(TypeMap):
         'datetime': datetime_from_utc_naive,
     }
     param_converters: ClassVar[dict[type, Converter]] = {bytes: to_binary}
-
-    def kind_of(self, spec: ColumnSpec) -> str:
-        """As the base, but a str longer than NVARCHAR(n) allows is NVARCHAR(MAX)."""
-        kind = super().kind_of(spec)
-        if kind == 'str' and spec.max_length is not None and spec.max_length > NVARCHAR_MAX_CHARS:
-            return 'text'
-        return kind
-
-    def column_type(self, spec: ColumnSpec) -> str:
-        """As the base, refusing a DECIMAL wider than 38 digits."""
-        if spec.max_digits is not None and spec.max_digits > MAX_DECIMAL_PRECISION and self.kind_of(spec) == 'decimal':
-            raise ConfigurationError(f'a Decimal with max_digits={spec.max_digits} does not fit SQL Server '
-                                     f'DECIMAL, which keeps at most {MAX_DECIMAL_PRECISION} digits')
-        return super().column_type(spec)
+    max_string_length = NVARCHAR_MAX_CHARS      # a longer str is NVARCHAR(MAX)
+    max_decimal_digits = MAX_DECIMAL_PRECISION
+    decimal_type_name = 'SQL Server DECIMAL'

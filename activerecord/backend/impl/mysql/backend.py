@@ -11,10 +11,13 @@ from typing import Any, ClassVar
 
 from .... import errors
 from ....errors import ConfigurationError
-from ...base import StorageBackend
+from ...base import StorageBackend, require_driver
 from ...pool import PooledConnection
 from ...typing import ConnectionConfig
 from .dialect import MySQLDialect, is_mariadb_version, server_version_tuple
+
+# Importing the backend without its driver fails here, naming the extra (as the other backends do).
+require_driver('pymysql', 'mysql', 'MySQLBackend')
 
 #: the session's sql_mode unless options['sql_mode'] says otherwise: strict, no zero dates,
 #: and an explicit 0 in an AUTO_INCREMENT column is stored as given
@@ -162,14 +165,11 @@ class MySQLBackend(StorageBackend):
         """Run options['init_command']; on the first connection read the server's version."""
         init_command = self.config.options.get('init_command')
         if init_command:
-            with raw.cursor() as cursor:
-                cursor.execute(init_command)
+            self.run_internal(raw, init_command)
         if self._version_text is None:
             with self._adopt_lock:
                 if self._version_text is None:
-                    with raw.cursor() as cursor:
-                        cursor.execute(self.dialect.server_version_sql)
-                        text = str(cursor.fetchone()[0])
+                    text = str(self.run_internal(raw, self.dialect.server_version_sql)[0][0])
                     if not self.config.options.get('server_version'):
                         self.dialect.adopt_server(text)   # a pinned version keeps its flags
                     self._server_version = server_version_tuple(text)

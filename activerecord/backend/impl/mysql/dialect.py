@@ -177,19 +177,21 @@ class MySQLDialect(Dialect):
         return sql
 
     def upsert_sql(self, table: str, columns: Sequence[str], row_count: int,
-                   conflict: Sequence[str], update: Sequence[str]) -> str:
-        """INSERT ... ON DUPLICATE KEY UPDATE col = VALUES(col).
+                   conflict: Sequence[str], update: Sequence[str], increment: Sequence[str] = ()) -> str:
+        """INSERT ... ON DUPLICATE KEY UPDATE col = VALUES(col) (and col = col + 1 for `increment`).
 
         MySQL has no conflict target: any unique key that collides triggers the update. With
         nothing to update, a conflict column keeps its own value (a no-op update): unlike
         INSERT IGNORE that still reports every other error (NOT NULL, too long, ...).
         """
         sql = self.insert_sql(table, columns, row_count)
-        if not update:
+        if not update and not increment:
             keep = self.quote((list(conflict) or list(columns))[0])
             return f'{sql} ON DUPLICATE KEY UPDATE {keep} = {keep}'
         # VALUES(col) works on MariaDB and MySQL (where 8.0.20+ prefers a row alias MariaDB lacks).
-        assignments = ', '.join(f'{self.quote(column)} = VALUES({self.quote(column)})' for column in update)
+        # A bare column name is the existing row's value (no column here reads another one).
+        assignments = ', '.join([f'{self.quote(column)} = VALUES({self.quote(column)})' for column in update]
+                                + [f'{self.quote(column)} = {self.quote(column)} + 1' for column in increment])
         return f'{sql} ON DUPLICATE KEY UPDATE {assignments}'
 
     # -- DDL ----------------------------------------------------------------------------

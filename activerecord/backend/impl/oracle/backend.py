@@ -235,12 +235,8 @@ class OracleBackend(StorageBackend):
         call_timeout = self.config.options.get('call_timeout')
         if call_timeout is not None:
             raw.call_timeout = int(call_timeout)
-        cursor = raw.cursor()
-        try:
-            for statement in self.session_statements:
-                cursor.execute(statement)
-        finally:
-            cursor.close()
+        for statement in self.session_statements:
+            self.run_internal(raw, statement)
 
     def run_control(self, pooled: PooledConnection, statements: Sequence[str]) -> None:
         """Oracle has no BEGIN: opening a transaction turns the driver's autocommit off."""

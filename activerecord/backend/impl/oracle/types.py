@@ -14,8 +14,7 @@ from __future__ import annotations
 import datetime
 from typing import Any, ClassVar
 
-from ....errors import ConfigurationError
-from ...types import (ColumnSpec, Converter, TypeMap, datetime_from_utc_naive, datetime_to_utc_naive,
+from ...types import (Converter, TypeMap, datetime_from_utc_naive, datetime_to_utc_naive,
                       json_dumps, json_loads, to_bytes, to_decimal, to_uuid)
 
 #: a CHECK on the column itself; after the template is formatted `{name}` stands for the quoted column
@@ -113,17 +112,6 @@ class OracleTypeMap(TypeMap):
     }
     #: raw parameters: bool becomes 0/1 so that `WHERE flag = ?` with True matches NUMBER(1)
     param_converters: ClassVar[dict[type, Converter]] = {bool: bool_to_number}
-
-    def kind_of(self, spec: ColumnSpec) -> str:
-        """As the base, but a str longer than NVARCHAR2 allows is unbounded text (NCLOB)."""
-        kind = super().kind_of(spec)
-        if kind == 'str' and spec.max_length is not None and spec.max_length > NVARCHAR2_MAX_CHARS:
-            return 'text'
-        return kind
-
-    def column_type(self, spec: ColumnSpec) -> str:
-        """As the base, refusing a NUMBER wider than Oracle's 38 digits."""
-        if spec.max_digits is not None and spec.max_digits > MAX_NUMBER_PRECISION and self.kind_of(spec) == 'decimal':
-            raise ConfigurationError(f'a Decimal with max_digits={spec.max_digits} does not fit Oracle NUMBER, '
-                                     f'which keeps at most {MAX_NUMBER_PRECISION} digits')
-        return super().column_type(spec)
+    max_string_length = NVARCHAR2_MAX_CHARS     # a longer str is NCLOB
+    max_decimal_digits = MAX_NUMBER_PRECISION
+    decimal_type_name = 'Oracle NUMBER'

@@ -86,7 +86,7 @@ class SQLiteBackend(StorageBackend):
         for key, value in self.pragmas.items():
             if key == 'journal_mode' and self.is_memory:
                 continue  # an in-memory database has no journal file to put in WAL mode
-            raw.execute(f'PRAGMA {key} = {value}')
+            self.run_internal(raw, f'PRAGMA {key} = {value}')
 
     def transaction_open(self, raw: sqlite3.Connection) -> bool:
         """sqlite3 knows whether a transaction is open."""

@@ -21,6 +21,9 @@ class SQLiteDialect(Dialect):
         transactional_ddl=True, for_update=False, ilike=False, right_join=_VERSION >= (3, 39),
         full_join=_VERSION >= (3, 39), json=True, boolean_type=False,
         max_parameters=32766 if _VERSION >= (3, 32) else 999, max_in_list=30000,
+        # a 500-row INSERT is prepared several times faster than an 8,000-row one, and a
+        # repeated batch is prepared once (docs/performance.md)
+        bulk_parameters=2000,
         # SQLite transactions are serializable: every standard level is given as SERIALIZABLE.
         isolation_levels=frozenset({IsolationLevel.SERIALIZABLE}),
     )

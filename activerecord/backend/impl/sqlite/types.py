@@ -114,13 +114,15 @@ def decimal_reader(places: int) -> Converter:
     # read saves building the same Decimal again (12 and 12.0 give the same quantized value).
     seen: dict[Any, decimal.Decimal] = {}
 
+    fixed = f'%.{places}f'
+    known = seen.get
+
     def read(value: Any) -> decimal.Decimal:
-        try:
-            return seen[value]
-        except KeyError:
-            pass
+        result = known(value)   # not seen[value]: a miss would cost an exception
+        if result is not None:
+            return result
         if isinstance(value, (float, int)):
-            result = make('%.*f' % (places, value))
+            result = make(fixed % value)
         else:
             result = to_decimal(value).quantize(exponent)
         if len(seen) < 4096:
