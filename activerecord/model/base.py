@@ -159,7 +159,8 @@ def _evaluate(text: str, namespace: dict[str, Any]) -> Any:
 class ActiveRecord(StateMixin, CrudMixin, BaseModel, metaclass=ActiveRecordMeta):
     """A pydantic model stored in a table: configure(), create_table(), save(), find_one(), query()."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    # A mistyped field name is an error, never silently dropped (pydantic's default is 'ignore').
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra='forbid')
 
     __abstract__: ClassVar[bool] = True
     __default_scopes__: ClassVar[dict[str, Callable[[Any], Any]]] = {}

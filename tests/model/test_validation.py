@@ -129,3 +129,14 @@ def test_a_not_null_violation_from_the_database_is_an_integrity_error(db):
     record.label = 'now set'
     record.save()
     assert Loose.find_one(1).label == 'now set'
+
+
+def test_an_unknown_field_name_is_an_error_not_silently_dropped(db):
+    db.use(Author)
+    with pytest.raises(ValidationError) as caught:
+        Author(name='Ann', email='a@example.com', nickname='A')
+    assert [error['loc'] for error in caught.value.errors()] == [('nickname',)]
+    assert 'nickname' in str(caught.value)
+    with pytest.raises(ValidationError):
+        Author.insert_many([{'name': 'Bob', 'email': 'b@example.com', 'nmae': 'typo'}])
+    assert Author.query().count() == 0
