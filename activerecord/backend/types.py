@@ -284,7 +284,12 @@ class TypeMap:
         converter = self.from_db_converters.get(kind)
         if kind == 'decimal' and spec.decimal_places is not None and converter is not None:
             exponent = decimal.Decimal(1).scaleb(-spec.decimal_places)
-            return lambda value: converter(value).quantize(exponent)
+            exact = decimal.Decimal
+
+            def read(value: Any) -> decimal.Decimal:
+                # drivers that return Decimal (most) skip the converter's call: one per row and column
+                return (value if type(value) is exact else converter(value)).quantize(exponent)
+            return read
         return converter
 
     def adapt_params(self, params: Sequence[Any]) -> Sequence[Any]:

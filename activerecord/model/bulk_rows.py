@@ -128,7 +128,10 @@ def _through_records(model: type) -> RowsValidator:
 def flattener(pairs: Sequence[tuple[str, Callable[[Any], Any] | None]]) -> Flattener:
     """rows -> [row0 field0, row0 field1, ..., row1 field0, ...], converted for the driver."""
     key = tuple(pairs)
-    flatten = _flatteners.get(key)
+    try:
+        flatten = _flatteners.get(key)
+    except TypeError:   # a custom converter that cannot be hashed: compiled, not cached
+        return _compile_flattener(key)
     if flatten is None:
         flatten = _compile_flattener(key)
         if len(_flatteners) < 512:   # shapes are few; keep the cache bounded anyway
@@ -138,6 +141,8 @@ def flattener(pairs: Sequence[tuple[str, Callable[[Any], Any] | None]]) -> Flatt
 
 def _compile_flattener(pairs: tuple[tuple[str, Callable[[Any], Any] | None], ...]) -> Flattener:
     names = [name for name, _ in pairs]
+    if not names:
+        return lambda rows: []
     if len(names) > 1 and all(convert is None for _, convert in pairs):
         pick = operator.itemgetter(*names)
         chain = itertools.chain.from_iterable

@@ -18,7 +18,10 @@ def _converter_of(item: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
     if isinstance(item, Alias):
         item = item.expression
     if isinstance(item, ColumnRef):
-        return item.from_db_converter(dialect)
+        converter = item.from_db_converter(dialect)
+        # rows_to_dicts never passes None to a converter: the None-safe wrapper's inner
+        # converter (model.metadata._none_safe sets __wrapped__) saves a call per value
+        return getattr(converter, '__wrapped__', converter)
     return None
 
 
@@ -59,7 +62,10 @@ def _dict_builder(labels: tuple[str, ...], converters: tuple[tuple[int, Callable
                   ) -> Callable[[Sequence[tuple]], list[dict[str, Any]]]:
     """rows_to_dicts as generated code: one dict display per row (cheaper than list() + dict(zip()))."""
     key = (labels, converters)
-    build = _dict_builders.get(key)
+    try:
+        build = _dict_builders.get(key)
+    except TypeError:   # an unhashable converter: built every time
+        key, build = None, None
     if build is None:
         namespace: dict[str, Any] = {}
         converted = dict(converters)
@@ -76,7 +82,7 @@ def _dict_builder(labels: tuple[str, ...], converters: tuple[tuple[int, Callable
             + ', in rows]'])
         exec(compile(source, '<activerecord dict rows>', 'exec'), namespace)  # labels are repr()s
         build = namespace['build']
-        if len(_dict_builders) < 256:   # ad-hoc selects: keep the cache bounded
+        if key is not None and len(_dict_builders) < 256:   # ad-hoc selects: keep the cache bounded
             _dict_builders[key] = build
     return build
 

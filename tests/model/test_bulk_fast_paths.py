@@ -168,3 +168,24 @@ def test_decimal_rounding_context_does_not_change_the_outcome():
     row = {'price': Decimal('1234.56'), 'ratio': Decimal('0.125')}
     with decimal.localcontext(decimal.Context(prec=3)):
         assert outcome_of_rows_validator(Priced, row) == outcome_of_construction(Priced, row)
+
+
+class Shelf(ActiveRecord):
+    __table_name__ = 'mdl_shelves'
+    id: int
+    name: str
+
+
+@pytest.mark.backends('sqlite', 'postgresql')
+def test_as_dicts_converts_model_columns_and_keeps_the_last_of_a_repeated_label(db):
+    db.use(Priced, Shelf)
+    Shelf.insert_many([{'name': f's{i}'} for i in range(1, 41)])
+    Priced.insert_many([{'label': f'p{i}', 'price': Decimal(i).scaleb(-1)} for i in range(1, 41)])
+    query = (Priced.query().join(Shelf, Shelf.c.id == Priced.c.id)
+             .select(Priced.c.id, Priced.c.price, Shelf.c.name, Shelf.c.id.as_('id'), Priced.c.label)
+             .order_by(Priced.c.id))
+    rows = query.as_dicts().all()
+    assert len(rows) == 40   # more than a handful: the generated builder is used
+    assert [list(row) for row in rows[:1]] == [['id', 'price', 'name', 'label']]
+    assert rows[4] == {'id': 5, 'price': Decimal('0.50'), 'name': 's5', 'label': 'p5'}
+    assert all(str(row['price']) == str(Decimal(row['id']).scaleb(-1).quantize(Decimal('0.01'))) for row in rows)
