@@ -51,6 +51,15 @@ while not os.path.exists(go):          # both writers start together
     time.sleep(0.005)
 seq = 0
 step = 0
+Row.create(writer=writer, seq=seq)
+seq += 1
+# Go on only once the other writer has written too: on two cores one process can otherwise
+# finish all its rows before the other is scheduled, and nothing would be written concurrently.
+deadline = time.monotonic() + 30
+while not Row.query().where(Row.c.writer != writer).exists():
+    if time.monotonic() > deadline:
+        sys.exit('the other writer never wrote')
+    time.sleep(0.001)
 while seq < rows:
     kind = step % 4
     if kind == 0:
