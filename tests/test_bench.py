@@ -1,0 +1,121 @@
+"""scripts/bench.py: the smoke run works on every live backend, and its verdicts are right.
+
+The smoke run (`--quick`) is checked for completeness, correct counts and a well-formed report,
+never for its timings: speed is the benchmark's business, not the test suite's.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / 'scripts' / 'bench.py'
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location('bench_under_test', BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module      # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = load_bench()
+
+
+@pytest.mark.backends('sqlite', 'postgresql', 'mysql')
+def test_quick_run_measures_every_figure(db, tmp_path):
+    # The peers are an optional extra ([bench]); raw and activerecord are what every ratio
+    # and target needs, so the smoke run uses those two.
+    env = dict(os.environ)
+    if db.name != 'sqlite':             # this run's private database on that server
+        env[f'BENCH_{db.name.upper()}_URL'] = db.url
+    report = tmp_path / 'bench.json'
+    workloads = 'a,b,c,d,e,f' if db.name == 'sqlite' else 'a,c,d,f'
+    completed = subprocess.run(
+        [sys.executable, str(BENCH), '--quick', '--backends', db.name, '--impls', 'raw,activerecord',
+         '--workloads', workloads, '--json', str(report)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(report.read_text())
+
+    assert document['backends'] == {db.name: {'status': 'measured'}}
+    results = {(r['impl'], r['metric']): r for r in document['results']}
+    expected_metrics = [m.key for m in bench.METRICS if m.workload in workloads.split(',')]
+    for impl in ('raw', 'activerecord'):
+        for metric in expected_metrics:
+            result = results[impl, metric]
+            assert result['error'] is None, (impl, metric, result['error'])
+            assert len(result['runs']) == 2 and result['median'] > 0, (impl, metric)
+    assert results['raw', 'd']['ratio'] == 1.0
+    assert results['activerecord', 'd']['ratio'] == pytest.approx(
+        results['activerecord', 'd']['median'] / results['raw', 'd']['median'])
+    # every timed run also carries the client's CPU time
+    assert len(results['activerecord', 'd']['client_cpu_runs']) == 2
+    assert {row['metric'] for row in document['targets']} >= {'a', 'c_objects', 'c_dicts', 'd'}
+    assert all(row['status'] in ('met', 'MISSED') for row in document['targets'])
+
+    table = completed.stdout
+    assert f'## {db.name}' in table and '## activerecord targets' in table
+    if db.name != 'sqlite':
+        assert f'## {db.name}: client CPU time per run' in table
+
+
+def test_an_unreachable_server_is_reported_not_fatal(tmp_path):
+    port = free_port()
+    env = dict(os.environ, BENCH_POSTGRESQL_URL=f'postgresql://postgres@127.0.0.1:{port}/test')
+    completed = subprocess.run(
+        [sys.executable, str(BENCH), '--quick', '--backends', 'postgresql',
+         '--impls', 'raw,activerecord', '--workloads', 'd', '--json', str(tmp_path / 'b.json')],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert 'Skipped: server unreachable' in completed.stdout
+    document = json.loads((tmp_path / 'b.json').read_text())
+    assert document['backends']['postgresql']['status'] == 'skipped'
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def result(impl: str, metric: str, median: float, unit: str = 's', backend: str = 'mysql'):
+    return bench.Result(backend, impl, metric, unit, runs=[median], median=median)
+
+
+def test_peer_rows_compare_in_the_right_direction():
+    results = [
+        result('activerecord', 'e', 1.0), result('sqlalchemy_orm', 'e', 1.2),
+        result('peewee', 'e', 0.9),
+        # throughput: higher is better
+        result('activerecord', 'f_throughput', 5000, 'q/s'),
+        result('sqlalchemy_orm', 'f_throughput', 1000, 'q/s'),
+        result('peewee', 'f_throughput', 6000, 'q/s'),
+        # memory is not a speed figure
+        result('activerecord', 'c_memory', 9.0, 'MiB'), result('peewee', 'c_memory', 1.0, 'MiB'),
+    ]
+    verdicts = {(row['metric'], row['peer']): row['faster']
+                for row in bench.peer_rows(results, ['mysql'])}
+    assert verdicts == {('e', 'sqlalchemy_orm'): True, ('e', 'peewee'): False,
+                        ('f_throughput', 'sqlalchemy_orm'): True,
+                        ('f_throughput', 'peewee'): False}
+    report = '\n'.join(bench.peers_report(results, {}, ['mysql']))
+    assert 'in 2 of 4 comparisons' in report
+    assert '| mysql | e | 1,000 ms | peewee | 900 ms |' in report
+
+
+def test_target_rows_say_met_and_missed():
+    results = [result('activerecord', 'd', 1.29, backend='postgresql'),
+               result('activerecord', 'a', 1.51, backend='postgresql')]
+    for item in results:
+        item.ratio = item.median            # as if raw took exactly 1 s
+    status = {row['metric']: row['status'] for row in bench.target_rows(results, ['postgresql'])}
+    assert status['d'] == 'met' and status['a'] == 'MISSED'
