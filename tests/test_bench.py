@@ -60,6 +60,10 @@ def test_quick_run_measures_every_figure(db, tmp_path):
     assert len(results['activerecord', 'd']['client_cpu_runs']) == 2
     assert {row['metric'] for row in document['targets']} >= {'a', 'c_objects', 'c_dicts', 'd'}
     assert all(row['status'] in ('met', 'MISSED') for row in document['targets'])
+    memory = [row for row in document['targets'] if row['metric'].startswith('c_memory')]
+    assert memory and memory[0]['ratio'] == pytest.approx(
+        results['activerecord', 'c_memory']['median']
+        / (results['raw', 'c_memory']['median'] + results['activerecord', 'c_kept']['median']))
 
     table = completed.stdout
     assert f'## {db.name}' in table and '## activerecord targets' in table

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import socket
 import subprocess
 import sys
 import tracemalloc
@@ -76,6 +77,16 @@ def test_session_is_utc_autocommit_and_reports_the_server_version(backend: Postg
     assert backend.execute('UPDATE ar_pg_accounts SET n = 11 WHERE id = 1') == 1
     assert other.fetch_value('SELECT n FROM ar_pg_accounts WHERE id = 1') == 11
     assert backend.pool.status()['checked_out'] == 0
+
+
+def test_tcp_connections_send_without_waiting_for_acks(backend: PostgreSQLBackend) -> None:
+    # pg8000 leaves Nagle's algorithm on; a statement longer than its 8 KB write buffer would
+    # then end in a ~40 ms wait for the server's delayed ACK. The backend turns it off.
+    with backend.connection() as pooled:
+        sock = pooled.raw._usock
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    long_text = 'x' * 50_000            # several write buffers in one statement
+    assert backend.fetch_value('SELECT length(?)', (long_text,)) == 50_000
 
 
 def test_options_go_to_the_server_at_startup(pg_url: str) -> None:
