@@ -1334,7 +1334,7 @@ def peer_rows(results: list[Result], backends: list[str]) -> list[dict]:
         if (result.impl != 'activerecord' or result.backend not in backends
                 or result.unit not in SPEED_UNITS or result.median is None):
             continue
-        higher_is_better = result.unit == 'q/s'
+        higher_is_better = result.metric in {m.key for m in METRICS if m.higher_is_better}
         for peer in PEERS:
             other = cells.get((result.backend, peer, result.metric))
             if other is None or other.median is None:
@@ -1355,8 +1355,8 @@ def peers_report(results: list[Result], skipped: dict[str, str],
         return []
     lost = [row for row in rows if not row['faster']]
     lines = ['## activerecord against its peers', '',
-             f'Faster than {" and ".join(PEERS)} in {len(rows) - len(lost)} of {len(rows)} '
-             'comparisons (every speed figure, every backend).', '']
+             f'activerecord was faster in {len(rows) - len(lost)} of {len(rows)} comparisons, '
+             f'each against one of {", ".join(PEERS)} on one speed figure of one backend.', '']
     if lost:
         lines += ['| backend | figure | activerecord | peer | peer figure |', '|---|---|---|---|---|']
         lines += [f'| {row["backend"]} | {row["metric"]} | '
@@ -1396,8 +1396,11 @@ def memory_target_rows(results: list[Result], backends: list[str]) -> list[dict]
         ratio = peak / (tuples + records) if peak and tuples and records else None
         status = 'not measured' if ratio is None else (
             'met' if ratio <= MEMORY_TARGET else 'MISSED')
+        # the tuples and the records share the row's values, so the yardstick counts them
+        # twice; peak ÷ records kept is the stricter view, reported beside it
         rows.append({'backend': backend, 'metric': 'c_memory ÷ (raw tuples + records kept)',
-                     'max_ratio': MEMORY_TARGET, 'ratio': ratio, 'status': status})
+                     'max_ratio': MEMORY_TARGET, 'ratio': ratio, 'status': status,
+                     'peak_over_records_kept': peak / records if peak and records else None})
     return rows
 
 

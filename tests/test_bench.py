@@ -112,7 +112,7 @@ def test_peer_rows_compare_in_the_right_direction():
                         ('f_throughput', 'sqlalchemy_orm'): True,
                         ('f_throughput', 'peewee'): False}
     report = '\n'.join(bench.peers_report(results, {}, ['mysql']))
-    assert 'in 2 of 4 comparisons' in report
+    assert 'faster in 2 of 4 comparisons' in report
     assert '| mysql | e | 1,000 ms | peewee | 900 ms |' in report
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import enum
+import gc
 import logging
 import threading
 import time
@@ -105,6 +106,25 @@ def test_session_is_utc_utf8mb4_strict_and_autocommit(backend: MySQLBackend, oth
     assert other.fetch_value('SELECT n FROM ar_my_accounts WHERE id = 1') == 11
     assert backend.tls_in_use() is False
     assert backend.pool.status()['checked_out'] == 0
+
+
+def test_an_idle_connection_does_not_keep_the_last_result_alive(backend: MySQLBackend) -> None:
+    # PyMySQL's connection holds its last result until its next query; the backend lets go of
+    # it once the rows are taken, so rows the caller dropped are freed at once.
+    backend.query_rows('SELECT 1')                  # the connection exists before tracing
+    tracemalloc.start()
+    try:
+        labels, rows = backend.query_rows("SELECT seq, REPEAT('x', 40) FROM seq_1_to_20000")
+        assert len(rows) == 20_000
+        held = tracemalloc.get_traced_memory()[0]
+        del rows
+        gc.collect()
+        left = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert left < held / 10, (held, left)
+    assert backend.execute('DO 1') == 0             # the connection still works
+    assert backend.fetch_value('SELECT 2') == 2
 
 
 def test_the_server_version_tunes_the_feature_flags(backend: MySQLBackend) -> None:

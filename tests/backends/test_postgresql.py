@@ -85,7 +85,7 @@ def test_tcp_connections_send_without_waiting_for_acks(backend: PostgreSQLBacken
     with backend.connection() as pooled:
         sock = pooled.raw._usock
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
-    long_text = 'x' * 50_000            # several write buffers in one statement
+    long_text = 'x' * 50_000            # a statement of several write buffers still goes through
     assert backend.fetch_value('SELECT length(?)', (long_text,)) == 50_000
 
 

@@ -203,6 +203,20 @@ class MySQLBackend(StorageBackend):
         """The server's status flags say whether a transaction is open (no round trip)."""
         return bool(raw.server_status & self._in_trans_flag)
 
+    @staticmethod
+    def _close_cursor(cursor: Any) -> None:
+        connection = cursor.connection
+        try:
+            cursor.close()
+        except Exception:
+            pass
+        # PyMySQL's connection keeps its last result, every row of it, until its next query:
+        # a connection idle in the pool would keep a large result set alive. The cursor
+        # holds its own copies of rowcount and lastrowid, so nothing reads it afterwards.
+        result = getattr(connection, '_result', None)
+        if result is not None and not result.unbuffered_active and not result.has_next:
+            connection._result = None
+
     def is_disconnect(self, error: BaseException) -> bool:
         """'Server has gone away', lost connection, killed connection, closed socket."""
         if isinstance(error, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
