@@ -1124,6 +1124,8 @@ class Target:
 MEMORY_TARGET = 2.0
 #: the ORMs activerecord is to be faster than, on every speed figure of every backend
 PEERS = ('sqlalchemy_orm', 'peewee')
+#: backends that run inside the benchmark's process: their CPU time is the wall time
+EMBEDDED_BACKENDS = frozenset({'sqlite'})
 #: the units of speed figures (peak memory is a size, not a speed)
 SPEED_UNITS = ('s', 'q/s', 'µs')
 
@@ -1302,7 +1304,7 @@ def client_cpu_report(results: list[Result], skipped: dict[str, str], backends: 
     timed_metrics = [metric for metric in metrics if metric.unit == 's']
     lines: list[str] = []
     for backend in backends:
-        if backend == 'sqlite' or backend in skipped or not timed_metrics:
+        if backend in EMBEDDED_BACKENDS or backend in skipped or not timed_metrics:
             continue
         lines += [f'## {backend}: client CPU time per run', '',
                   'Cells: median CPU seconds of the benchmark process (ratio to the raw '
@@ -1329,12 +1331,13 @@ def client_cpu_report(results: list[Result], skipped: dict[str, str], backends: 
 def peer_rows(results: list[Result], backends: list[str]) -> list[dict]:
     """activerecord against each peer ORM on every speed figure both measured."""
     cells = {(r.backend, r.impl, r.metric): r for r in results}
+    higher_is_better_metrics = {metric.key for metric in METRICS if metric.higher_is_better}
     rows = []
     for result in results:
         if (result.impl != 'activerecord' or result.backend not in backends
                 or result.unit not in SPEED_UNITS or result.median is None):
             continue
-        higher_is_better = result.metric in {m.key for m in METRICS if m.higher_is_better}
+        higher_is_better = result.metric in higher_is_better_metrics
         for peer in PEERS:
             other = cells.get((result.backend, peer, result.metric))
             if other is None or other.median is None:

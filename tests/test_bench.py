@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.servers import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / 'scripts' / 'bench.py'
 
@@ -82,13 +84,6 @@ def test_an_unreachable_server_is_reported_not_fatal(tmp_path):
     assert 'Skipped: server unreachable' in completed.stdout
     document = json.loads((tmp_path / 'b.json').read_text())
     assert document['backends']['postgresql']['status'] == 'skipped'
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def result(impl: str, metric: str, median: float, unit: str = 's', backend: str = 'mysql'):

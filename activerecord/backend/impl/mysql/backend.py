@@ -206,10 +206,7 @@ class MySQLBackend(StorageBackend):
     @staticmethod
     def _close_cursor(cursor: Any) -> None:
         connection = cursor.connection
-        try:
-            cursor.close()
-        except Exception:
-            pass
+        StorageBackend._close_cursor(cursor)
         # PyMySQL's connection keeps its last result, every row of it, until its next query:
         # a connection idle in the pool would keep a large result set alive. The cursor
         # holds its own copies of rowcount and lastrowid, so nothing reads it afterwards.
