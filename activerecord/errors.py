@@ -19,12 +19,20 @@ class MissingDriverError(ConfigurationError, ImportError):
 
 
 class DatabaseError(ActiveRecordError):
-    """An error reported by the database or its driver (the driver's exception is __cause__)."""
+    """An error reported by the database or its driver (the driver's exception is __cause__).
 
-    def __init__(self, message: str, *, code: Any = None, sqlstate: str | None = None) -> None:
+    `retryable` is true when running the whole transaction again may succeed: a deadlock, a
+    serialization failure, a cluster certification conflict, or a connection lost before
+    COMMIT was sent (the server then rolled the transaction back). `run_transaction` retries
+    only these.
+    """
+
+    def __init__(self, message: str, *, code: Any = None, sqlstate: str | None = None,
+                 retryable: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.sqlstate = sqlstate
+        self.retryable = retryable
 
 
 class InterfaceError(DatabaseError):
@@ -55,8 +63,25 @@ class NotSupportedError(DatabaseError):
     """The backend cannot do what was asked (a feature, an isolation level)."""
 
 
+class AmbiguousCommitError(OperationalError):
+    """The connection was lost while COMMIT was in flight: the transaction may or may not have
+    been committed. Never retried automatically; the application must find out."""
+
+
+class ReadOnlyError(OperationalError):
+    """A write was sent where only reads are allowed (a read-only transaction or replica role)."""
+
+
 class RecordNotFound(ActiveRecordError, LookupError):
-    """find_one_or_fail found no row."""
+    """No row matched: find_one_or_fail found nothing, or save() of a persisted record updated no row."""
+
+
+class SchemaMismatchError(ActiveRecordError):
+    """A model and its table disagree: fields without a column (names the model, table and columns)."""
+
+
+class MigrationError(ActiveRecordError):
+    """A migration could not be applied or reverted (names the revision and the failing statement)."""
 
 
 class MultipleRecordsFound(ActiveRecordError, LookupError):
