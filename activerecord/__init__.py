@@ -4,12 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from .model import ActiveRecord, Column
+from .model.ddl import create_all, drop_all
 
 #: names of the query layer, imported on first use (it imports the model layer itself)
 _QUERY_NAMES = ('func', 'raw', 'value', 'case', 'cast', 'exists', 'and_', 'or_', 'aliased', 'table',
                 'Frame', 'Query')
 
-__all__ = ['ActiveRecord', 'Column', *_QUERY_NAMES]
+__all__ = ['ActiveRecord', 'Column', 'create_all', 'drop_all', *_QUERY_NAMES]
 
 
 def __getattr__(name: str) -> Any:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 from typing import Any, Sequence, TextIO
+from urllib.parse import unquote
 
+from .backend.typing import split_user_info
 from .errors import ActiveRecordError, ConfigurationError
 
 PROG = 'python -m activerecord'
@@ -122,12 +124,14 @@ def _reason(backend: Any, error: ActiveRecordError) -> str:
 def _scrub(text: str, password: str | None, url: str) -> str:
     """Remove the password from a message, whichever way it got there."""
     candidates = [password] if password else []
-    # A URL that did not parse still has `user:password@` in it.
-    if '://' in url and '@' in url.split('://', 1)[1]:
-        credentials = url.split('://', 1)[1].rsplit('@', 1)[0]
-        if ':' in credentials:
-            candidates.append(credentials.split(':', 1)[1])
-    for secret in candidates:
+    # A URL that did not parse still has `user:password@` in it (read as from_url reads it, so a
+    # password holding an unencoded / # ? or @ is found whole), encoded or not.
+    if '://' in url:
+        credentials, _ = split_user_info(url.split('://', 1)[1])
+        if credentials is not None and ':' in credentials:
+            secret = credentials.split(':', 1)[1]
+            candidates += [secret, unquote(secret)]
+    for secret in sorted(candidates, key=len, reverse=True):
         if secret:
             text = text.replace(secret, '***')
     return text

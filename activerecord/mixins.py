@@ -82,12 +82,12 @@ class SoftDeleteMixin(ActiveRecord):
             raise
         return self
 
-    def force_delete(self) -> None:
-        """DELETE the row for good (runs the delete hooks)."""
+    def force_delete(self) -> bool:
+        """DELETE the row for good (runs the delete hooks); True if deleted, False if it was gone."""
         # one code path for hooks and state: delete() with a per-call switch
         private_state(self)['_ar_force'] = True
         try:
-            self.delete()
+            return self.delete()
         finally:
             private_state(self).pop('_ar_force', None)
 

@@ -7,14 +7,16 @@ disconnect detection and error-code table.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
+import os
 import ssl
 import threading
 import time
 from contextlib import contextmanager
 from types import ModuleType
-from typing import Any, ClassVar, Iterator, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 from .. import errors
 from ..errors import ActiveRecordError, ConfigurationError
@@ -22,6 +24,7 @@ from .dialect import Dialect
 from .features import Features
 from . import registry
 from .placeholders import translate
+from .schema import SchemaIntrospector
 from .pool import ConnectionPool, PooledConnection
 from .transaction import IsolationLevel, TransactionManager
 from .typing import ConnectionConfig
@@ -35,6 +38,33 @@ _PEP249_NAMES: tuple[tuple[str, type[errors.DatabaseError]], ...] = (
     ('OperationalError', errors.OperationalError), ('InternalError', errors.InternalError),
     ('InterfaceError', errors.InterfaceError), ('DatabaseError', errors.DatabaseError),
 )
+
+
+#: no database takes fewer parameters in one statement (SQLite before 3.32): below it, no check
+_FEWEST_MAX_PARAMETERS = 999
+
+#: exceptions a driver raises for a value it cannot bind -> what the DataError adds to the message
+_UNBINDABLE_VALUES: dict[type, str] = {
+    UnicodeEncodeError: '; text values must be valid Unicode (a lone surrogate cannot be stored)',
+    OverflowError: '; integers must fit in 64 bits (out of range for any integer column)',
+}
+
+
+@contextmanager
+def tls_file_errors(config: ConnectionConfig) -> Iterator[None]:
+    """A CA, certificate or key file that cannot be read is a ConfigurationError naming the field and path."""
+    try:
+        yield
+    except (OSError, ssl.SSLError) as error:
+        for name in ('ssl_ca', 'ssl_cert', 'ssl_key'):
+            path = getattr(config, name)
+            if path and not os.path.isfile(path):
+                raise ConfigurationError(f'ConnectionConfig.{name}: the file {path!r} does not exist or is not '
+                                         f'a file ({error.strerror or error}); expected a PEM file') from error
+        given = ', '.join(f'{name}={getattr(config, name)!r}' for name in ('ssl_ca', 'ssl_cert', 'ssl_key')
+                          if getattr(config, name))
+        raise ConfigurationError(f'ConnectionConfig: the TLS files cannot be loaded ({error}); expected PEM '
+                                 f'files: {given}') from error
 
 
 class StorageBackend:
@@ -58,7 +88,14 @@ class StorageBackend:
         '08': errors.OperationalError, '22': errors.DataError, '23': errors.IntegrityError,
         '40': errors.OperationalError, '42': errors.ProgrammingError, '53': errors.OperationalError,
         '57': errors.OperationalError, '0A': errors.NotSupportedError,
+        '2B': errors.IntegrityError,   # dependent objects still exist (DROP of a referenced table)
     }
+
+    #: SQLSTATEs after which running the whole transaction again may succeed: serialization
+    #: failure and deadlock (the database rolled the transaction back)
+    retryable_sqlstates: ClassVar[frozenset[str]] = frozenset({'40001', '40P01'})
+    #: driver error codes with the same meaning, for databases whose codes say it better
+    retryable_codes: ClassVar[frozenset[Any]] = frozenset()
 
     def __init__(self, config: ConnectionConfig, **connection_overrides: Any) -> None:
         if not isinstance(config, ConnectionConfig):
@@ -155,12 +192,13 @@ class StorageBackend:
         config = self.config
         if config.ssl_ca is None and config.ssl_cert is None:
             return None
-        context = ssl.create_default_context(cafile=config.ssl_ca) if config.ssl_ca else ssl.create_default_context()
-        if not config.ssl_verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        if config.ssl_cert:
-            context.load_cert_chain(config.ssl_cert, config.ssl_key)
+        with tls_file_errors(config):
+            context = ssl.create_default_context(cafile=config.ssl_ca) if config.ssl_ca else ssl.create_default_context()
+            if not config.ssl_verify:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            if config.ssl_cert:
+                context.load_cert_chain(config.ssl_cert, config.ssl_key)
         return context
 
     # -- connections --------------------------------------------------------------------
@@ -179,6 +217,9 @@ class StorageBackend:
         except Exception as error:
             self._close_quietly(raw)
             raise self.translate_error(error, connecting=True) from error
+        except BaseException:
+            self._close_quietly(raw)   # interrupted mid-setup: a half-set-up session is no use
+            raise
         return raw
 
     def _close_quietly(self, raw: Any) -> None:
@@ -194,35 +235,74 @@ class StorageBackend:
     @contextmanager
     def connection(self) -> Iterator[PooledConnection]:
         """This thread's transaction connection, or a pooled one for the length of the block."""
-        pooled, owned = self._acquire()
+        turn = self.transaction_manager.take_turn()
+        if turn is not None:
+            try:
+                yield turn.connection
+            finally:
+                turn.turn.release()   # this very transaction's, wherever the block is closed
+            return
+        pooled = self.pool.checkout()
         try:
             yield pooled
+        except (Exception, GeneratorExit):
+            raise
+        except BaseException:
+            # Interrupted inside the block (KeyboardInterrupt, cancellation): whatever was being
+            # said to the server was cut off, so the connection's state is unknown.
+            self.pool.invalidate(pooled)
+            raise
         finally:
-            if owned and not pooled.invalidated:
-                self.pool.release(pooled)
+            if not pooled.invalidated:
+                try:
+                    self.pool.release(pooled)
+                except BaseException:
+                    self.pool.invalidate(pooled)   # the return was cut short: state unknown
+                    raise
 
     # The statement verbs below use _acquire() with try/finally rather than `with
     # self.connection()`: a generator context manager costs more than the rest of a primary-key
     # lookup's Python overhead together (see docs/performance.md).
 
     def _acquire(self) -> tuple[PooledConnection, bool]:
-        """(connection, owned): the transaction's pinned one (owned=False), else one checked out
-        of the pool that the caller must give back with `if owned and not pooled.invalidated:
-        self.pool.release(pooled)`."""
-        pinned = self.transaction_manager.connection
-        if pinned is not None:
-            return pinned, False
+        """(connection, owned): the transaction's pinned one (owned=False; this caller's turn on it
+        is held until `self.transaction_manager.end_turn()`), else one checked out of the pool
+        that the caller gives back with `self.pool.release(pooled)` unless it was invalidated."""
+        turn = self.transaction_manager.take_turn()
+        if turn is not None:
+            return turn.connection, False
         return self.pool.checkout(), True
+
+    def _give_back(self, pooled: PooledConnection, owned: bool) -> None:
+        """End a statement's use of what _acquire() gave: the transaction's turn, or the checkout."""
+        if not owned:
+            self.transaction_manager.end_turn()
+        elif not pooled.invalidated:
+            try:
+                self.pool.release(pooled)
+            except BaseException:
+                self.pool.invalidate(pooled)   # the return was cut short: state unknown
+                raise
 
     # -- execution ----------------------------------------------------------------------
 
     def _prepare(self, sql: str, params: Sequence[Any] | None) -> tuple[str, Any, int]:
-        translated = translate(sql, self.paramstyle, self.features.question_mark_operators)
+        translated = translate(sql, self.paramstyle, self.features.question_mark_operators,
+                               self.dialect.lexical_rules)
         params = () if params is None else params
         if not isinstance(params, (list, tuple)):
             raise errors.ProgrammingError(f'parameters must be a tuple or list, got {type(params).__name__}; '
                                           f'for one value write ({params!r},)')
+        if translated.placeholder_count > _FEWEST_MAX_PARAMETERS:
+            self._check_parameter_count(translated.placeholder_count)
         return translated.sql, translated.bind(self.adapt_params(params)), len(params)
+
+    def _check_parameter_count(self, count: int) -> None:
+        features = self.features
+        if features.max_parameters_enforced and count > features.max_parameters:
+            raise errors.ProgrammingError(
+                f'the statement has {count} parameters but {self.name} takes at most {features.max_parameters} '
+                'in one statement; split the work (e.g. several in_() queries, or insert_many batches)')
 
     def adapt_params(self, params: Sequence[Any]) -> Sequence[Any]:
         """Turn values the driver cannot bind (UUID, Enum, dict...) into ones it can."""
@@ -250,11 +330,15 @@ class StorageBackend:
             raise self.translate_error(error) from error
         except BaseException as interruption:
             # Interrupted mid-statement (KeyboardInterrupt): the wire protocol is in an unknown
-            # state, so the connection must never serve another statement.
-            self._log(sql, count, started, interruption)
-            self._close_cursor(cursor)
+            # state, so the connection must never serve another statement. Invalidated first:
+            # closing the cursor may itself fail or read from the cut-off stream.
             if not pooled.invalidated:
                 self.pool.invalidate(pooled)
+            try:
+                self._log(sql, count, started, interruption)
+                self._close_cursor(cursor)
+            except Exception:
+                pass   # the interrupt is what the caller must see
             raise
         if sql_logger.isEnabledFor(logging.DEBUG):
             self._log(sql, count, started, None)
@@ -301,15 +385,15 @@ class StorageBackend:
             finally:
                 self._close_cursor(cursor)
         finally:
-            if owned and not pooled.invalidated:
-                self.pool.release(pooled)
+            self._give_back(pooled, owned)
 
     def executemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]]) -> int:
         """Run one statement for each parameter tuple; returns the affected rows in total."""
         rows = list(seq_of_params)
         if not rows:
             return 0
-        translated = translate(sql, self.paramstyle, self.features.question_mark_operators)
+        translated = translate(sql, self.paramstyle, self.features.question_mark_operators,
+                               self.dialect.lexical_rules)
         bound = [translated.bind(self.adapt_params(row)) for row in rows]
         with self.connection() as pooled:
             cursor = self._run(pooled, translated.sql, bound, translated.placeholder_count, many=True)
@@ -333,8 +417,7 @@ class StorageBackend:
             finally:
                 self._close_cursor(cursor)
         finally:
-            if owned and not pooled.invalidated:
-                self.pool.release(pooled)
+            self._give_back(pooled, owned)
         return labels, rows
 
     def _labels(self, cursor: Any) -> list[str]:
@@ -365,8 +448,7 @@ class StorageBackend:
             finally:
                 self._close_cursor(cursor)
         finally:
-            if owned and not pooled.invalidated:
-                self.pool.release(pooled)
+            self._give_back(pooled, owned)
         return None if row is None else dict(zip(labels, row))
 
     #: whether fetchone() leaves the connection ready for the next statement by itself
@@ -386,16 +468,28 @@ class StorageBackend:
             try:
                 labels = self._labels(cursor)
                 while True:
+                    if pooled.invalidated:
+                        # Closed since the last batch, or inherited across os.fork(): the cursor
+                        # must not read from that socket (the parent process may be using it).
+                        raise errors.OperationalError(
+                            'the connection this stream reads from was closed, or belongs to the '
+                            'process that forked this one: the remaining rows cannot be read')
                     try:
                         batch = cursor.fetchmany(batch_size)
                     except Exception as error:
                         self._handle_failure(pooled, error)
                         raise self.translate_error(error) from error
+                    except BaseException:
+                        # interrupted mid-read: a streamed result's position is unknown
+                        if not pooled.invalidated:
+                            self.pool.invalidate(pooled)
+                        raise
                     if not batch:
                         return
                     yield labels, batch
             finally:
-                self._close_cursor(cursor)
+                if not pooled.invalidated:   # else closing could read from a foreign socket
+                    self._close_cursor(cursor)
 
     def _open_stream(self, pooled: PooledConnection, sql: str, bound: Any, count: int) -> Any:
         """Hook: a cursor that streams rows (drivers that buffer everything override this)."""
@@ -415,8 +509,7 @@ class StorageBackend:
             finally:
                 self._close_cursor(cursor)
         finally:
-            if owned and not pooled.invalidated:
-                self.pool.release(pooled)
+            self._give_back(pooled, owned)
 
     def execute_script(self, script: str) -> None:
         """Run several `;`-separated statements (split with sqlparse), in one transaction."""
@@ -438,8 +531,10 @@ class StorageBackend:
         cls = self.error_codes.get(code) if code is not None else None
         if cls is None and sqlstate:
             cls = self.sqlstate_classes.get(sqlstate[:2])
-        if cls is None and not connecting and isinstance(error, UnicodeEncodeError):
-            # Text the driver cannot encode (a lone surrogate): bad input, not a lost connection.
+        unbindable = None if connecting else _UNBINDABLE_VALUES.get(type(error))
+        if cls is None and unbindable is not None:
+            # A value the driver cannot bind (a lone surrogate, an int beyond 64 bits): bad
+            # input, not a lost connection.
             cls = errors.DataError
         if cls is None and (connecting or self.is_disconnect(error)):
             cls = errors.OperationalError
@@ -449,8 +544,8 @@ class StorageBackend:
         if cls is None:
             cls = errors.OperationalError if isinstance(error, (OSError, ssl.SSLError)) else errors.DatabaseError
         message = self.describe_error(error)
-        if cls is errors.DataError and isinstance(error, UnicodeEncodeError):
-            message += '; text values must be valid Unicode (a lone surrogate cannot be stored)'
+        if cls is errors.DataError and unbindable is not None:
+            message += unbindable
         if connecting:
             message = f'cannot connect to {self.name} at {self.where()}: {message}'
             # Drivers often wrap the socket error in a vaguer one ("can't create a connection"):
@@ -458,7 +553,9 @@ class StorageBackend:
             cause = innermost_os_error(error)
             if cause is not None and cause is not error and str(cause) not in message:
                 message += f' ({type(cause).__name__}: {self.describe_error(cause)})'
-        return cls(message, code=code, sqlstate=sqlstate)
+        retryable = (code in self.retryable_codes or sqlstate in self.retryable_sqlstates
+                     or self.is_disconnect(error))
+        return cls(message, code=code, sqlstate=sqlstate, retryable=retryable)
 
     def describe_error(self, error: BaseException) -> str:
         """The driver error's message, without any password."""
@@ -474,6 +571,11 @@ class StorageBackend:
 
     # -- public verbs -------------------------------------------------------------------
 
+    @functools.cached_property
+    def schema(self) -> SchemaIntrospector:
+        """What the database has now: `schema.tables()`, `schema.columns(table)`."""
+        return SchemaIntrospector(self)
+
     @property
     def features(self) -> Features:
         """Capability flags for this database (and server version, once connected)."""
@@ -483,9 +585,15 @@ class StorageBackend:
         """`with backend.transaction():` BEGIN ... COMMIT, ROLLBACK on exception."""
         return self.transaction_manager.transaction(isolation_level, read_only)
 
+    def run_transaction(self, fn: Callable[..., Any], *args: Any, retries: int = 3,
+                        isolation_level: IsolationLevel | None = None, **kwargs: Any) -> Any:
+        """fn(*args, **kwargs) in a transaction, run again after a retryable failure; its result."""
+        return self.transaction_manager.run_transaction(fn, *args, retries=retries,
+                                                        isolation_level=isolation_level, **kwargs)
+
     @property
     def in_transaction(self) -> bool:
-        """True while this thread has a transaction open on this backend."""
+        """True while this task or thread has a transaction open on this backend."""
         return self.transaction_manager.is_active
 
     def ping(self) -> bool:

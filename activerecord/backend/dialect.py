@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
 
 from ..errors import NotSupportedError, ProgrammingError
 from .features import Features
+from .sql_lexer import STANDARD, LexicalRules
 from .transaction import IsolationLevel, effective_level
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,6 +82,8 @@ class Dialect:
     #: column names in result sets come back upper case unless quoted (Oracle): rows lower them
     folds_to_upper: ClassVar[bool] = False
     type_map_class: ClassVar[type['TypeMap'] | None] = None
+    #: where the server sees literals, quoted identifiers and comments (placeholder translation)
+    lexical_rules: LexicalRules = STANDARD
 
     # Transaction statements: {level} / {access} are filled in; None means "no statement".
     begin_template: ClassVar[str] = 'BEGIN'
@@ -157,6 +160,10 @@ class Dialect:
     #: the driver sends parameters untyped (pg8000): a number or date in a select list is wrapped
     #: in CAST(? AS type) so that the server does not read it as text
     cast_select_parameters: ClassVar[bool] = False
+    #: an int argument of a function is written as a literal, not bound: the server matches a
+    #: repeated expression (GROUP BY, a window's ORDER BY) by its text, and numbered parameters
+    #: ($1, $2 / :1, :2 / @P1, @P2) make two copies of one expression differ
+    inline_integer_arguments: ClassVar[bool] = False
     #: GROUP BY 2 names the second select item; without it a select alias in group_by() is
     #: grouped by its expression (whose bound values would differ from the select list's)
     group_by_position: ClassVar[bool] = False
@@ -167,6 +174,12 @@ class Dialect:
         'int': 'BIGINT', 'float': 'DOUBLE PRECISION', 'decimal': 'NUMERIC', 'str': 'VARCHAR(255)',
         'text': 'TEXT', 'date': 'DATE', 'datetime': 'TIMESTAMP', 'time': 'TIME', 'bool': 'BOOLEAN'}
     explain_prefix: ClassVar[str] = 'EXPLAIN '
+    #: (aggregate, argument's Python type) -> the function rendered instead (SQLite's exact decimal SUM)
+    typed_function_names: ClassVar[dict[tuple[str, Any], str]] = {}
+    #: (aggregate, argument's Python type) -> cast kind its argument gets (MySQL: AVG of ints as DOUBLE)
+    typed_argument_casts: ClassVar[dict[tuple[str, Any], str]] = {}
+    #: the function ilike folds both sides with where there is no native ILIKE
+    case_fold_function: ClassVar[str] = 'LOWER'
 
     def render_top(self, ctx: SQLContext, limit: int | None, offset: int | None,
                    has_order_by: bool) -> None:
@@ -184,12 +197,13 @@ class Dialect:
         """Hook after a locked query's table in FROM (SQL Server's WITH (UPDLOCK, ROWLOCK))."""
 
     def render_ilike(self, ctx: SQLContext, left: Any, pattern: Any, negate: bool, escape: str | None) -> None:
-        """Case-insensitive LIKE: native ILIKE where the features say so, else LOWER() LIKE LOWER()."""
+        """Case-insensitive LIKE: native ILIKE where the features say so, else FOLD() LIKE FOLD()."""
         keyword = ' NOT ' if negate else ' '
         if self.features.ilike:
             ctx.sql(left).literal(keyword + 'ILIKE ').sql(pattern)
         else:
-            ctx.literal('LOWER(').sql(left).literal(')' + keyword + 'LIKE LOWER(').sql(pattern).literal(')')
+            fold = self.case_fold_function
+            ctx.literal(fold + '(').sql(left).literal(')' + keyword + 'LIKE ' + fold + '(').sql(pattern).literal(')')
         if escape is not None:
             ctx.literal(' ESCAPE ').param(escape)
 

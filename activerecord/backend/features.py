@@ -20,6 +20,7 @@ class Features:
     savepoints: bool = True
     release_savepoint: bool = True        # Oracle has no RELEASE SAVEPOINT
     transactional_ddl: bool = False
+    alter_add_foreign_key: bool = True    # ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY
     for_update: bool = True
     for_update_nowait: bool = False
     for_update_skip_locked: bool = False
@@ -42,6 +43,9 @@ class Features:
     read_only_transactions: bool = True
     explain: bool = True
     max_parameters: int = 32766           # bound parameters one statement may carry
+    # the server (or its protocol) refuses a statement with more than max_parameters: checked
+    # before sending, so that the statement fails alone and the connection is kept
+    max_parameters_enforced: bool = True
     max_in_list: int = 10000              # values one IN (...) list may carry
     # parameters a bulk INSERT/upsert statement carries by default (None: up to max_parameters);
     # set where the database parses a huge statement slower than several cached ones

@@ -1,17 +1,30 @@
-"""Transactions: one pinned connection per thread, depth 0 is BEGIN, deeper is SAVEPOINT."""
+"""Transactions: one pinned connection per asyncio task or thread, depth 0 is BEGIN, deeper is SAVEPOINT.
+
+The open transaction lives in a `contextvars.ContextVar` (one per TransactionManager): every
+asyncio task runs in its own copy of the context, so a transaction opened by one task is never
+seen by another, and a task created inside the block inherits it. Each `with transaction()` block
+captures the `_Transaction` object it opened or joined, and ends exactly that one, whichever thread
+or context happens to close it (a generator closed elsewhere, say).
+"""
 from __future__ import annotations
 
+import asyncio
 import enum
 import itertools
+import random
 import threading
+import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
-from ..errors import ActiveRecordError, NotSupportedError
+from ..errors import ActiveRecordError, AmbiguousCommitError, DatabaseError, NotSupportedError, OperationalError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .base import StorageBackend
-    from .pool import PooledConnection
+    from .pool import ConnectionPool, PooledConnection
+
+T = TypeVar('T')
 
 
 class IsolationLevel(enum.Enum):
@@ -45,138 +58,281 @@ def effective_level(requested: IsolationLevel, available: frozenset, backend_nam
     return stronger[0]
 
 
-class _ThreadState(threading.local):
-    def __init__(self) -> None:
-        self.connection: PooledConnection | None = None
+def current_owner() -> tuple[int, Any]:
+    """(thread id, asyncio task or None): who may open nested blocks in a transaction."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:   # no event loop running in this thread
+        task = None
+    return threading.get_ident(), task
+
+
+class _Transaction:
+    """One open transaction: its pinned connection, savepoints, owner and turn lock."""
+
+    __slots__ = ('connection', 'savepoints', 'blocks', 'owner', 'turn', 'explicit')
+
+    def __init__(self, connection: 'PooledConnection', owner: tuple[int, Any]) -> None:
+        self.connection: PooledConnection | None = connection   # None once ended
         self.savepoints: list[str] = []   # names of open savepoints, innermost last
         self.blocks: list[str] = []       # the savepoint of each nested `with` block, innermost last
-        self.depth = 0                    # 0 = no transaction
+        self.owner = owner
+        # Tasks and threads that inherited the context share the connection: they take turns,
+        # one statement at a time (re-entrant, so a thread may nest statements in a stream).
+        self.turn = threading.RLock()
+        self.explicit = False   # opened by begin(), not by a `with` block
+
+    @property
+    def depth(self) -> int:
+        return 0 if self.connection is None else 1 + len(self.blocks)
+
+
+def _hand_back(pool: 'ConnectionPool', pooled: 'PooledConnection', clean: bool) -> None:
+    """Return a connection whose state is known to the pool; close one whose state is not."""
+    if pooled.invalidated:
+        return
+    if not clean:
+        pool.invalidate(pooled)
+        return
+    released = False
+    try:
+        pool.release(pooled)
+        released = True
+    finally:
+        if not released and not pooled.invalidated:
+            pool.invalidate(pooled)   # the release itself was interrupted: state unknown
+
+
+def backoff_delay(attempt: int) -> float:
+    """Seconds to wait before retry `attempt` (1, 2, ...): randomized, growing, at most 1 s."""
+    return random.uniform(0.5, 1.0) * min(1.0, 0.02 * 2 ** (attempt - 1))
 
 
 class TransactionManager:
-    """Begin/commit/rollback and savepoints for one backend; state is per thread."""
+    """Begin/commit/rollback and savepoints for one backend; state is per asyncio task or thread."""
 
     _names = itertools.count(1)
 
     def __init__(self, backend: 'StorageBackend') -> None:
         self._backend = backend
-        self._state = _ThreadState()
+        self._current: ContextVar[_Transaction | None] = ContextVar(
+            f'activerecord_transaction_{id(self):x}', default=None)
 
     # -- state --------------------------------------------------------------------------
 
     @property
     def is_active(self) -> bool:
-        """True while this thread is inside a transaction on this backend."""
-        return self._state.depth > 0
+        """True while this task/thread is inside a transaction on this backend."""
+        state = self._current.get()
+        return state is not None and state.connection is not None
 
     @property
     def depth(self) -> int:
         """0 outside a transaction, 1 in the outer one, +1 per nested block."""
-        return self._state.depth
+        state = self._current.get()
+        return 0 if state is None else state.depth
 
     @property
     def connection(self) -> 'PooledConnection | None':
-        """The connection this thread's transaction holds, if any."""
-        return self._state.connection
+        """The connection this task/thread's transaction holds, if any."""
+        state = self._current.get()
+        return None if state is None else state.connection
+
+    def take_turn(self) -> '_Transaction | None':
+        """The open transaction with its turn lock held (end with end_turn()), or None outside one."""
+        state = self._current.get()
+        if state is None or state.connection is None:
+            return None
+        state.turn.acquire()
+        if state.connection is None:   # it ended while this caller waited for its turn
+            state.turn.release()
+            return None
+        return state
+
+    def end_turn(self) -> None:
+        """Give the turn taken by take_turn() back (same task/thread, same statement)."""
+        self._current.get().turn.release()
+
+    def _active(self, verb: str) -> _Transaction:
+        state = self._current.get()
+        if state is None or state.connection is None:
+            raise ActiveRecordError(f'{verb}() needs an open transaction; use `with Model.transaction():`')
+        return state
+
+    def _check_owner(self, state: _Transaction, verb: str) -> None:
+        if state.owner != current_owner():
+            raise ActiveRecordError(
+                f'{verb}(): this transaction was opened by another task or thread, which owns its '
+                'savepoints; a task that shares it (created inside the block) may run statements in '
+                'it, but open its own transaction in its own context instead of nesting')
 
     # -- explicit verbs -----------------------------------------------------------------
 
     def begin(self, isolation_level: IsolationLevel | None = None, read_only: bool = False) -> None:
         """Start a transaction (depth 0) or a savepoint (deeper)."""
-        state = self._state
-        if state.depth:
+        state, block = self._enter(isolation_level, read_only)
+        if block is None:
+            state.explicit = True
+
+    def commit(self) -> None:
+        """Commit the transaction, or release the innermost block's savepoint."""
+        state = self._active('commit')
+        self._check_owner(state, 'commit')
+        if state.blocks:
+            self._release_block(state, state.blocks[-1])
+        else:
+            self._end(state, commit=True)
+
+    def rollback(self) -> None:
+        """Roll back the transaction, or back to the innermost block's savepoint."""
+        state = self._active('rollback')
+        self._check_owner(state, 'rollback')
+        if state.blocks:
+            self._rollback_block(state, state.blocks[-1])
+        else:
+            self._end(state, commit=False)
+
+    def savepoint(self, name: str) -> str:
+        """Create a savepoint inside the current transaction (a name already open is refused)."""
+        state = self._active('savepoint')
+        self._check_owner(state, 'savepoint')
+        return self._savepoint(state, name)
+
+    def rollback_to(self, name: str) -> None:
+        """Undo everything since savepoint `name` (which stays open)."""
+        state = self._active('rollback_to')
+        self._check_owner(state, 'rollback_to')
+        self._rollback_to(state, name)
+
+    def release(self, name: str) -> None:
+        """Forget savepoint `name`, keeping its work (a no-op statement where the SQL has none)."""
+        state = self._active('release')
+        self._check_owner(state, 'release')
+        self._release(state, name)
+
+    # -- internals: they act on the captured state, never on whatever the ContextVar holds now
+
+    def _enter(self, isolation_level: IsolationLevel | None, read_only: bool) -> tuple[_Transaction, str | None]:
+        """Open a transaction or a nested block: (its state, the block's savepoint or None)."""
+        state = self._current.get()
+        if state is not None and state.connection is not None:
             if isolation_level is not None or read_only:
                 raise ActiveRecordError('isolation_level and read_only apply to the outermost transaction only')
-            state.blocks.append(self.savepoint(f'ar_sp_{next(self._names)}'))
-            state.depth += 1
-            return
+            self._check_owner(state, 'transaction')
+            name = self._savepoint(state, f'ar_sp_{next(self._names)}')
+            state.blocks.append(name)
+            return state, name
+        state = self._open(isolation_level, read_only)
+        self._current.set(state)
+        return state, None
+
+    def _open(self, isolation_level: IsolationLevel | None, read_only: bool) -> _Transaction:
         backend = self._backend
         statements = backend.dialect.begin_statements(isolation_level, read_only, backend.features)
         pooled = backend.pool.checkout()
         try:
             backend.run_control(pooled, statements)
-        except BaseException:
-            backend.pool.release(pooled)
-            raise
-        pooled.in_transaction = True
-        pooled.read_only = read_only
-        state.connection, state.depth, state.savepoints, state.blocks = pooled, 1, [], []
-
-    def commit(self) -> None:
-        """Commit the transaction, or release the innermost savepoint."""
-        state = self._state
-        if state.depth == 0:
-            raise ActiveRecordError('commit() outside a transaction')
-        if state.depth > 1:
-            # The block's own savepoint, not the innermost one: an explicit savepoint made
-            # inside the block is released with it.
-            self.release(state.blocks[-1])
-            state.blocks.pop()
-            state.depth -= 1
-            return
-        pooled = state.connection
-        try:
-            self._backend.run_control(pooled, self._backend.dialect.commit_statements(pooled.read_only))
-        finally:
-            self._end(pooled)
-
-    def rollback(self) -> None:
-        """Roll back the transaction, or back to the innermost savepoint."""
-        state = self._state
-        if state.depth == 0:
-            raise ActiveRecordError('rollback() outside a transaction')
-        if state.depth > 1:
-            name = state.blocks.pop()
+            pooled.in_transaction = True
+            pooled.read_only = read_only
+            return _Transaction(pooled, current_owner())
+        except BaseException as error:
             try:
-                self.rollback_to(name)
-                self.release(name)
-            finally:
-                state.depth -= 1
-            return
+                # A failed BEGIN leaves a known state (released, the pool rolls back); an
+                # interrupted one does not (closed).
+                _hand_back(backend.pool, pooled, isinstance(error, Exception))
+            except BaseException:
+                if not pooled.invalidated:
+                    backend.pool.invalidate(pooled)
+                raise
+            raise
+
+    def _end(self, state: _Transaction, commit: bool) -> None:
+        """COMMIT or ROLLBACK the outermost level; the state is ended and the connection given back."""
         pooled = state.connection
+        backend = self._backend
+        interrupted = True
         try:
-            self._backend.run_control(pooled, self._backend.dialect.rollback_statements(pooled.read_only))
+            with state.turn:
+                if commit:
+                    self._send_commit(pooled)
+                elif not pooled.invalidated:   # a closed connection has nothing to roll back
+                    backend.run_control(pooled, backend.dialect.rollback_statements(pooled.read_only))
+            interrupted = False
+        except Exception:
+            interrupted = False
+            raise
         finally:
-            self._end(pooled)
+            # Inline assignments, no calls: an interrupt here cannot leave the state half-ended.
+            state.connection, state.savepoints, state.blocks, state.owner = None, [], [], None
+            if self._current.get() is state:
+                self._current.set(None)
+            pooled.in_transaction = False
+            try:
+                _hand_back(backend.pool, pooled, not interrupted)
+            except BaseException:
+                if not pooled.invalidated:
+                    backend.pool.invalidate(pooled)
+                raise
 
-    def _end(self, pooled: 'PooledConnection') -> None:
-        state = self._state
-        state.connection, state.depth, state.savepoints, state.blocks = None, 0, [], []
-        pooled.in_transaction = False
-        self._backend.pool.release(pooled)
+    def _send_commit(self, pooled: 'PooledConnection') -> None:
+        backend = self._backend
+        if pooled.invalidated:
+            # The connection was lost earlier (a statement failed with a disconnect): COMMIT was
+            # never sent and the server rolled everything back, so running it again is safe.
+            raise OperationalError(f'{backend.name}: the connection was lost before COMMIT was sent; '
+                                   'the transaction was rolled back', retryable=True)
+        try:
+            backend.run_control(pooled, backend.dialect.commit_statements(pooled.read_only))
+        except DatabaseError as error:
+            if not pooled.invalidated:
+                raise
+            raise AmbiguousCommitError(
+                f'{backend.name}: the connection was lost while COMMIT was in flight, so the transaction '
+                f'may or may not have been committed ({error}); check before running it again',
+                code=error.code, sqlstate=error.sqlstate) from (error.__cause__ or error)
 
-    def savepoint(self, name: str) -> str:
-        """Create a savepoint inside the current transaction."""
-        state = self._require_transaction('savepoint')
-        self._backend.features.require('savepoints', self._backend.name)
-        self._backend.run_control(state.connection, [self._backend.dialect.savepoint_sql(name)])
+    def _savepoint(self, state: _Transaction, name: str) -> str:
+        if name in state.savepoints:
+            # Databases disagree on a reused name (MySQL moves it, PostgreSQL shadows it): refused.
+            raise ActiveRecordError(f'a savepoint named {name!r} is already open; open: {state.savepoints}')
+        backend = self._backend
+        backend.features.require('savepoints', backend.name)
+        with state.turn:
+            backend.run_control(state.connection, [backend.dialect.savepoint_sql(name)])
         state.savepoints.append(name)
         return name
 
-    def rollback_to(self, name: str) -> None:
-        """Undo everything since savepoint `name` (which stays open)."""
-        state = self._require_transaction('rollback_to')
-        self._known(name)
-        self._backend.run_control(state.connection, [self._backend.dialect.rollback_to_sql(name)])
+    def _rollback_to(self, state: _Transaction, name: str) -> None:
+        self._known(state, name)
+        with state.turn:
+            self._backend.run_control(state.connection, [self._backend.dialect.rollback_to_sql(name)])
         del state.savepoints[state.savepoints.index(name) + 1:]
 
-    def release(self, name: str) -> None:
-        """Forget savepoint `name`, keeping its work (a no-op statement where the SQL has none)."""
-        state = self._require_transaction('release')
-        self._known(name)
+    def _release(self, state: _Transaction, name: str) -> None:
+        self._known(state, name)
         sql = self._backend.dialect.release_sql(name)
         if sql is not None:
-            self._backend.run_control(state.connection, [sql])
+            with state.turn:
+                self._backend.run_control(state.connection, [sql])
         del state.savepoints[state.savepoints.index(name):]
 
-    def _require_transaction(self, verb: str) -> _ThreadState:
-        if self._state.depth == 0:
-            raise ActiveRecordError(f'{verb}() needs an open transaction; use `with Model.transaction():`')
-        return self._state
+    @staticmethod
+    def _known(state: _Transaction, name: str) -> None:
+        if name not in state.savepoints:
+            raise ActiveRecordError(f'no open savepoint named {name!r}; open: {state.savepoints}')
 
-    def _known(self, name: str) -> None:
-        if name not in self._state.savepoints:
-            raise ActiveRecordError(f'no open savepoint named {name!r}; open: {self._state.savepoints}')
+    def _release_block(self, state: _Transaction, name: str) -> None:
+        """RELEASE a nested block's savepoint (an explicit savepoint made inside goes with it)."""
+        self._release(state, name)
+        _drop_block(state, name)   # only once released: a failed RELEASE is rolled back instead
+
+    def _rollback_block(self, state: _Transaction, name: str) -> None:
+        """ROLLBACK TO and RELEASE a nested block's savepoint."""
+        try:
+            self._rollback_to(state, name)
+            self._release(state, name)
+        finally:
+            _drop_block(state, name)
 
     # -- the context manager ------------------------------------------------------------
 
@@ -184,33 +340,122 @@ class TransactionManager:
     def transaction(self, isolation_level: IsolationLevel | None = None,
                     read_only: bool = False) -> Iterator['TransactionManager']:
         """BEGIN ... COMMIT, ROLLBACK on exception; nested blocks use savepoints."""
-        self.begin(isolation_level, read_only)
+        state, block = self._enter(isolation_level, read_only)
         try:
             yield self
         except BaseException:
-            self._rollback_after_error()
+            try:
+                self._exit_failed(state, block)
+            except BaseException:
+                self._abandon(state, block)   # the clean-up itself was interrupted
+                raise
             raise
         else:
             try:
-                self.commit()
+                self._exit_ok(state, block)
             except BaseException:
-                # A failed commit leaves the transaction open on some databases: end it.
-                if self._state.depth:
-                    self._rollback_after_error()
+                self._after_failed_exit(state, block)
                 raise
 
-    def _rollback_after_error(self) -> None:
-        """Roll back after the block failed; a broken connection must not mask the block's error."""
-        state = self._state
-        depth = state.depth
+    def _outermost(self, state: _Transaction) -> _Transaction | None:
+        """The transaction an outermost block ends: its own, or the one its owner began in its
+        place inside the block (an explicit rollback() then begin()); None if neither is open."""
+        if state.connection is not None:
+            return state
+        current = self._current.get()
+        if (current is not None and current.connection is not None and current.explicit
+                and not current.blocks and current.owner == current_owner()):
+            return current
+        return None
+
+    def _exit_ok(self, state: _Transaction, block: str | None) -> None:
+        if block is None:
+            target = self._outermost(state)
+            if target is None:
+                raise ActiveRecordError('the transaction was ended inside its own block (an explicit '
+                                        'commit() or rollback()); nothing is left for the block to commit')
+            self._end(target, commit=True)
+        elif state.connection is not None and block in state.blocks:
+            self._release_block(state, block)
+
+    def _after_failed_exit(self, state: _Transaction, block: str | None) -> None:
+        """COMMIT or RELEASE failed: the outermost level is already ended; a nested block rolls back."""
+        if block is None:
+            target = self._outermost(state)
+            if target is not None:
+                self._abandon(target, None)   # _end() never ran: interrupted on the way in
+            return   # else _end()'s `finally` has ended it
+        if state.connection is None:
+            return
+        if state.connection.invalidated:
+            _drop_block(state, block)
+            return
         try:
-            self.rollback()
+            self._exit_failed(state, block)
+        except BaseException:
+            self._abandon(state, block)
+            raise
+
+    def _exit_failed(self, state: _Transaction, block: str | None) -> None:
+        """Roll back after the block failed; a broken connection must not mask the block's error."""
+        target = self._outermost(state) if block is None else state
+        if target is None or target.connection is None:
+            return   # already ended (by an inner clean-up, or by whoever closed the block)
+        try:
+            if block is None:
+                self._end(target, commit=False)
+            elif block in state.blocks:
+                self._rollback_block(state, block)
         except Exception:
-            # At depth 1 rollback() has ended the transaction (in its `finally`). Deeper, the
-            # block's savepoint could not be rolled back, so an outer block must not commit its
-            # work nor go on autocommitting: the connection is dropped (the server rolls the
+            # At the outermost level _end() has ended the transaction (in its `finally`). Deeper,
+            # the block's savepoint could not be rolled back, so an outer block must not commit
+            # its work nor go on autocommitting: the connection is dropped (the server rolls the
             # whole transaction back) and stays pinned, so every later statement of the
             # transaction fails until its outermost block exits.
-            if depth > 1 and state.connection is not None:
-                self._backend.pool.invalidate(state.connection)
+            pooled = state.connection
+            if block is not None and pooled is not None and not pooled.invalidated:
+                self._backend.pool.invalidate(pooled)
 
+    def _abandon(self, state: _Transaction, block: str | None) -> None:
+        """Last resort when a clean-up was interrupted: the connection's state is unknown, so it
+        is closed (the server rolls the transaction back); the outermost level also ends."""
+        pooled = state.connection
+        if pooled is not None and not pooled.invalidated:
+            self._backend.pool.invalidate(pooled)
+        if block is None:
+            state.connection, state.savepoints, state.blocks, state.owner = None, [], [], None
+            if self._current.get() is state:
+                self._current.set(None)
+        else:
+            _drop_block(state, block)
+
+    # -- retries ------------------------------------------------------------------------
+
+    def run_transaction(self, fn: Callable[..., T], *args: Any, retries: int = 3,
+                        isolation_level: IsolationLevel | None = None, **kwargs: Any) -> T:
+        """fn(*args, **kwargs) in a transaction, run again after a retryable failure; its result."""
+        if retries < 0:
+            raise ActiveRecordError(f'run_transaction(retries={retries}): expected 0 or more')
+        if self.is_active:
+            # The outer transaction is doomed by any failure, so there is nothing to retry here:
+            # fn runs once, in a nested block (a savepoint), and its error reaches the outer block.
+            with self.transaction(isolation_level):
+                return fn(*args, **kwargs)
+        attempt = 0
+        while True:
+            try:
+                with self.transaction(isolation_level):
+                    return fn(*args, **kwargs)
+            except DatabaseError as error:
+                if not error.retryable or isinstance(error, AmbiguousCommitError) or attempt >= retries:
+                    raise
+            attempt += 1
+            time.sleep(backoff_delay(attempt))
+
+
+def _drop_block(state: _Transaction, name: str) -> None:
+    """Forget a nested block's savepoint in the bookkeeping (idempotent)."""
+    if name in state.blocks:
+        state.blocks.remove(name)
+    if name in state.savepoints:
+        del state.savepoints[state.savepoints.index(name):]

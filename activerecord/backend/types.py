@@ -149,6 +149,20 @@ def to_decimal(value: Any) -> decimal.Decimal:
     return decimal.Decimal(value)
 
 
+def refuse_nan(value: float) -> float:
+    """A float to bind; NaN is refused with DataError (SQLite would store NULL, MySQL cannot take it)."""
+    if value != value:
+        raise DataError('a float NaN cannot be stored in this database')
+    return value
+
+
+def refuse_non_finite(value: float) -> float:
+    """A float to bind; NaN and infinities are refused with DataError (MySQL's DOUBLE has neither)."""
+    if value - value != 0.0:
+        raise DataError(f'the float {value} cannot be stored in this database (finite numbers only)')
+    return value
+
+
 def to_bytes(value: Any) -> bytes:
     """bytes from memoryview/bytearray (drivers differ)."""
     return bytes(value)
@@ -183,6 +197,8 @@ class TypeMap:
     #: the most digits the exact decimal type keeps (a wider max_digits is refused), and its name
     max_decimal_digits: ClassVar[int | None] = None
     decimal_type_name: ClassVar[str] = 'DECIMAL'
+    #: refuse text with a NUL before sending (False where the server refuses it by itself)
+    refuse_nul_text: ClassVar[bool] = True
 
     def __init__(self, dialect: Any) -> None:
         self.dialect = dialect
@@ -295,14 +311,35 @@ class TypeMap:
     def adapt_params(self, params: Sequence[Any]) -> Sequence[Any]:
         """Convert raw-SQL parameter values the driver cannot bind, by their Python type."""
         converters = self._param_converters
-        # a bulk statement's thousands of values have a handful of types: look at each type once
-        for kind in (map(type, params) if len(params) < 16 else set(map(type, params))):
-            if kind not in converters:
-                converters[kind] = self._param_converter(kind)
-            if converters[kind] is not None:
-                break
+        # A NUL would be stored (SQLite, MariaDB) where PostgreSQL refuses it: every database
+        # refuses it. A small statement looks at its text values on the way; a bulk one scans
+        # them once at C speed.
+        check_text = self.refuse_nul_text
+        if len(params) < 16:
+            for value in params:
+                kind = type(value)
+                if kind not in converters:
+                    converters[kind] = self._param_converter(kind)
+                if converters[kind] is not None:
+                    break
+                if kind is str and check_text and '\x00' in value:
+                    refuse_nul_text(params)
+            else:
+                return params  # the common case: nothing to convert, no copy
         else:
-            return params  # the common case: nothing to convert, no copy
+            # a bulk statement's thousands of values have a handful of types: look at each type once
+            kinds = set(map(type, params))
+            for kind in kinds:
+                if kind not in converters:
+                    converters[kind] = self._param_converter(kind)
+                if converters[kind] is not None:
+                    break
+            else:
+                if check_text and str in kinds:
+                    refuse_nul_text(params)
+                return params
+        if check_text:
+            refuse_nul_text(params)
         adapted = []
         for value in params:  # the loop above stopped early: later types may be new
             kind = type(value)
@@ -378,6 +415,13 @@ _BUILTIN_KINDS: dict[Any, str] = {
     datetime.timedelta: 'timedelta', uuid.UUID: 'uuid', dict: 'json', list: 'list',
 }
 _DRIVER_NATIVE = frozenset({int, str, float, bytes, type(None), bool})
+_IS_TEXT = str.__instancecheck__   # a C-level predicate for filter()
+
+
+def refuse_nul_text(params: Sequence[Any]) -> None:
+    """DataError if a text value holds a NUL character (one C-speed scan of all of them)."""
+    if '\x00' in '\x01'.join(filter(_IS_TEXT, params)):
+        raise DataError('text values cannot contain a NUL character (\\x00); store binary data in a bytes field')
 
 
 def check_decimal_digits(value: decimal.Decimal, limit: int, where: str) -> decimal.Decimal:

@@ -168,8 +168,11 @@ class ConnectionConfig:
                 raise ConfigurationError(f'ConnectionConfig.from_url: {_redacted(url)!r} has a host part; SQLite URLs '
                                          'are sqlite:///relative.db, sqlite:////absolute.db or sqlite://')
         else:
+            # The user info is split off first: a password with an unencoded / # ? or @ would
+            # otherwise spill into the host, port, path or query (and from there into messages).
+            user_info, host_part = split_user_info(url.split('://', 1)[1])
             try:
-                parts = urlsplit(url)
+                parts = urlsplit(f'{scheme_text}://{host_part}')
                 port = parts.port
             except ValueError as error:
                 raise ConfigurationError(f'ConnectionConfig.port: the URL has an invalid port ({error}); '
@@ -179,10 +182,12 @@ class ConnectionConfig:
                 values['host'] = parts.hostname
             if port is not None:
                 values['port'] = port
-            if parts.username:
-                values['username'] = unquote(parts.username)
-            if parts.password is not None:
-                values['password'] = unquote(parts.password)
+            if user_info is not None:
+                username, colon, password = user_info.partition(':')
+                if username:
+                    values['username'] = unquote(username)
+                if colon:
+                    values['password'] = unquote(password)
             database = unquote(parts.path.lstrip('/'))
             if database:
                 values['database'] = database
@@ -216,18 +221,35 @@ class ConnectionConfig:
         return cls(**values)
 
 
+def split_user_info(rest: str) -> tuple[str | None, str]:
+    """(user info or None, host and the rest) of what follows `scheme://`.
+
+    The user info ends at its last '@' (as in urlsplit), looked for in the whole text rather than
+    up to the first / # or ?, so that a password holding those unencoded stays whole. An '@' in
+    the query (`?application_name=me@x`) is not taken for it when an earlier one exists.
+    """
+    query = _QUERY_START.search(rest)
+    head = rest[:query.start()] if query is not None and '@' in rest[:query.start()] else rest
+    at = head.rfind('@')
+    if at < 0:
+        return None, rest
+    return rest[:at], rest[at + 1:]
+
+
 def _redacted(url: Any) -> Any:
     """A URL for an error message, with the password of `user:password@` and `password=` as ***."""
     if not isinstance(url, str):
         return url
     url = _PASSWORD_PARAMETER.sub(r'\1***', url)
-    head, at, host = url.rpartition('@')   # the last '@' ends the user info, as in urlsplit
-    start = head.find('//') + 2 if '//' in head else 0
-    user, colon, _ = head[start:].partition(':')
-    return f'{head[:start]}{user}:***@{host}' if at and colon else url
+    prefix, separator, rest = url.partition('://') if '://' in url else ('', '', url)
+    user_info, host_part = split_user_info(rest)
+    if user_info is None or ':' not in user_info:
+        return url
+    return f'{prefix}{separator}{user_info.split(":", 1)[0]}:***@{host_part}'
 
 
 _PASSWORD_PARAMETER = re.compile(r'((?:^|[?&])password=)[^&]*', re.IGNORECASE)
+_QUERY_START = re.compile(r'\?[A-Za-z_]\w*=')
 
 
 class _FrozenOptions(dict):

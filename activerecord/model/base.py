@@ -12,7 +12,7 @@ from pydantic._internal._model_construction import ModelMetaclass
 
 from ..errors import ConfigurationError, ValidationError
 from . import config as _config
-from . import ddl, hooks
+from . import ddl, hooks, schema_check
 from .column import Column
 from .crud import CrudMixin
 from .metadata import ModelMeta, _metas, build_meta
@@ -244,6 +244,13 @@ class ActiveRecord(StateMixin, CrudMixin, BaseModel, metaclass=ActiveRecordMeta)
         return cls.backend().transaction(isolation_level, read_only)
 
     @classmethod
+    def run_transaction(cls, fn: Callable[..., Any], *args: Any, retries: int = 3,
+                        isolation_level: Any = None, **kwargs: Any) -> Any:
+        """fn(*args, **kwargs) in a transaction, run again (after a short backoff) on a retryable error."""
+        return cls.backend().run_transaction(fn, *args, retries=retries, isolation_level=isolation_level,
+                                             **kwargs)
+
+    @classmethod
     def query(cls) -> Any:
         """A new Query on this model (default scopes apply when it renders)."""
         from ..query.query import Query
@@ -271,6 +278,18 @@ class ActiveRecord(StateMixin, CrudMixin, BaseModel, metaclass=ActiveRecordMeta)
     def drop_table(cls, if_exists: bool = True) -> None:
         """DROP TABLE of the model."""
         ddl.drop_table(cls, if_exists=if_exists)
+
+    @classmethod
+    def check_schema(cls) -> list[Any]:
+        """How the live table differs from the model (SchemaDifference items; [] when they agree)."""
+        return schema_check.differences(cls.__meta__, cls.backend())
+
+    @classmethod
+    def _checked_backend(cls) -> 'StorageBackend':
+        """The backend, once the model's table was checked against its fields there (first use only)."""
+        backend = cls.backend()
+        schema_check.checked_statements(cls.__meta__, backend)
+        return backend
 
     # -- rows ---------------------------------------------------------------------------
 

@@ -14,8 +14,10 @@ import pydantic
 from .. import errors
 from ..errors import ActiveRecordError, NotSupportedError
 from .bulk_rows import flattener, rows_validator
+from ..query.data_errors import naming_field
+from .schema_check import checked_statements
 from .state import needs_validation, private_state
-from .statements import Pair, Statements, statements_for
+from .statements import Pair, Statements
 
 
 class BulkMixin:
@@ -32,7 +34,7 @@ class BulkMixin:
         INSERT ... RETURNING: NotSupportedError names the backend otherwise).
         """
         backend = cls.backend()
-        statements = statements_for(cls.__meta__, backend.dialect)
+        statements = checked_statements(cls.__meta__, backend)   # the table agrees with the model
         records = _validated(cls, rows)
         if not records:
             return [] if return_keys else 0
@@ -77,7 +79,7 @@ class BulkMixin:
         of rows written (inserted or updated).
         """
         backend = cls.backend()
-        statements = statements_for(cls.__meta__, backend.dialect)
+        statements = checked_statements(cls.__meta__, backend)   # the table agrees with the model
         fields = statements.meta.fields
         conflict = _field_list(cls, 'conflict', conflict)
         if not conflict:
@@ -289,11 +291,14 @@ def _flat_params(cls: type, batch: list[dict], pairs: list[Pair]) -> list[Any]:
 def _write(backend: Any, statements: Statements, columns: list[str], pairs: list[Pair], batch: list[dict],
            params: list[Any], sql_for: Any) -> int:
     """Send one batch: a multi-row statement, or executemany of the one-row form."""
-    if backend.features.multi_row_insert:
-        count = backend.execute(sql_for(len(batch)), params)
-    else:
-        width = len(pairs)
-        count = backend.executemany(sql_for(1), [params[i:i + width] for i in range(0, len(params), width)])
+    try:
+        if backend.features.multi_row_insert:
+            count = backend.execute(sql_for(len(batch)), params)
+        else:
+            width = len(pairs)
+            count = backend.executemany(sql_for(1), [params[i:i + width] for i in range(0, len(params), width)])
+    except errors.DataError as error:
+        raise naming_field(statements.meta.model, batch, [name for name, _ in pairs], error)
     # drivers count an upsert's update twice (MySQL) or not at all (-1): never more than the rows sent
     return len(batch) if count < 0 or count > len(batch) else count
 

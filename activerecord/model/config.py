@@ -38,6 +38,11 @@ def configure(model: type, config: ConnectionConfig | str, backend_class: type |
     if config.scheme is None and backend_class.name in URL_SCHEMES.values():
         # the same database named by a URL or by a config + class is one shared backend
         config = config.replace(scheme=backend_class.name)
+    current = _current_backend(model)
+    if current is not None and current.in_transaction:
+        raise ActiveRecordError(f'{model.__name__}.configure() inside an open transaction on its backend: '
+                                'finish the `with transaction()` block first (its statements would '
+                                'otherwise go on to another database halfway)')
     backend = registry.shared_backend(backend_class, config)
     with _lock:
         _bound[model] = backend
@@ -59,6 +64,15 @@ def resolve(model: type) -> 'StorageBackend':
             return backend
     raise ActiveRecordError(f'{model.__name__} is not configured: call {model.__name__}.configure(url_or_config) '
                             '(or configure a base class or ActiveRecord itself) before using it')
+
+
+def _current_backend(model: type) -> 'StorageBackend | None':
+    """The backend the model resolves to now, or None when it is not configured."""
+    for klass in model.__mro__:
+        backend = _bound.get(klass)
+        if backend is not None:
+            return backend
+    return None
 
 
 def is_configured(model: type) -> bool:

@@ -18,8 +18,10 @@ from . import hooks as _hooks
 from .bulk import BulkMixin
 from .finders import FinderMixin
 from .config import _resolved
+from ..query.data_errors import naming_field
 from .metadata import _metas
 from .rows import _SET_PRIVATE, fingerprint
+from .schema_check import checked_statements, ensure_checked
 from .state import DELETED, NEW, PERSISTED, VALIDATED, needs_validation, private_state
 from .statements import Pair, Statements, statements_for
 
@@ -89,6 +91,8 @@ class CrudMixin(FinderMixin, BulkMixin):
             backend = cls.backend()
         meta = _metas.get(cls) or cls.__meta__
         statements = meta.plans.get(type(backend.dialect)) or statements_for(meta, backend.dialect)
+        if statements.checked_on is not backend:
+            ensure_checked(statements, backend)
         private = self.__pydantic_private__
         if private is None:
             state, snapshot = NEW, VALIDATED   # constructed by pydantic and not assigned to since
@@ -109,7 +113,10 @@ class CrudMixin(FinderMixin, BulkMixin):
                           for name, convert in statements.insert_auto_pairs]
             except Exception as error:
                 raise conversion_error(cls, values, statements.insert_auto_pairs, error) from error
-            key = backend.insert_returning_key(statements.insert_auto_sql, params)
+            try:
+                key = backend.insert_returning_key(statements.insert_auto_sql, params)
+            except errors.DataError as error:
+                raise naming_field(cls, (values,), values, error)
             if key is None:
                 raise errors.DatabaseError(f'{cls.__name__}: the database returned no generated key')
             convert = statements.pk_from_db
@@ -136,19 +143,25 @@ class CrudMixin(FinderMixin, BulkMixin):
                 _before_save(self, table, private, state)
                 _write_and_after(self, cls, backend, statements, table, state)
             return self
-        except BaseException:
+        except BaseException as error:
             # Nothing was written (or it was rolled back): the object is as it was, still savable.
             values.clear()
             values.update(backup)
             private['_ar_snap'] = snapshot
             private['_ar_state'] = state
+            if isinstance(error, errors.DataError):
+                raise naming_field(cls, (values,), values, error)
             raise
 
-    def delete(self) -> None:
-        """DELETE the row (a soft-delete model marks it instead); runs the delete hooks."""
+    def delete(self) -> bool:
+        """DELETE the row (soft-delete models mark it); True if it deleted a row, False if the row was gone.
+
+        When the row was already gone, the record is marked deleted and the after_delete hooks do
+        not run (nothing was deleted).
+        """
         cls = type(self)
         backend = cls.backend()
-        statements = statements_for(cls.__meta__, backend.dialect)
+        statements = checked_statements(cls.__meta__, backend)
         private = private_state(self)
         state = private['_ar_state']
         if state != PERSISTED:
@@ -162,22 +175,30 @@ class CrudMixin(FinderMixin, BulkMixin):
             with _write_transaction(backend, table, _AFTER_DELETE):
                 _hooks.run(table, 'before_delete', self)
                 if cls.__soft_delete_field__ and not private.get('_ar_force'):
-                    _soft_delete(self, cls, backend, statements)
+                    deleted = _soft_delete(self, cls, backend, statements)
                 else:
-                    _hard_delete(self, cls, backend, statements)
-                _hooks.run(table, 'after_delete', self)
+                    deleted = _hard_delete(self, cls, backend, statements)
+                if deleted:
+                    _hooks.run(table, 'after_delete', self)
         except BaseException:
             values.clear()
             values.update(backup)
             private['_ar_snap'] = snapshot
             private['_ar_state'] = state
             raise
+        if not deleted:
+            # the row was already gone: the record keeps its values and counts as deleted
+            values.clear()
+            values.update(backup)
+            private['_ar_snap'] = snapshot
+            private['_ar_state'] = DELETED
+        return deleted
 
     def refresh(self) -> Any:
         """Read the row again (by primary key) into this record; RecordNotFound if it is gone."""
         cls = type(self)
         backend = cls.backend()
-        statements = statements_for(cls.__meta__, backend.dialect)
+        statements = checked_statements(cls.__meta__, backend)
         private = private_state(self)
         if private['_ar_state'] == NEW:
             raise ActiveRecordError(f'cannot refresh {_describe(self, statements)}: it was never saved')
@@ -206,15 +227,21 @@ _AFTER_DELETE = frozenset({'after_delete'})
 
 
 def _write_transaction(backend: Any, table: dict, after: frozenset = _hooks.AFTER_WRITE) -> Any:
-    """A transaction around hooks + write when hooks after this write (`after`) could fail it."""
-    if table.keys() & after and not backend.in_transaction:
+    """A transaction around hooks + write when hooks after this write (`after`) could fail it.
+
+    Inside the caller's open transaction this is a savepoint, so that a failing after-hook undoes
+    its own write and leaves the caller's transaction usable. Without such hooks nothing is sent.
+    """
+    if _transaction_needed(backend, table, after):
         return backend.transaction()
     return contextlib.nullcontext()
 
 
-def _transaction_needed(backend: Any, table: dict) -> bool:
-    """Whether save() would open a transaction (after-save hooks, none open yet)."""
-    return bool(table.keys() & _AFTER_SAVE) and not backend.in_transaction
+def _transaction_needed(backend: Any, table: dict, after: frozenset = _AFTER_SAVE) -> bool:
+    """Whether the write needs a transaction or savepoint of its own (after-hooks that could fail it)."""
+    if not table.keys() & after:
+        return False
+    return not backend.in_transaction or backend.features.savepoints
 
 
 def _before_save(record: Any, table: dict, private: dict, state: int) -> None:
@@ -290,12 +317,17 @@ def _read_back(record: Any, cls: type, backend: Any, statements: Statements, nam
 
 
 def _update(record: Any, cls: type, backend: Any, statements: Statements,
-            changed: list[str] | None = None) -> None:
-    """UPDATE the changed columns (or only `changed`); the snapshot takes just what was written."""
+            changed: list[str] | None = None, missing_ok: bool = False) -> bool:
+    """UPDATE the changed columns (or only `changed`); the snapshot takes just what was written.
+
+    An UPDATE matching no row raises RecordNotFound (or returns False with `missing_ok`): a
+    write that did not happen is never reported as done. Every backend counts matched rows
+    (MySQL through CLIENT_FOUND_ROWS), so an UPDATE to the values already stored still counts.
+    """
     if changed is None:
         changed = record._ar_changed()
         if not changed:
-            return  # nothing changed: nothing is sent
+            return True  # nothing changed: nothing is sent
     values = record.__dict__
     private = private_state(record)
     snapshot = private['_ar_snap']
@@ -315,17 +347,25 @@ def _update(record: Any, cls: type, backend: Any, statements: Statements,
     params = to_params(cls, values, [(name, fields[name].raw_to_db(dialect)) for name in changed])
     params += to_params(cls, snapshot, [(name, fields[name].raw_to_db(dialect)) for name in where])
     count = backend.execute(sql, params)
-    if lock and count == 0:
-        raise StaleObjectError(f'{_describe(record, statements)} was changed or deleted by someone else since it '
-                               f'was read ({lock} {snapshot[lock]!r} is no longer current); refresh() and retry')
+    if count == 0:
+        if lock:
+            raise StaleObjectError(f'{_describe(record, statements)} was changed or deleted by someone else since '
+                                   f'it was read ({lock} {snapshot[lock]!r} is no longer current); refresh() and '
+                                   'retry')
+        if missing_ok:
+            return False
+        raise RecordNotFound(f'{_describe(record, statements)} no longer exists on {backend.where()}: the UPDATE '
+                             'matched no row (deleted elsewhere, or the model now points at another database); '
+                             'nothing was written')
     written = dict(snapshot)
     mutable = statements.meta.mutable_fields
     for name in changed:
         written[name] = fingerprint(values[name]) if name in mutable else values[name]
     private['_ar_snap'] = written
+    return True
 
 
-def _hard_delete(record: Any, cls: type, backend: Any, statements: Statements) -> None:
+def _hard_delete(record: Any, cls: type, backend: Any, statements: Statements) -> bool:
     private = private_state(record)
     snapshot = private['_ar_snap'] or record.__dict__
     lock = cls.__lock_field__
@@ -341,13 +381,17 @@ def _hard_delete(record: Any, cls: type, backend: Any, statements: Statements) -
     if lock and count == 0:
         raise StaleObjectError(f'{_describe(record, statements)} was changed or deleted by someone else since it '
                                f'was read ({lock} {snapshot[lock]!r} is no longer current)')
+    if count == 0:
+        return False
     private['_ar_state'] = DELETED
+    return True
 
 
-def _soft_delete(record: Any, cls: type, backend: Any, statements: Statements) -> None:
+def _soft_delete(record: Any, cls: type, backend: Any, statements: Statements) -> bool:
     field = cls.__soft_delete_field__
     record.__dict__[field] = utc_now()
-    _update(record, cls, backend, statements, [field])   # other unsaved changes stay unsaved
+    # other unsaved changes stay unsaved; a row that is gone was not marked
+    return _update(record, cls, backend, statements, [field], missing_ok=True)
 
 
 def _describe(record: Any, statements: Statements) -> str:

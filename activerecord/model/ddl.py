@@ -3,11 +3,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConfigurationError, NotSupportedError
+from ..errors import ConfigurationError, IntegrityError, NotSupportedError
+from . import schema_check
 
 
-def create_table_statements(model: type, dialect: Any, if_not_exists: bool = True) -> list[str]:
-    """The DDL statements (CREATE TABLE, then CREATE INDEX) of a model on a dialect."""
+def create_table_statements(model: type, dialect: Any, if_not_exists: bool = True,
+                            deferred: frozenset[str] = frozenset()) -> list[str]:
+    """The DDL statements (CREATE TABLE, then CREATE INDEX) of a model on a dialect.
+
+    `deferred` names fields whose foreign key is left out (create_all adds it afterwards).
+    """
     meta = model.__meta__
     type_map = dialect.type_map
     composite = len(meta.primary_key) > 1
@@ -46,7 +51,8 @@ def create_table_statements(model: type, dialect: Any, if_not_exists: bool = Tru
     extra = [dialect.inline_index_sql(name, columns, unique, kind) for name, columns, unique, kind in indexes] \
         if inline else []
     extra += [_foreign_key(model, dialect, field) for field in meta.fields.values()
-              if field.column_info is not None and field.column_info.options.get('references') is not None]
+              if field.column_info is not None and field.column_info.options.get('references') is not None
+              and field.name not in deferred]
     statements = [dialect.create_table_sql(
         meta.table_name, column_sql, [field.column for field in meta.pk_fields] if composite else [],
         if_not_exists=if_not_exists, extra=extra)]
@@ -60,21 +66,26 @@ def create_table_statements(model: type, dialect: Any, if_not_exists: bool = Tru
 _ON_DELETE = {'CASCADE', 'SET NULL', 'RESTRICT', 'NO ACTION', 'SET DEFAULT'}
 
 
-def _foreign_key(model: type, dialect: Any, field: Any) -> str:
-    """FOREIGN KEY (col) REFERENCES table (col) [ON DELETE ...] from Column(references=...)."""
-    options = field.column_info.options
-    target = options['references']
+def referenced_table(model: type, field: Any) -> tuple[str, str]:
+    """(table, column) that a Column(references=...) field points at."""
+    target = field.column_info.options['references']
     if isinstance(target, type) and hasattr(target, '__meta__'):
         target_meta = target.__meta__
         if len(target_meta.primary_key) != 1:
             raise ConfigurationError(f'{model.__name__}.{field.name}: references={target.__name__} has a '
                                      'composite key; name the column as "table.column"')
-        table, column = target_meta.table_name, target_meta.pk_fields[0].column
-    elif isinstance(target, str) and '.' in target:
+        return target_meta.table_name, target_meta.pk_fields[0].column
+    if isinstance(target, str) and '.' in target:
         table, column = target.rsplit('.', 1)
-    else:
-        raise ConfigurationError(f'{model.__name__}.{field.name}: references={target!r} is not allowed; expected a '
-                                 'model class or "table.column"')
+        return table, column
+    raise ConfigurationError(f'{model.__name__}.{field.name}: references={target!r} is not allowed; expected a '
+                             'model class or "table.column"')
+
+
+def _foreign_key(model: type, dialect: Any, field: Any) -> str:
+    """FOREIGN KEY (col) REFERENCES table (col) [ON DELETE ...] from Column(references=...)."""
+    options = field.column_info.options
+    table, column = referenced_table(model, field)
     sql = (f'FOREIGN KEY ({dialect.quote(field.column)}) REFERENCES {dialect.quote_table(table)} '
            f'({dialect.quote(column)})')
     on_delete = options.get('on_delete')
@@ -90,10 +101,10 @@ def _index_name(table: str, column: str, prefix: str) -> str:
     return f'{prefix}_{table.replace(".", "_")}_{column}'
 
 
-def create_table(model: type, if_not_exists: bool = True) -> None:
+def create_table(model: type, if_not_exists: bool = True, deferred: frozenset[str] = frozenset()) -> None:
     """Run the model's DDL (in one transaction where the database has transactional DDL)."""
     backend = model.backend()
-    statements = create_table_statements(model, backend.dialect, if_not_exists)
+    statements = create_table_statements(model, backend.dialect, if_not_exists, deferred)
     if backend.features.transactional_ddl and len(statements) > 1 and not backend.in_transaction:
         with backend.transaction():
             for sql in statements:
@@ -101,9 +112,129 @@ def create_table(model: type, if_not_exists: bool = True) -> None:
     else:
         for sql in statements:
             backend.execute(sql)
+    # The model's first statement on this backend: its table is compared with its fields now.
+    schema_check.check_quietly(model.__meta__, backend)
 
 
-def drop_table(model: type, if_exists: bool = True) -> None:
-    """DROP TABLE of the model."""
+def drop_table(model: type, if_exists: bool = True, dropping: frozenset[str] = frozenset()) -> None:
+    """DROP TABLE of the model; IntegrityError when other tables (not in `dropping`) still reference it."""
     backend = model.backend()
-    backend.execute(backend.dialect.drop_table_sql(model.__meta__.table_name, if_exists=if_exists))
+    table = model.__meta__.table_name
+    # Servers refuse to drop a referenced table themselves; where the database would drop it
+    # silently (SQLite), the dialect has a query for the tables that still reference it.
+    referencing = [name for name in backend.schema.referencing_tables(table) if name.lower() not in dropping]
+    if referencing:
+        raise IntegrityError(f'{model.__name__}: cannot drop table {table!r}: table(s) '
+                             f'{", ".join(repr(name) for name in referencing)} reference it; drop them first '
+                             '(or use drop_all)')
+    schema_check.forget(model.__meta__, backend)
+    backend.execute(backend.dialect.drop_table_sql(table, if_exists=if_exists))
+
+
+# -- several models: foreign-key order ------------------------------------------------------
+
+def _references(model: type, tables: dict[str, type]) -> dict[str, type]:
+    """field name -> the other listed model its foreign key points at (self references left out)."""
+    found = {}
+    for field in model.__meta__.fields.values():
+        info = field.column_info
+        if info is None or info.options.get('references') is None:
+            continue
+        target = tables.get(referenced_table(model, field)[0].lower())
+        if target is not None and target is not model:
+            found[field.name] = target
+    return found
+
+
+def creation_plan(models: list[type], can_alter: bool) -> list[tuple[type, frozenset[str]]]:
+    """(model, fields whose foreign key is added after every table exists), in creation order.
+
+    Tables come in foreign-key order whatever the list order; a cycle is broken at the first
+    waiting model by table name, whose keys into the waiting models are deferred (only when the
+    database can ALTER TABLE ... ADD CONSTRAINT; otherwise ConfigurationError names the cycle).
+    """
+    # by table name: the same models give the same plan in any list order, so drop_all finds the
+    # keys create_all added
+    models = sorted(dict.fromkeys(models), key=lambda model: model.__meta__.table_name.lower())
+    tables = {model.__meta__.table_name.lower(): model for model in models}
+    waiting = {model: _references(model, tables) for model in models}
+    plan: list[tuple[type, frozenset[str]]] = []
+    while waiting:
+        ready = next((model for model, refs in waiting.items()
+                      if not any(target in waiting for target in refs.values())), None)
+        if ready is not None:
+            plan.append((ready, frozenset()))
+            del waiting[ready]
+            continue
+        cycle = _cycle(waiting)
+        if not can_alter:
+            raise ConfigurationError('foreign-key cycle ' + ' -> '.join(model.__name__ for model in cycle)
+                                     + ': this database cannot add a foreign key to an existing table '
+                                     '(ALTER TABLE ... ADD CONSTRAINT); make one of these keys a plain column')
+        first = cycle[0]
+        deferred = frozenset(name for name, target in waiting[first].items() if target in waiting)
+        plan.append((first, deferred))
+        del waiting[first]
+    return plan
+
+
+def _cycle(waiting: dict[type, dict[str, type]]) -> list[type]:
+    """The cycle the first waiting model leads into, closed (A -> B -> A), for the message and the break."""
+    path: list[type] = []
+    model = next(iter(waiting))
+    while model not in path:
+        path.append(model)
+        model = next(target for target in waiting[model].values() if target in waiting)
+    cycle = path[path.index(model):]
+    return cycle + [cycle[0]]
+
+
+def _constraint_name(model: type, field: Any) -> str:
+    return f'fk_{model.__meta__.table_name.replace(".", "_")}_{field.column}'
+
+
+def add_foreign_key_sql(model: type, dialect: Any, name: str) -> str:
+    """ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY for the model's field `name` (a cycle's closing key)."""
+    field = model.__meta__.fields[name]
+    return (f'ALTER TABLE {dialect.quote_table(model.__meta__.table_name)} ADD CONSTRAINT '
+            f'{dialect.quote(_constraint_name(model, field))} ' + _foreign_key(model, dialect, field))
+
+
+def drop_foreign_key_sql(model: type, dialect: Any, name: str) -> str:
+    """The statement that drops the key add_foreign_key_sql added."""
+    field = model.__meta__.fields[name]
+    template = getattr(dialect, 'drop_foreign_key_template', 'ALTER TABLE {table} DROP CONSTRAINT {name}')
+    return template.format(table=dialect.quote_table(model.__meta__.table_name),
+                           name=dialect.quote(_constraint_name(model, field)))
+
+
+def create_all(models: list[type], if_not_exists: bool = True) -> None:
+    """CREATE TABLE for every model, in foreign-key order; a cycle's closing keys are added afterwards."""
+    if not models:
+        return
+    backend = models[0].backend()
+    plan = creation_plan(list(models), backend.features.alter_add_foreign_key)
+    for model, deferred in plan:
+        create_table(model, if_not_exists=if_not_exists, deferred=deferred)
+    for model, deferred in plan:
+        for name in sorted(deferred):
+            model.backend().execute(add_foreign_key_sql(model, model.backend().dialect, name))
+
+
+def drop_all(models: list[type], if_exists: bool = True) -> None:
+    """DROP TABLE for every model, in reverse foreign-key order (a cycle's added keys dropped first)."""
+    if not models:
+        return
+    backend = models[0].backend()
+    can_alter = backend.features.alter_add_foreign_key
+    plan = creation_plan(list(models), True)   # the order only: a cycle there has no added keys
+    deferring = can_alter and any(deferred for _, deferred in plan)
+    existing = {name.lower() for name in backend.schema.tables()} if deferring else set()
+    for model, deferred in plan:
+        if not deferring or not deferred or model.__meta__.table_name.lower() not in existing:
+            continue
+        for name in sorted(deferred):
+            model.backend().execute(drop_foreign_key_sql(model, model.backend().dialect, name))
+    dropping = frozenset(model.__meta__.table_name.lower() for model, _ in plan)
+    for model, _ in reversed(plan):
+        drop_table(model, if_exists=if_exists, dropping=dropping)

@@ -12,6 +12,7 @@ from ..backend.dialect import SQLContext
 from ..errors import ActiveRecordError, RecordNotFound
 from .config import _resolved
 from .metadata import _metas
+from .schema_check import checked_statements, ensure_checked
 from .statements import Statements, statements_for
 
 _SOFT_DELETE_SCOPE = 'soft_delete'
@@ -31,6 +32,8 @@ class FinderMixin:
             backend = cls.backend()
         meta = _metas.get(cls) or cls.__meta__
         statements = meta.plans.get(type(backend.dialect)) or statements_for(meta, backend.dialect)
+        if statements.checked_on is not backend:
+            ensure_checked(statements, backend)
         if statements.single_pk_pair is not None and not cls.__default_scopes__ \
                 and not isinstance(condition, (dict, tuple, list)):
             # the hot path: one key value, no scopes, the cached SELECT
@@ -70,7 +73,7 @@ class FinderMixin:
     def find_all(cls, condition: Any = None) -> list[Any]:
         """Every record (no argument), those with these primary keys (a list), or matching a dict."""
         backend = cls.backend()
-        statements = statements_for(cls.__meta__, backend.dialect)
+        statements = checked_statements(cls.__meta__, backend)
         if condition is None:
             return _find(cls, backend, statements, {}, limit=None)
         if isinstance(condition, dict):

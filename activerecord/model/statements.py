@@ -54,6 +54,8 @@ class Statements:
         self.order_by_pk = ', '.join(quote(column) for column in self.pk_columns)
         self.select_by_pk_sql = f'SELECT {self.select_list} FROM {self.quoted_table} WHERE {self.pk_where}'
         self.delete_sql = f'DELETE FROM {self.quoted_table} WHERE {self.pk_where}'
+        #: the backend the model's table was last checked on (model/schema_check.py)
+        self.checked_on: Any = None
         self._builders: dict[tuple, RowBuilder] = {}
         self._updates: dict[tuple, str] = {}
         self._inserts: dict[tuple, tuple[str, list[Pair]]] = {}

@@ -9,6 +9,7 @@ from ..errors import ActiveRecordError, NotSupportedError
 from .cte import register_ctes
 from .expressions import And, Alias, ColumnRef, Ordering, Star, clause
 from .functions import Function
+from .result_types import TypedLike
 from .sources import render_source
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -162,7 +163,8 @@ def render_select(ctx: SQLContext, query: 'Query', columns: Sequence[Any] | None
     """SELECT ... FROM ... (the query's default scopes applied first)."""
     query = query.scoped()
     dialect = ctx.dialect
-    with clause(ctx, None, unqualified=False):
+    # typing_query: where a typed aggregate finds the CTEs and derived tables its argument reads
+    with clause(ctx, None, unqualified=False, typing_query=query):
         register_ctes(ctx, query._ctes)
         order_items = tuple(resolve_order(query, item) for item in query._order_by) if order else ()
         limit, offset = (query._limit, query._offset) if paging else (None, None)
@@ -229,7 +231,8 @@ def render_aggregate(ctx: SQLContext, query: 'Query', function: str, expression:
     if function == 'count' and expression is None:
         outer: Any = Function('count', ())
     else:
-        outer = Function(function, (_wrapper_column('value'),))
+        # typed like the expression: SQLite sums a Decimal column exactly through the derived table too
+        outer = Function(function, (TypedLike(_wrapper_column('value'), expression),))
     ctx.literal('SELECT ')
     with clause(ctx, 'select'):
         ctx.sql(outer.as_('value'))

@@ -329,7 +329,9 @@ class Raw(Expression):
         return None
 
     def __sql__(self, ctx: 'SQLContext') -> None:
-        expected = translate(self.text, 'qmark', ctx.dialect.features.question_mark_operators).placeholder_count
+        # Read with the dialect's rules, as the server will read the whole statement.
+        expected = translate(self.text, 'qmark', ctx.dialect.features.question_mark_operators,
+                             ctx.dialect.lexical_rules).placeholder_count
         if expected != len(self.params):
             raise ProgrammingError(
                 f'raw SQL {self.text!r} has {expected} `?` placeholder(s) but {len(self.params)} '

@@ -1,41 +1,68 @@
 """Running a query: the result methods shared by Query and the set operations (union, ...)."""
 from __future__ import annotations
 
-import decimal
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from ..backend.dialect import Dialect, SQLContext
-from ..backend.types import to_decimal
+from ..backend.types import ColumnSpec
 from ..errors import ActiveRecordError, MultipleRecordsFound, RecordNotFound
 from .cte import render_statement
 from .expressions import Alias, ColumnRef
+from .functions import Function
+from .result_types import Scope, reader, result_type, scope_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..backend.base import StorageBackend
 
 
-def _converter_of(item: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
-    if isinstance(item, Alias):
-        item = item.expression
-    if isinstance(item, ColumnRef):
-        converter = item.from_db_converter(dialect)
+def _converter_of(item: Any, dialect: Dialect, scope: Callable[[], Scope]) -> Callable[[Any], Any] | None:
+    expression = item.expression if isinstance(item, Alias) else item
+    if isinstance(expression, ColumnRef):
+        converter = expression.from_db_converter(dialect)
         # rows_to_dicts never passes None to a converter: the None-safe wrapper's inner
         # converter (model.metadata._none_safe sets __wrapped__) saves a call per value
         return getattr(converter, '__wrapped__', converter)
-    return None
+    # a computed expression: converted by its result type (SUM of money is exact Decimal, ...)
+    return cached_reader(result_type(expression, scope()), dialect)
 
 
-def row_converters(items: Sequence[Any] | None, labels: Sequence[str],
-                   dialect: Dialect) -> list[tuple[int, Callable[[Any], Any]]]:
-    """(index, converter) for every result column that is a model column with a converter."""
+def row_converters(items: Sequence[Any] | None, labels: Sequence[str], dialect: Dialect,
+                   query: Any = None) -> list[tuple[int, Callable[[Any], Any]]]:
+    """(index, converter) for every result column whose type needs converting (resolved once per run)."""
     if items is None or len(items) != len(labels):
         return []
+    scopes: list[Scope] = []
+
+    def scope() -> Scope:   # built only when a computed column needs it
+        if not scopes:
+            scopes.append(scope_of(query) if query is not None else Scope())
+        return scopes[0]
     result = []
     for index, item in enumerate(items):
-        converter = _converter_of(item, dialect)
+        converter = _converter_of(item, dialect, scope)
         if converter is not None:
             result.append((index, converter))
     return result
+
+
+_readers: dict[tuple, Callable[[Any], Any] | None] = {}
+
+
+def cached_reader(spec: ColumnSpec | None, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """reader() memoized by type, so that a query shape reuses its converters (and row builder)."""
+    if spec is None:
+        return None
+    key = (type(dialect), spec.python_type, spec.decimal_places, spec.timezone, spec.container,
+           spec.item_type)
+    try:
+        if key in _readers:
+            return _readers[key]
+    except TypeError:   # an unhashable type annotation: not memoized
+        return reader(spec, dialect)
+    converter = reader(spec, dialect)
+    if len(_readers) < 1024:
+        _readers[key] = converter
+    return converter
 
 
 def rows_to_dicts(labels: Sequence[str], rows: Sequence[tuple],
@@ -88,26 +115,13 @@ def _dict_builder(labels: tuple[str, ...], converters: tuple[tuple[int, Callable
 
 
 def aggregate_value(function: str, expression: Any, value: Any, dialect: Dialect) -> Any:
-    """An aggregate's result in the Python type a user expects from that column."""
+    """An aggregate's result in its result type (the same Python type and value on every backend)."""
     if value is None:
         return None
     if function == 'count':
         return int(value)
-    if not isinstance(expression, ColumnRef):
-        return value
-    python_type = expression.field.python_type
-    if function in ('min', 'max'):
-        converter = expression.from_db_converter(dialect)
-        return converter(value) if converter is not None else value
-    if python_type is decimal.Decimal:
-        return to_decimal(value)
-    if function == 'sum' and python_type is int:
-        return int(value)   # SUM of integers is DECIMAL/NUMERIC on MySQL and PostgreSQL
-    if function == 'avg' and python_type in (int, float):
-        return float(value)
-    if function == 'sum' and python_type is float:
-        return float(value)
-    return value
+    converter = cached_reader(result_type(Function(function, (expression,))), dialect)
+    return value if converter is None else converter(value)
 
 
 def _positive_int(value: Any, what: str) -> int:
@@ -164,11 +178,12 @@ class Fetching:
     # -- rows -----------------------------------------------------------------------------
 
     def _backend(self) -> 'StorageBackend':
-        return self.model.backend()
+        # the model's table is checked against its fields before its first query runs
+        return self.model._checked_backend()
 
     def _convert(self, dialect: Dialect, labels: list[str], rows: list[tuple]) -> list[Any]:
         if self._as_dicts:
-            return rows_to_dicts(labels, rows, row_converters(self.result_items(), labels, dialect))
+            return rows_to_dicts(labels, rows, row_converters(self.result_items(), labels, dialect, self))
         records = self.model._from_rows(labels, rows)
         self._after_load(records)
         return records
@@ -193,7 +208,7 @@ class Fetching:
         for labels, batch in backend.iter_rows(sql, params, batch_size):
             if self._as_dicts:
                 if converters is None:
-                    converters = row_converters(self.result_items(), labels, dialect)
+                    converters = row_converters(self.result_items(), labels, dialect, self)
                 yield from rows_to_dicts(labels, batch, converters)
             else:
                 records = self.model._from_rows(labels, batch)

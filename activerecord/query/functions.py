@@ -1,11 +1,15 @@
 """SQL functions (`func.<name>(...)`) and window functions (`.over(...)`)."""
 from __future__ import annotations
 
+import decimal
 import re
 from typing import TYPE_CHECKING, Any, Sequence
 
+from ..backend.types import ColumnSpec
 from ..errors import ActiveRecordError, NotSupportedError
 from .expressions import ATOM, Expression, Ordering, Star, Value, clause
+from .result_types import (DIVISION_PLACES, FLOAT, INT, TEXT, Scope, first_typed, python_type_of,
+                           render_scope, result_type, rule)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..backend.dialect import SQLContext
@@ -20,16 +24,29 @@ class Function(Expression):
 
     def __init__(self, name: str, args: Sequence[Any], distinct: bool = False) -> None:
         self.name = name
-        self.args = tuple(arg if hasattr(arg, '__sql__') else Value(arg) for arg in args)
+        self.args = tuple(arg if hasattr(arg, '__sql__') else IntegerArgument(arg) if type(arg) is int
+                          else Value(arg) for arg in args)
         self.distinct = distinct
 
     def __sql__(self, ctx: 'SQLContext') -> None:
         lower = self.name.lower()
-        ctx.literal(ctx.dialect.function_names.get(lower, self.name.upper()) + '(')
+        dialect = ctx.dialect
+        name = dialect.function_names.get(lower, self.name.upper())
+        cast_to = None
+        if lower in _TYPED_AGGREGATES and len(self.args) == 1 and (
+                dialect.typed_function_names or dialect.typed_argument_casts):
+            # SUM/AVG by argument type: SQLite's exact decimal sum, MySQL's AVG of integers as double
+            key = (lower, python_type_of(self.args[0], render_scope(ctx)))
+            name = dialect.typed_function_names.get(key, name)
+            cast_to = dialect.typed_argument_casts.get(key)
+        ctx.literal(name + '(')
         if self.distinct:
             ctx.literal('DISTINCT ')
         if not self.args and lower == 'count':
             ctx.literal('*')
+        elif cast_to is not None:
+            with clause(ctx, 'operand'):
+                ctx.literal('CAST(').sql(self.args[0]).literal(f' AS {dialect.cast_types[cast_to]})')
         else:
             with clause(ctx, 'argument'):
                 ctx.join(self.args)
@@ -41,6 +58,18 @@ class Function(Expression):
 
     def __repr__(self) -> str:
         return f'func.{self.name}({", ".join(map(repr, self.args))})'
+
+
+class IntegerArgument(Value):
+    """An int argument of a function: a literal where the dialect says so, else a bound value."""
+
+    __slots__ = ()
+
+    def __sql__(self, ctx: 'SQLContext') -> None:
+        if ctx.dialect.inline_integer_arguments:
+            ctx.literal(str(int(self.value)))   # exactly an int: digits and a sign, never user text
+        else:
+            super().__sql__(ctx)
 
 
 class _FunctionFactory:
@@ -152,6 +181,60 @@ class Window(Expression):
         if self.frame is not None:
             ctx.literal(space).sql(self.frame)
         ctx.literal(')')
+
+
+# -- result types ---------------------------------------------------------------------------
+
+#: aggregates a dialect may render per argument type (Dialect.typed_function_names / _argument_casts)
+_TYPED_AGGREGATES = frozenset({'sum', 'avg'})
+_SAME_AS_FIRST_ARGUMENT = frozenset({
+    'sum', 'min', 'max', 'first_value', 'last_value', 'lag', 'lead', 'nth_value', 'abs',
+    'any_value'})
+_FIRST_TYPED_ARGUMENT = frozenset({'coalesce', 'ifnull', 'nullif', 'greatest', 'least'})
+_INT_RESULTS = frozenset({'count', 'row_number', 'rank', 'dense_rank', 'ntile', 'length',
+                          'char_length'})
+_FLOAT_RESULTS = frozenset({'percent_rank', 'cume_dist'})
+_TEXT_RESULTS = frozenset({'lower', 'upper', 'substr', 'substring', 'trim', 'ltrim', 'rtrim',
+                           'replace', 'concat', 'string_agg', 'group_concat'})
+
+
+@rule(Function)
+def _function_type(node: Function, scope: Scope) -> ColumnSpec | None:
+    name = node.name.lower()
+    if name in _INT_RESULTS:
+        return INT
+    if name in _FLOAT_RESULTS:
+        return FLOAT
+    if name in _TEXT_RESULTS:
+        return TEXT
+    if name in _FIRST_TYPED_ARGUMENT:
+        return first_typed(node.args, scope)
+    if not node.args:
+        return None
+    argument = result_type(node.args[0], scope)
+    if name == 'avg':
+        return _average_type(argument)
+    if name == 'sum' and argument is not None and argument.python_type is bool:
+        return INT
+    if name in _SAME_AS_FIRST_ARGUMENT:
+        return argument
+    return None
+
+
+def _average_type(argument: ColumnSpec | None) -> ColumnSpec | None:
+    """AVG of a Decimal(p, s): a Decimal with s + 4 places; of an int or float: a float."""
+    if argument is None:
+        return None
+    if argument.python_type is decimal.Decimal:
+        return ColumnSpec(decimal.Decimal, decimal_places=(argument.decimal_places or 0) + DIVISION_PLACES)
+    if argument.python_type in (int, float, bool):
+        return FLOAT
+    return None
+
+
+@rule(Window)
+def _window_type(node: Window, scope: Scope) -> ColumnSpec | None:
+    return result_type(node.function, scope)
 
 
 def count_star() -> Function:

@@ -4,10 +4,11 @@ from __future__ import annotations
 from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 from ..backend.dialect import SQLContext
-from ..errors import ActiveRecordError
+from ..errors import ActiveRecordError, DataError
 from . import compiler
 from .compiler import NameRef, parse_name, render_aggregate, render_delete, render_select, render_update
 from .cte import CTE, make_cte, render_statement, subquery_sql
+from .data_errors import naming_field, refuse_too_long
 from .expressions import Alias, ColumnRef, Raw, _condition, clause
 from .fetching import Fetching
 from .sources import Join, SubqueryAlias, TableRef, check_source
@@ -315,10 +316,15 @@ class Query(Fetching):
 
     def update_all(self, values: dict[str, Any] | None = None, **more: Any) -> int:
         """UPDATE every row the query selects; values are field=value or field=expression."""
-        assignments = _assignments(self.model, {**(values or {}), **more})
+        given = {**(values or {}), **more}
+        refuse_too_long(self.model, given)
+        assignments = _assignments(self.model, given)
         backend = self._backend()
         sql, params = render_statement(backend.dialect, lambda ctx: render_update(ctx, self, assignments))
-        return backend.execute(sql, params)
+        try:
+            return backend.execute(sql, params)
+        except DataError as error:
+            raise naming_field(self.model, (given,), given, error)
 
     def delete_all(self) -> int:
         """DELETE every row the query selects; returns the number of rows deleted."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ActiveRecordError, NotSupportedError
+from ..backend.types import ColumnSpec
 from .expressions import ColumnNamespace, NamedColumns, _condition, clause
+from .result_types import Scope, result_type, rule, scope_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..backend.dialect import SQLContext
@@ -97,6 +99,17 @@ class SubqueryAlias:
 
     def __repr__(self) -> str:
         return f'{self.query!r}.as_({self.name!r})'
+
+
+@rule(SubqueryAlias)
+def _scalar_subquery_type(node: SubqueryAlias, scope: Scope) -> ColumnSpec | None:
+    """A scalar subquery has the type of what it selects."""
+    items = node.query.result_items()
+    if not items:
+        return None
+    inner = scope_of(node.query)
+    inner.sources = {**scope.sources, **inner.sources}
+    return result_type(items[0], inner)
 
 
 def render_source(ctx: 'SQLContext', source: Any) -> None:

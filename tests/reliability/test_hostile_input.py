@@ -52,6 +52,8 @@ TEXTS: dict[str, str] = {
 #: (backend, value name) pairs a database may refuse, and what its error must mention
 REFUSED: dict[tuple[str, str], str] = {
     ('postgresql', 'nul_byte'): '0x00',            # PostgreSQL text cannot hold NUL
+    ('sqlite', 'nul_byte'): 'NUL',                  # refused everywhere, as PostgreSQL must
+    ('mysql', 'nul_byte'): 'NUL',
     ('sqlite', 'lone_surrogate'): 'surrogate',      # no database stores invalid Unicode
     ('postgresql', 'lone_surrogate'): 'surrogate',
     ('mysql', 'lone_surrogate'): 'surrogate',

@@ -12,8 +12,8 @@ from activerecord.errors import NotSupportedError  # noqa: F401
 from .shared import SQLITE_POSTGRESQL, SQLITE_POSTGRESQL_ORACLE, combine
 
 EXPECTED = combine(SQLITE_POSTGRESQL_ORACLE, SQLITE_POSTGRESQL, {
-    'ilike': ('SELECT "q_authors"."id" FROM "q_authors" WHERE LOWER("q_authors"."name") LIKE LOWER(?)', ('%AN%',)),
-    'not_ilike': ('SELECT "q_authors"."id" FROM "q_authors" WHERE LOWER("q_authors"."name") NOT LIKE LOWER(?)', ('%AN%',)),
+    'ilike': ('SELECT "q_authors"."id" FROM "q_authors" WHERE ar_casefold("q_authors"."name") LIKE ar_casefold(?)', ('%AN%',)),
+    'not_ilike': ('SELECT "q_authors"."id" FROM "q_authors" WHERE ar_casefold("q_authors"."name") NOT LIKE ar_casefold(?)', ('%AN%',)),
     'bound_through_converter': ('SELECT "q_authors"."id" FROM "q_authors" WHERE "q_authors"."joined" >= ? AND "q_authors"."score" > ?', ('2020-01-02', 1.5)),
     'case_without_else': ('SELECT CASE WHEN "q_authors"."active" = ? THEN ? END AS "flag" FROM "q_authors"', (True, 1)),
     'cast_python_types': ('SELECT CAST("q_authors"."age" AS VARCHAR(255)) AS "s", CAST("q_authors"."score" AS DOUBLE PRECISION) AS "f", CAST("q_authors"."name" AS BIGINT) AS "i" FROM "q_authors"', ()),

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Sequence
 
 from .... import errors
 from ....errors import ConfigurationError
-from ...base import StorageBackend, parse_version, require_driver
+from ...base import StorageBackend, parse_version, require_driver, tls_file_errors
 from .dialect import SQLServerDialect
 
 pytds = require_driver('pytds', 'mssql', 'SQLServerBackend')
@@ -81,6 +81,7 @@ ERROR_CODES: dict[int, type[errors.DatabaseError]] = {
     2601: errors.IntegrityError,     # duplicate key row in unique index
     547: errors.IntegrityError,      # FOREIGN KEY / CHECK constraint conflict
     515: errors.IntegrityError,      # cannot insert NULL
+    3726: errors.IntegrityError,     # DROP TABLE of a table that a FOREIGN KEY references
     # concurrency: retryable
     1205: errors.OperationalError,   # deadlock victim
     1222: errors.OperationalError,   # lock request time out (NOWAIT)
@@ -170,6 +171,8 @@ class SQLServerBackend(StorageBackend):
     default_port = 1433
     known_options = frozenset(CONNECT_OPTIONS)
     error_codes: ClassVar[dict[Any, type[errors.DatabaseError]]] = ERROR_CODES
+    #: deadlock victim, snapshot isolation update conflict
+    retryable_codes: ClassVar[frozenset[Any]] = frozenset({1205, 3960})
     sqlstate_classes: ClassVar[dict[str, type[errors.DatabaseError]]] = {}
 
     def check_config(self, config: Any) -> None:
@@ -199,6 +202,8 @@ class SQLServerBackend(StorageBackend):
             # Requests encryption (ENCRYPT_ON): a server without TLS fails the login, never
             # falls back to plain text. The chain is verified against cafile; validate_host
             # matches the certificate to the host name (ssl_verify=False skips only that).
+            with tls_file_errors(config):   # python-tds reads it late, with a vaguer error
+                open(config.ssl_ca, 'rb').close()
             kwargs['cafile'] = config.ssl_ca
             kwargs['validate_host'] = config.ssl_verify
         kwargs.update(self._connection_overrides)

@@ -6,6 +6,7 @@ from typing import Any, ClassVar, Sequence
 
 from ...dialect import Dialect, SQLContext
 from ...features import Features
+from ...sql_lexer import SQLSERVER
 from ...transaction import IsolationLevel
 from .types import SQLServerTypeMap
 
@@ -18,6 +19,18 @@ class SQLServerDialect(Dialect):
     """SQL Server: [bracket] quoting, OFFSET/FETCH and TOP, IDENTITY, OUTPUT INSERTED, MERGE."""
 
     name = 'mssql'
+    # Schema introspection (backend/schema.py): lower-case labels, `?` bound as the *_params say.
+    introspect_tables_sql = 'SELECT name AS name FROM sys.tables WHERE schema_id = SCHEMA_ID()'
+    introspect_columns_sql = (
+        'SELECT c.name AS name, t.name AS sql_type, c.is_nullable AS nullable, '
+        'OBJECT_DEFINITION(c.default_object_id) AS column_default, (SELECT ic.key_ordinal FROM sys.indexes i '
+        'JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id '
+        'WHERE i.object_id = c.object_id AND i.is_primary_key = 1 AND ic.column_id = c.column_id) AS pk_position, '
+        'c.is_identity AS autoincrement FROM sys.columns c JOIN sys.types t ON t.user_type_id = c.user_type_id '
+        "WHERE c.object_id = OBJECT_ID(QUOTENAME(COALESCE(?, SCHEMA_NAME())) + '.' + QUOTENAME(?)) "
+        'ORDER BY c.column_id')
+    lexical_rules = SQLSERVER
+    inline_integer_arguments = True   # @P1 and @P2 make two copies of one expression differ
     features = Features(   # the flags not named here keep Features' defaults
         generated_keys='output_inserted', returning=False, upsert='merge', paging='offset_fetch',
         release_savepoint=False, transactional_ddl=True,

@@ -86,12 +86,17 @@ class MySQLBackend(StorageBackend):
     default_port = 3306
     known_options = frozenset(OPTIONS)
     error_codes: ClassVar[dict[Any, type[errors.DatabaseError]]] = ERROR_CODES
+    #: deadlock (also Galera's certification conflict) and lock wait timeout: run_transaction
+    #: rolls the whole transaction back before running it again, so both are safe to retry
+    retryable_codes: ClassVar[frozenset[Any]] = frozenset({1213, 1205})
 
     def __init__(self, config: ConnectionConfig, **overrides: Any) -> None:
         super().__init__(config, **overrides)
         options = config.options
         self.dialect = MySQLDialect(engine=options.get('engine', 'InnoDB'),
                                     charset=config.charset or 'utf8mb4', collation=options.get('collation'))
+        # The session's sql_mode decides where literals end: the translator must read them alike.
+        self.dialect.adopt_sql_mode(options.get('sql_mode', DEFAULT_SQL_MODE))
         if options.get('server_version'):
             # A known server: SQL built before connecting already fits it.
             self.dialect.adopt_server(options['server_version'])
@@ -195,6 +200,15 @@ class MySQLBackend(StorageBackend):
 
     # -- small verbs --------------------------------------------------------------------
 
+    def close_connection(self, raw: Any) -> None:
+        """COM_QUIT and close; an unfinished streamed result is abandoned first."""
+        result = getattr(raw, '_result', None)
+        if result is not None:
+            # Its finalizer (and its cursor's) would otherwise try to read the rest of the rows
+            # from the closed socket, and fail noisily in the garbage collector.
+            result.unbuffered_active = False
+        raw.close()
+
     def ping_connection(self, raw: Any) -> None:
         """COM_PING: no SQL to parse, one small packet."""
         raw.ping(reconnect=False)
@@ -205,6 +219,8 @@ class MySQLBackend(StorageBackend):
 
     @staticmethod
     def _close_cursor(cursor: Any) -> None:
+        if cursor is None:
+            return   # cursor() itself failed or was interrupted: nothing to close
         connection = cursor.connection
         StorageBackend._close_cursor(cursor)
         # PyMySQL's connection keeps its last result, every row of it, until its next query:

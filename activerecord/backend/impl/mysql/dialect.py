@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Sequence
 from ....errors import NotSupportedError
 from ...dialect import Dialect
 from ...features import Features
+from ...sql_lexer import MYSQL, MYSQL_ANSI_QUOTES
 from ...transaction import IsolationLevel, effective_level
 from ...types import datetime_to_utc_naive
 from .types import MySQLTypeMap
@@ -30,7 +31,7 @@ BASE_FEATURES = Features(
     right_join=True, full_join=False, json=True, json_operators=False, arrays=False, fulltext=True,
     spatial=True, boolean_type=False, read_only_transactions=True, explain=True,
     # pymysql binds on the client: the limit is max_allowed_packet, not a parameter count.
-    max_parameters=65535, max_in_list=50000, isolation_levels=ALL_LEVELS,
+    max_parameters=65535, max_parameters_enforced=False, max_in_list=50000, isolation_levels=ALL_LEVELS,
 )
 
 #: flag -> (first MariaDB version with it, first MySQL version with it); None = never
@@ -88,6 +89,22 @@ class MySQLDialect(Dialect):
     """MySQL 8 and MariaDB 10.3+: backticks, AUTO_INCREMENT, ON DUPLICATE KEY UPDATE, InnoDB."""
 
     name = 'mysql'
+    # MySQL drops a named foreign key with its own verb (model/ddl.py drop_all)
+    drop_foreign_key_template = 'ALTER TABLE {table} DROP FOREIGN KEY {name}'
+    # Schema introspection (backend/schema.py): lower-case labels, `?` bound as the *_params say.
+    introspect_tables_sql = ("SELECT table_name AS name FROM information_schema.tables "
+                             "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'")
+    introspect_columns_sql = (
+        "SELECT c.column_name AS name, c.column_type AS sql_type, c.is_nullable = 'YES' AS nullable, "
+        # column_key, not a correlated subquery on key_column_usage: that subquery crashed
+        # MariaDB 10.11 (signal 11) when other sessions ran DDL at the same time.
+        "c.column_default AS column_default, c.column_key = 'PRI' AS pk_position, "
+        "c.extra LIKE '%auto_increment%' AS autoincrement "
+        'FROM information_schema.columns c '
+        'WHERE c.table_schema = COALESCE(?, DATABASE()) AND c.table_name = ? ORDER BY c.ordinal_position')
+    lexical_rules = MYSQL
+    #: a backslash in a string literal escapes (sql_mode without NO_BACKSLASH_ESCAPES)
+    backslash_escapes = True
     features = BASE_FEATURES
     type_map_class = MySQLTypeMap
     quote_start = '`'
@@ -109,6 +126,8 @@ class MySQLDialect(Dialect):
     function_names: ClassVar[dict[str, str]] = {'length': 'CHAR_LENGTH', 'random': 'RAND'}
     supports_nulls_ordering = False
     group_by_position = True
+    # AVG of integers is a DECIMAL with 4 places here; as a double it equals the other databases' AVG
+    typed_argument_casts: ClassVar[dict[tuple[str, Any], str]] = {('avg', int): 'float', ('avg', bool): 'float'}
     cast_types: ClassVar[dict[str, str]] = {
         'int': 'SIGNED', 'float': 'DOUBLE', 'decimal': 'DECIMAL(65, 30)', 'str': 'CHAR', 'text': 'CHAR',
         'date': 'DATE', 'datetime': 'DATETIME(6)', 'time': 'TIME(6)', 'bool': 'SIGNED'}
@@ -144,6 +163,13 @@ class MySQLDialect(Dialect):
         self.returning_statements = frozenset(
             statement for statement, minimums in VERSIONED_RETURNING.items()
             if _at_least(version, minimums[0] if mariadb else minimums[1]))
+
+    def adopt_sql_mode(self, sql_mode: str) -> None:
+        """Read and write literals as a session with this sql_mode does (placeholders, DDL defaults)."""
+        modes = {mode.strip().upper() for mode in sql_mode.split(',')}
+        self.backslash_escapes = 'NO_BACKSLASH_ESCAPES' not in modes
+        rules = MYSQL_ANSI_QUOTES if modes & {'ANSI_QUOTES', 'ANSI'} else MYSQL
+        self.lexical_rules = rules.with_backslash_escapes(self.backslash_escapes)
 
     @property
     def flavor(self) -> str:
@@ -240,12 +266,12 @@ class MySQLDialect(Dialect):
         return f'{prefix}INDEX {self.quote(name)} (' + ', '.join(self.quote(column) for column in columns) + ')'
 
     def literal_sql(self, value: Any) -> str:
-        """DDL constants: backslashes escaped (MySQL strings treat them as escapes), datetimes in UTC."""
+        """DDL constants: backslashes escaped unless the sql_mode has NO_BACKSLASH_ESCAPES, datetimes in UTC."""
         if isinstance(value, datetime.datetime):
             if value.tzinfo is not None:
                 value = datetime_to_utc_naive(value)
             return "'" + value.isoformat(sep=' ') + "'"
         text = super().literal_sql(value)
-        if isinstance(value, str):
+        if isinstance(value, str) and self.backslash_escapes:
             text = text.replace('\\', '\\\\')
         return text

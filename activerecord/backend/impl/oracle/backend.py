@@ -69,7 +69,7 @@ ERROR_CODES: dict[str, type[errors.DatabaseError]] = {
     'ORA-01418': errors.ProgrammingError,   # specified index does not exist
     'ORA-01790': errors.ProgrammingError,   # expression must have same datatype
     'ORA-01795': errors.ProgrammingError,   # more than 1000 expressions in a list
-    'ORA-02449': errors.ProgrammingError,   # table referenced by foreign keys
+    'ORA-02449': errors.IntegrityError,     # DROP TABLE of a table that foreign keys reference (API.md)
     'ORA-06550': errors.ProgrammingError,   # PL/SQL compilation error
     'ORA-06553': errors.ProgrammingError,   # PLS- error (wrong call)
     'ORA-04043': errors.ProgrammingError,   # object does not exist
@@ -170,6 +170,8 @@ class OracleBackend(StorageBackend):
     default_port = 1521
     known_options = CONNECT_OPTIONS | SESSION_OPTIONS
     error_codes: ClassVar[dict[Any, type[errors.DatabaseError]]] = ERROR_CODES
+    #: deadlock detected, can't serialize access
+    retryable_codes: ClassVar[frozenset[Any]] = frozenset({'ORA-00060', 'ORA-08177'})
     sqlstate_classes: ClassVar[dict[str, type[errors.DatabaseError]]] = {}
     #: the session time zone: datetimes are bound and read as UTC wall times (see types.py)
     session_statements: ClassVar[tuple[str, ...]] = ("ALTER SESSION SET TIME_ZONE = '+00:00'",)
@@ -300,7 +302,7 @@ class OracleBackend(StorageBackend):
 
     def insert_returning_key(self, sql: str, params: Sequence[Any]) -> Any:
         """Run INSERT ... RETURNING col INTO ?: output variables fill the extra placeholders."""
-        translated = translate(sql, self.paramstyle)
+        translated = translate(sql, self.paramstyle, False, self.dialect.lexical_rules)
         outputs = translated.placeholder_count - len(params)
         if outputs < 1:
             raise ProgrammingError('insert_returning_key needs an INSERT built with returning=[...] '
@@ -338,7 +340,7 @@ class OracleBackend(StorageBackend):
         if not isinstance(params, (list, tuple)):
             raise ProgrammingError(f'execute_plsql: parameters must be a list, tuple or dict, got '
                                    f'{type(params).__name__}')
-        translated = translate(block, self.paramstyle)
+        translated = translate(block, self.paramstyle, False, self.dialect.lexical_rules)
         if translated.placeholder_count != len(params):
             translated.bind(params)  # raises the count error
         return self._call(translated.sql, list(params), len(params), named=False)

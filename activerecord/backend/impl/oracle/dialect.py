@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Sequence
 from ....errors import NotSupportedError, ProgrammingError
 from ...dialect import Dialect, SQLContext
 from ...features import Features
+from ...sql_lexer import ORACLE
 from ...transaction import IsolationLevel, effective_level
 from .types import OracleTypeMap
 
@@ -34,6 +35,21 @@ class OracleDialect(Dialect):
     """Oracle: quoted identifiers, OFFSET/FETCH, identity columns, RETURNING INTO, MERGE."""
 
     name = 'oracle'
+    # Schema introspection (backend/schema.py): lower-case labels, `?` bound as the *_params say.
+    introspect_tables_sql = 'SELECT table_name AS name FROM user_tables'
+    introspect_columns_sql = (
+        "SELECT c.column_name AS name, c.data_type || CASE WHEN c.data_type = 'NUMBER' AND c.data_precision "
+        "IS NOT NULL THEN '(' || c.data_precision || ',' || NVL(c.data_scale, 0) || ')' WHEN c.data_type IN "
+        "('VARCHAR2', 'NVARCHAR2', 'CHAR', 'NCHAR', 'RAW') THEN '(' || c.char_length || ')' END AS sql_type, "
+        "CASE WHEN c.nullable = 'Y' THEN 1 ELSE 0 END AS nullable, c.data_default AS column_default, "
+        '(SELECT cc.position FROM all_constraints k JOIN all_cons_columns cc ON cc.owner = k.owner '
+        "AND cc.constraint_name = k.constraint_name WHERE k.constraint_type = 'P' AND k.owner = c.owner "
+        'AND k.table_name = c.table_name AND cc.column_name = c.column_name) AS pk_position, '
+        "CASE WHEN c.identity_column = 'YES' THEN 1 ELSE 0 END AS autoincrement FROM all_tab_columns c "
+        "WHERE c.owner = COALESCE(?, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA')) AND c.table_name = ? "
+        'ORDER BY c.column_id')
+    lexical_rules = ORACLE
+    inline_integer_arguments = True   # :p1 and :p2 make two copies of one expression differ
     features = Features(   # the flags not named here keep Features' defaults
         generated_keys='returning_into', returning=False, multi_row_insert=False, upsert='merge',
         paging='offset_fetch', release_savepoint=False, transactional_ddl=False, for_update_nowait=True,

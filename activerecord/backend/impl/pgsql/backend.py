@@ -165,7 +165,8 @@ class PostgreSQLBackend(StorageBackend):
     sqlstate_classes: ClassVar[dict[str, type[errors.DatabaseError]]] = {
         **StorageBackend.sqlstate_classes,
         '21': errors.ProgrammingError, '25': errors.InternalError, '26': errors.ProgrammingError,
-        '28': errors.OperationalError, '2B': errors.InternalError, '2D': errors.InternalError,
+        # 2B: dependent objects still exist (DROP of a referenced table): IntegrityError everywhere
+        '28': errors.OperationalError, '2B': errors.IntegrityError, '2D': errors.InternalError,
         '34': errors.ProgrammingError, '3D': errors.OperationalError, '3F': errors.ProgrammingError,
         '44': errors.ProgrammingError, '54': errors.OperationalError, '55': errors.OperationalError,
         '58': errors.OperationalError, 'F0': errors.OperationalError, 'P0': errors.InternalError,

@@ -5,6 +5,7 @@ from typing import ClassVar
 
 from ...dialect import Dialect
 from ...features import Features
+from ...sql_lexer import POSTGRESQL
 from ...transaction import IsolationLevel, effective_level
 from .types import PostgreSQLTypeMap
 
@@ -16,6 +17,21 @@ class PostgreSQLDialect(Dialect):
     """PostgreSQL 10+: RETURNING keys, ON CONFLICT upsert, identity columns, JSONB and arrays."""
 
     name = 'postgresql'
+    # Schema introspection (backend/schema.py): lower-case labels, `?` bound as the *_params say.
+    introspect_tables_sql = ("SELECT table_name AS name FROM information_schema.tables "
+                             "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
+    introspect_columns_sql = (
+        "SELECT c.column_name AS name, c.data_type AS sql_type, c.is_nullable = 'YES' AS nullable, "
+        'c.column_default AS column_default, (SELECT k.ordinal_position FROM information_schema.table_constraints t '
+        'JOIN information_schema.key_column_usage k ON k.constraint_schema = t.constraint_schema '
+        'AND k.constraint_name = t.constraint_name AND k.table_name = t.table_name '
+        "WHERE t.constraint_type = 'PRIMARY KEY' AND t.table_schema = c.table_schema "
+        'AND t.table_name = c.table_name AND k.column_name = c.column_name) AS pk_position, '
+        "(c.is_identity = 'YES' OR COALESCE(c.column_default, '') LIKE 'nextval(%') AS autoincrement "
+        'FROM information_schema.columns c '
+        'WHERE c.table_schema = COALESCE(CAST(? AS TEXT), current_schema()) AND c.table_name = ? '
+        'ORDER BY c.ordinal_position')
+    lexical_rules = POSTGRESQL
     features = Features(
         generated_keys='returning', returning=True, multi_row_insert=True, upsert='on_conflict',
         transactional_ddl=True, for_update=True, for_update_nowait=True, for_update_skip_locked=True,
@@ -31,6 +47,7 @@ class PostgreSQLDialect(Dialect):
     max_identifier_length = 63
     group_by_position = True
     cast_select_parameters = True   # pg8000 sends parameters as 'unknown': SELECT $1 would be text
+    inline_integer_arguments = True
     # A datetime field is an instant here (TIMESTAMPTZ), and CAST(x AS VARCHAR(n)) would truncate.
     cast_types: ClassVar[dict[str, str]] = {**Dialect.cast_types, 'datetime': 'TIMESTAMPTZ', 'str': 'TEXT'}
     #: an isolation level -> the words PostgreSQL uses for it, where they differ

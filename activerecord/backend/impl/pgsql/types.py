@@ -49,6 +49,8 @@ class PostgreSQLTypeMap(TypeMap):
     }
     # A raw list parameter is a PostgreSQL array (`tags && ?`), not JSON text.
     param_converters: ClassVar[dict[type, Converter | None]] = {list: None}
+    #: the server refuses a NUL in text itself (SQLSTATE 22021): no scan before sending
+    refuse_nul_text: ClassVar[bool] = False
 
     def list_kind(self, spec: ColumnSpec) -> str:
         """list[int], list[str], ... are native arrays; other lists are JSONB documents."""

@@ -12,6 +12,7 @@ from ....errors import ConfigurationError
 from ...base import StorageBackend
 from ...typing import ConnectionConfig
 from .dialect import SQLiteDialect
+from .functions import register_functions
 
 _memory_names = itertools.count(1)
 
@@ -29,6 +30,17 @@ PRAGMA_OPTIONS: dict[str, Any] = {
 DEFAULT_PRAGMAS = {'foreign_keys': True, 'busy_timeout': 5000}
 
 
+def refuse_double_quoted_strings(raw: sqlite3.Connection) -> None:
+    """Make "name" always an identifier: an unknown column is an error, never the string 'name'.
+
+    Needs Python 3.12+ (Connection.setconfig); older versions keep SQLite's default, and the
+    model's first-use schema check still catches fields without a column.
+    """
+    if hasattr(raw, 'setconfig') and hasattr(sqlite3, 'SQLITE_DBCONFIG_DQS_DML'):
+        raw.setconfig(sqlite3.SQLITE_DBCONFIG_DQS_DML, False)
+        raw.setconfig(sqlite3.SQLITE_DBCONFIG_DQS_DDL, False)
+
+
 class SQLiteBackend(StorageBackend):
     """SQLite through the generic pool; ':memory:' is one database shared by the pool."""
 
@@ -41,6 +53,9 @@ class SQLiteBackend(StorageBackend):
     #: those are mistakes in the SQL, i.e. ProgrammingError in PEP 249's terms.
     error_codes = {'SQLITE_ERROR': errors.ProgrammingError, 'SQLITE_MISMATCH': errors.DataError,
                    'SQLITE_TOOBIG': errors.DataError}
+    #: a lock SQLite refused to wait for (a deferred transaction upgrading to a write, whose
+    #: busy handler would deadlock): the whole transaction may succeed when run again
+    retryable_codes = frozenset({'SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED'})
 
     def __init__(self, config: ConnectionConfig, **overrides: Any) -> None:
         super().__init__(config, **overrides)
@@ -82,7 +97,9 @@ class SQLiteBackend(StorageBackend):
         return super()._open_connection()
 
     def setup_session(self, raw: sqlite3.Connection) -> None:
-        """Apply the PRAGMAs from options on every new connection."""
+        """Register the library's SQL functions and apply the PRAGMAs from options on every new connection."""
+        register_functions(raw)
+        refuse_double_quoted_strings(raw)
         for key, value in self.pragmas.items():
             if key == 'journal_mode' and self.is_memory:
                 continue  # an in-memory database has no journal file to put in WAL mode

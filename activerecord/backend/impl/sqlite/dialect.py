@@ -1,12 +1,15 @@
 """SQLite's SQL: only what differs from the base dialect."""
 from __future__ import annotations
 
+import decimal
 import sqlite3
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ...dialect import Dialect
 from ...features import Features
+from ...sql_lexer import SQLITE
 from ...transaction import IsolationLevel, effective_level
+from .functions import CASE_FOLD, DECIMAL_AVG, DECIMAL_SUM
 from .types import SQLiteTypeMap
 
 _VERSION = sqlite3.sqlite_version_info
@@ -16,11 +19,30 @@ class SQLiteDialect(Dialect):
     """SQLite 3: LIMIT/OFFSET, ON CONFLICT upsert, lastrowid keys, BEGIN IMMEDIATE for SERIALIZABLE."""
 
     name = 'sqlite'
+    # Schema introspection (backend/schema.py): lower-case labels, `?` bound as the *_params say.
+    introspect_tables_sql = ("SELECT name AS name FROM sqlite_master WHERE type = 'table' "
+                             "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
+    introspect_columns_sql = (
+        'SELECT c.name AS name, c.type AS sql_type, c."notnull" = 0 AS nullable, c.dflt_value AS column_default, '
+        'c.pk AS pk_position, (c.pk = 1 AND upper(c.type) = \'INTEGER\' AND (SELECT COUNT(*) FROM '
+        'pragma_table_xinfo(?, COALESCE(?, \'main\')) k WHERE k.pk > 0) = 1) AS "autoincrement" '
+        'FROM pragma_table_xinfo(?, COALESCE(?, \'main\')) c WHERE c.hidden <> 1 ORDER BY c.cid')
+    introspect_columns_params = ('table', 'schema', 'table', 'schema')
+    # SQLite lets a referenced table be dropped: DROP TABLE from a model asks this first.
+    introspect_referencing_sql = (
+        "SELECT m.name AS name FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f "
+        "WHERE m.type = 'table' AND f.\"table\" = ? COLLATE NOCASE AND m.name <> ? COLLATE NOCASE "
+        "AND EXISTS (SELECT 1 FROM sqlite_master t WHERE t.type = 'table' AND t.name = ? COLLATE NOCASE)")
+    introspect_referencing_params = ('table', 'table', 'table')
+    lexical_rules = SQLITE
     features = Features(
         generated_keys='lastrowid', returning=_VERSION >= (3, 35), upsert='on_conflict',
-        transactional_ddl=True, for_update=False, ilike=False, right_join=_VERSION >= (3, 39),
+        transactional_ddl=True, alter_add_foreign_key=False, for_update=False, ilike=False,
+        right_join=_VERSION >= (3, 39),
         full_join=_VERSION >= (3, 39), json=True, boolean_type=False,
-        max_parameters=32766 if _VERSION >= (3, 32) else 999, max_in_list=30000,
+        max_parameters=32766 if _VERSION >= (3, 32) else 999,
+        # the real limit is compiled into the library (often 250000): SQLite refuses more itself
+        max_parameters_enforced=False, max_in_list=30000,
         # a 500-row INSERT is prepared several times faster than an 8,000-row one, and a
         # repeated batch is prepared once (docs/performance.md)
         bulk_parameters=2000,
@@ -35,6 +57,14 @@ class SQLiteDialect(Dialect):
     explain_prefix = 'EXPLAIN QUERY PLAN '   # plain EXPLAIN lists VDBE bytecode, not a plan
     group_by_position = True
     type_map_class = SQLiteTypeMap
+    # Decimals are doubles here: their SUM/AVG add exactly (functions.py, registered per connection)
+    typed_function_names: ClassVar[dict[tuple[str, Any], str]] = {
+        ('sum', decimal.Decimal): DECIMAL_SUM, ('avg', decimal.Decimal): DECIMAL_AVG}
+    # LOWER folds ASCII only
+    case_fold_function = CASE_FOLD
+    # dates and times are ISO text here; CAST(... AS DATE) would give them NUMERIC affinity (2009)
+    cast_types: ClassVar[dict[str, str]] = {**Dialect.cast_types, 'date': 'TEXT', 'datetime': 'TEXT',
+                                            'time': 'TEXT'}
 
     def begin_statements(self, level: IsolationLevel | None, read_only: bool, features: Features) -> list[str]:
         """BEGIN (deferred); BEGIN IMMEDIATE for SERIALIZABLE; PRAGMA query_only for read-only."""

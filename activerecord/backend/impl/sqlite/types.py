@@ -8,6 +8,7 @@ SQLite has no exact decimal, no boolean, no date/time types:
 - datetime is TEXT 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC (an instant: aware values are converted
   to UTC, naive ones are taken as UTC) and reads back aware in UTC; a NaiveDatetime field
   stores and returns its wall time as given. The fixed width keeps text order = time order.
+- a float NaN is refused with DataError (SQLite would store NULL); infinities are kept.
 - bool is INTEGER 0/1 read back as bool; timedelta BIGINT microseconds; UUID CHAR(36) text;
   dict/list JSON text; date and time ISO text.
 """
@@ -18,7 +19,7 @@ import decimal
 from typing import Any, ClassVar
 
 from ....errors import DataError
-from ...types import ColumnSpec, Converter, TypeMap, check_decimal_digits, to_decimal
+from ...types import ColumnSpec, Converter, TypeMap, check_decimal_digits, refuse_nan, to_decimal
 
 #: significant digits a float (IEEE double) keeps exactly through repr()
 FLOAT_DIGITS = 15
@@ -144,7 +145,7 @@ class SQLiteTypeMap(TypeMap):
     to_db_converters: ClassVar[dict[str, Converter]] = {
         **TypeMap.to_db_converters,
         'decimal': decimal_to_float, 'decimal_unbounded': decimal_to_float,
-        'datetime': datetime_to_utc_text, 'datetime_naive': naive_datetime_text,
+        'float': refuse_nan, 'datetime': datetime_to_utc_text, 'datetime_naive': naive_datetime_text,
         'date': date_text, 'time': time_text,
     }
     from_db_converters: ClassVar[dict[str, Converter]] = {
@@ -161,6 +162,7 @@ class SQLiteTypeMap(TypeMap):
 
     param_converters: ClassVar[dict[type, Converter]] = {
         decimal.Decimal: decimal_to_float,
+        float: refuse_nan,
         datetime.datetime: datetime_to_utc_text,
         datetime.date: date_text,
         datetime.time: time_text,

@@ -1,0 +1,247 @@
+"""A transaction belongs to the asyncio task or thread that opened it (a ContextVar).
+
+Runs on every live backend through the `db` fixture. Async tests drive their own event loop with
+`asyncio.run`; the model calls inside the tasks are the ordinary synchronous ones, so a task runs
+statements between its awaits exactly as an async twin would.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+
+import pytest
+
+from activerecord import ActiveRecord
+from activerecord.backend.typing import ConnectionConfig
+from activerecord.errors import ActiveRecordError
+
+
+class Note(ActiveRecord):
+    __table_name__ = 'ar_task_notes'
+    id: int
+    title: str
+
+
+class Failed(Exception):
+    pass
+
+
+#: databases where a second writer waits for the first one's lock (one writer at a time): a task
+#: there writes only between awaits, never across one, or it would block the only thread
+SINGLE_WRITER = {'sqlite'}
+
+
+def titles() -> list[str]:
+    return sorted(note.title for note in Note.find_all())
+
+
+def test_a_task_suspended_in_its_transaction_does_not_capture_another_tasks_statement(db) -> None:
+    db.use(Note)
+    writes_across_await = db.name not in SINGLE_WRITER
+    a_inside, b_done = asyncio.Event(), asyncio.Event()
+
+    async def task_a() -> None:
+        with pytest.raises(Failed):
+            with Note.transaction():
+                if writes_across_await:
+                    Note.create(title='a')      # holds the row while suspended below
+                a_inside.set()
+                await b_done.wait()
+                await asyncio.sleep(0.05)
+                if not writes_across_await:
+                    Note.create(title='a')
+                raise Failed
+
+    async def task_b() -> None:
+        await a_inside.wait()
+        assert not Note.backend().in_transaction      # A's transaction is not B's
+        Note.create(title='b')                        # autocommits on its own connection
+        b_done.set()
+
+    async def main() -> None:
+        await asyncio.gather(task_a(), task_b())
+
+    asyncio.run(main())
+    assert titles() == ['b']
+    assert Note.backend().pool.status()['checked_out'] == 0
+
+
+def test_fifty_concurrent_task_transactions_keep_exactly_the_committed_rows(db) -> None:
+    db.use(Note)
+    # 50 transactions open at once need 50 connections (a ':memory:' SQLite is a new database)
+    backend = Note.configure(ConnectionConfig.from_url(db.url, pool_size=5, max_overflow=60))
+    Note.create_table()
+    writes_across_await = db.name not in SINGLE_WRITER
+
+    async def one(number: int) -> None:
+        with Note.transaction():
+            await asyncio.sleep(0)
+            Note.create(title=f'n{number:02d}')
+            if writes_across_await:
+                await asyncio.sleep(0)
+            if number % 2:
+                raise Failed(number)
+
+    async def main() -> list:
+        return await asyncio.gather(*(one(number) for number in range(50)), return_exceptions=True)
+
+    try:
+        outcomes = asyncio.run(main())
+        assert [type(outcome) for outcome in outcomes] == [type(None), Failed] * 25
+        assert titles() == [f'n{number:02d}' for number in range(0, 50, 2)]
+        assert backend.pool.status()['checked_out'] == 0
+    finally:
+        backend.close()
+
+
+def test_tasks_created_inside_the_block_share_its_transaction(db) -> None:
+    db.use(Note)
+
+    async def child(number: int) -> bool:
+        Note.create(title=f'child{number}')
+        await asyncio.sleep(0)
+        return Note.backend().in_transaction
+
+    async def main(fail: bool) -> list[bool]:
+        with Note.transaction():
+            inside = await asyncio.gather(*(child(number) for number in range(3)))
+            if fail:
+                raise Failed
+        return inside
+
+    with pytest.raises(Failed):
+        asyncio.run(main(fail=True))
+    assert titles() == []                            # the children's rows went with the block
+    assert asyncio.run(main(fail=False)) == [True, True, True]
+    assert titles() == ['child0', 'child1', 'child2']
+
+
+def test_a_nested_block_opened_by_a_task_that_does_not_own_the_transaction_is_refused(db) -> None:
+    db.use(Note)
+
+    async def child() -> None:
+        with Note.transaction():
+            Note.create(title='never')
+
+    async def main() -> None:
+        with Note.transaction():
+            Note.create(title='owner')
+            with pytest.raises(ActiveRecordError, match='another task or thread'):
+                await asyncio.create_task(child())
+            assert Note.backend().transaction_manager.depth == 1   # the stack is untouched
+
+    asyncio.run(main())
+    assert titles() == ['owner']
+
+
+def test_threads_sharing_a_transaction_take_turns_on_its_connection(db) -> None:
+    db.use(Note)
+    backend = Note.backend()
+    finished = threading.Event()
+
+    def statement_from_thread() -> None:
+        Note.create(title='from thread')
+        finished.set()
+
+    with Note.transaction():
+        context = contextvars.copy_context()           # what asyncio.to_thread hands a thread
+        thread = threading.Thread(target=context.run, args=(statement_from_thread,))
+        with backend.connection():                     # this thread's turn on the connection
+            thread.start()
+            assert not finished.wait(0.3)              # the thread waits for its turn...
+        thread.join(30)
+        assert finished.is_set()                       # ...and takes it once the turn is free
+        assert backend.pool.status()['checked_out'] == 1   # on the transaction's connection
+        refused: list[BaseException] = []
+        thread = threading.Thread(target=context.run, args=(_open_nested_block, refused))
+        thread.start()                                 # same transaction, but not its owner
+        thread.join(30)
+        assert len(refused) == 1 and isinstance(refused[0], ActiveRecordError), refused
+        assert 'another task or thread' in str(refused[0])
+    assert titles() == ['from thread']
+
+
+def _open_nested_block(refused: list) -> None:
+    try:
+        with Note.transaction():
+            pass
+    except BaseException as error:
+        refused.append(error)
+
+
+def test_configure_inside_the_models_own_transaction_is_refused(db) -> None:
+    db.use(Note)
+    with Note.transaction():
+        with pytest.raises(ActiveRecordError, match='inside an open transaction'):
+            Note.configure(db.url)
+        Note.create(title='still here')
+    Note.configure(db.url)                             # outside, configuring again is fine
+    assert titles() == ['still here']
+
+
+def test_a_generator_closed_in_another_thread_ends_its_own_transaction_only(db) -> None:
+    db.use(Note)
+    backend = Note.backend()
+
+    def writer():
+        with Note.transaction():
+            Note.create(title='generator')
+            yield
+
+    held = writer()
+    next(held)                                         # this thread now has the generator's transaction
+    assert backend.in_transaction
+    seen: list = []
+
+    def close_while_in_own_transaction() -> None:
+        with Note.transaction():
+            held.close()                               # GeneratorExit runs the block's rollback here
+            Note.create(title='closer')
+            seen.append(backend.in_transaction)        # the closer's own transaction is still open
+
+    thread = threading.Thread(target=close_while_in_own_transaction)
+    thread.start()
+    thread.join(30)
+    assert seen == [True]
+    assert not backend.in_transaction                  # the owner is not left stranded
+    assert titles() == ['closer']
+    assert backend.pool.status()['checked_out'] == 0
+
+
+def test_a_savepoint_name_already_open_is_refused_and_the_older_one_kept(db) -> None:
+    db.use(Note)
+    tm = Note.backend().transaction_manager
+    with Note.transaction():
+        Note.create(title='before')
+        tm.savepoint('s1')
+        Note.create(title='after s1')
+        with pytest.raises(ActiveRecordError, match="'s1' is already open"):
+            tm.savepoint('s1')
+        Note.create(title='after the refusal')
+        tm.rollback_to('s1')                           # the first s1 is still known
+        tm.release('s1')
+    assert titles() == ['before']
+
+
+def test_a_task_cancelled_inside_its_transaction_rolls_back_and_returns_the_connection(db) -> None:
+    db.use(Note)
+
+    async def victim(started: asyncio.Event) -> None:
+        with Note.transaction():
+            Note.create(title='cancelled')
+            started.set()
+            await asyncio.Event().wait()                # suspended here until cancelled
+
+    async def main() -> None:
+        started = asyncio.Event()
+        task = asyncio.create_task(victim(started))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not Note.backend().in_transaction
+
+    asyncio.run(main())
+    assert titles() == []
+    assert Note.backend().pool.status()['checked_out'] == 0
