@@ -240,7 +240,7 @@ class StorageBackend:
             try:
                 yield turn.connection
             finally:
-                turn.turn.release()   # this very transaction's, wherever the block is closed
+                turn.turn_lock.release()   # this very transaction's, wherever the block is closed
             return
         pooled = self.pool.checkout()
         try:
@@ -264,19 +264,19 @@ class StorageBackend:
     # self.connection()`: a generator context manager costs more than the rest of a primary-key
     # lookup's Python overhead together (see docs/performance.md).
 
-    def _acquire(self) -> tuple[PooledConnection, bool]:
-        """(connection, owned): the transaction's pinned one (owned=False; this caller's turn on it
-        is held until `self.transaction_manager.end_turn()`), else one checked out of the pool
-        that the caller gives back with `self.pool.release(pooled)` unless it was invalidated."""
+    def _acquire(self) -> tuple[PooledConnection, Any]:
+        """(connection, turn): the open transaction's pinned connection with this caller's turn on
+        it held (`turn` is the transaction), else one checked out of the pool (`turn` is None);
+        either way the caller ends with `self._give_back(pooled, turn)`."""
         turn = self.transaction_manager.take_turn()
         if turn is not None:
-            return turn.connection, False
-        return self.pool.checkout(), True
+            return turn.connection, turn
+        return self.pool.checkout(), None
 
-    def _give_back(self, pooled: PooledConnection, owned: bool) -> None:
+    def _give_back(self, pooled: PooledConnection, turn: Any) -> None:
         """End a statement's use of what _acquire() gave: the transaction's turn, or the checkout."""
-        if not owned:
-            self.transaction_manager.end_turn()
+        if turn is not None:
+            turn.turn_lock.release()
         elif not pooled.invalidated:
             try:
                 self.pool.release(pooled)
@@ -377,7 +377,7 @@ class StorageBackend:
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
         """Run one statement; returns the number of affected rows (-1 when unknown)."""
         sql, bound, count = self._prepare(sql, params)
-        pooled, owned = self._acquire()
+        pooled, turn = self._acquire()
         try:
             cursor = self._run(pooled, sql, bound, count)
             try:
@@ -385,7 +385,7 @@ class StorageBackend:
             finally:
                 self._close_cursor(cursor)
         finally:
-            self._give_back(pooled, owned)
+            self._give_back(pooled, turn)
 
     def executemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]]) -> int:
         """Run one statement for each parameter tuple; returns the affected rows in total."""
@@ -405,7 +405,7 @@ class StorageBackend:
     def query_rows(self, sql: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
         """Column labels and every row as a tuple (the fast path for building models)."""
         sql, bound, count = self._prepare(sql, params)
-        pooled, owned = self._acquire()
+        pooled, turn = self._acquire()
         try:
             cursor = self._run(pooled, sql, bound, count)
             try:
@@ -417,7 +417,7 @@ class StorageBackend:
             finally:
                 self._close_cursor(cursor)
         finally:
-            self._give_back(pooled, owned)
+            self._give_back(pooled, turn)
         return labels, rows
 
     def _labels(self, cursor: Any) -> list[str]:
@@ -434,7 +434,7 @@ class StorageBackend:
     def fetch_one(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, Any] | None:
         """The first row as a dict, or None."""
         sql, bound, count = self._prepare(sql, params)
-        pooled, owned = self._acquire()
+        pooled, turn = self._acquire()
         try:
             cursor = self._run(pooled, sql, bound, count)
             try:
@@ -448,7 +448,7 @@ class StorageBackend:
             finally:
                 self._close_cursor(cursor)
         finally:
-            self._give_back(pooled, owned)
+            self._give_back(pooled, turn)
         return None if row is None else dict(zip(labels, row))
 
     #: whether fetchone() leaves the connection ready for the next statement by itself
@@ -498,7 +498,7 @@ class StorageBackend:
     def insert_returning_key(self, sql: str, params: Sequence[Any]) -> Any:
         """Run an INSERT built by the dialect and return the generated key (per features.generated_keys)."""
         sql, bound, count = self._prepare(sql, params)
-        pooled, owned = self._acquire()
+        pooled, turn = self._acquire()
         try:
             cursor = self._run(pooled, sql, bound, count)
             try:
@@ -509,7 +509,7 @@ class StorageBackend:
             finally:
                 self._close_cursor(cursor)
         finally:
-            self._give_back(pooled, owned)
+            self._give_back(pooled, turn)
 
     def execute_script(self, script: str) -> None:
         """Run several `;`-separated statements (split with sqlparse), in one transaction."""

@@ -70,7 +70,7 @@ def current_owner() -> tuple[int, Any]:
 class _Transaction:
     """One open transaction: its pinned connection, savepoints, owner and turn lock."""
 
-    __slots__ = ('connection', 'savepoints', 'blocks', 'owner', 'turn', 'explicit')
+    __slots__ = ('connection', 'savepoints', 'blocks', 'owner', 'turn_lock', 'explicit')
 
     def __init__(self, connection: 'PooledConnection', owner: tuple[int, Any]) -> None:
         self.connection: PooledConnection | None = connection   # None once ended
@@ -79,7 +79,7 @@ class _Transaction:
         self.owner = owner
         # Tasks and threads that inherited the context share the connection: they take turns,
         # one statement at a time (re-entrant, so a thread may nest statements in a stream).
-        self.turn = threading.RLock()
+        self.turn_lock = threading.RLock()
         self.explicit = False   # opened by begin(), not by a `with` block
 
     @property
@@ -139,19 +139,16 @@ class TransactionManager:
         return None if state is None else state.connection
 
     def take_turn(self) -> '_Transaction | None':
-        """The open transaction with its turn lock held (end with end_turn()), or None outside one."""
+        """The open transaction with its turn lock held (give it back with
+        `state.turn_lock.release()`), or None outside one."""
         state = self._current.get()
         if state is None or state.connection is None:
             return None
-        state.turn.acquire()
+        state.turn_lock.acquire()
         if state.connection is None:   # it ended while this caller waited for its turn
-            state.turn.release()
+            state.turn_lock.release()
             return None
         return state
-
-    def end_turn(self) -> None:
-        """Give the turn taken by take_turn() back (same task/thread, same statement)."""
-        self._current.get().turn.release()
 
     def _active(self, verb: str) -> _Transaction:
         state = self._current.get()
@@ -252,7 +249,7 @@ class TransactionManager:
         backend = self._backend
         interrupted = True
         try:
-            with state.turn:
+            with state.turn_lock:
                 if commit:
                     self._send_commit(pooled)
                 elif not pooled.invalidated:   # a closed connection has nothing to roll back
@@ -297,14 +294,14 @@ class TransactionManager:
             raise ActiveRecordError(f'a savepoint named {name!r} is already open; open: {state.savepoints}')
         backend = self._backend
         backend.features.require('savepoints', backend.name)
-        with state.turn:
+        with state.turn_lock:
             backend.run_control(state.connection, [backend.dialect.savepoint_sql(name)])
         state.savepoints.append(name)
         return name
 
     def _rollback_to(self, state: _Transaction, name: str) -> None:
         self._known(state, name)
-        with state.turn:
+        with state.turn_lock:
             self._backend.run_control(state.connection, [self._backend.dialect.rollback_to_sql(name)])
         del state.savepoints[state.savepoints.index(name) + 1:]
 
@@ -312,7 +309,7 @@ class TransactionManager:
         self._known(state, name)
         sql = self._backend.dialect.release_sql(name)
         if sql is not None:
-            with state.turn:
+            with state.turn_lock:
                 self._backend.run_control(state.connection, [sql])
         del state.savepoints[state.savepoints.index(name):]
 

@@ -199,6 +199,8 @@ class TypeMap:
     decimal_type_name: ClassVar[str] = 'DECIMAL'
     #: refuse text with a NUL before sending (False where the server refuses it by itself)
     refuse_nul_text: ClassVar[bool] = True
+    #: refuse a float NaN before sending (where the database would store NULL instead)
+    refuse_nan_floats: ClassVar[bool] = False
 
     def __init__(self, dialect: Any) -> None:
         self.dialect = dialect
@@ -311,19 +313,23 @@ class TypeMap:
     def adapt_params(self, params: Sequence[Any]) -> Sequence[Any]:
         """Convert raw-SQL parameter values the driver cannot bind, by their Python type."""
         converters = self._param_converters
-        # A NUL would be stored (SQLite, MariaDB) where PostgreSQL refuses it: every database
-        # refuses it. A small statement looks at its text values on the way; a bulk one scans
-        # them once at C speed.
-        check_text = self.refuse_nul_text
+        # Values no database may keep as given are refused here, not converted: a NUL in text
+        # (SQLite and MariaDB would store it where PostgreSQL refuses it) and, where the type map
+        # says so, a float NaN (SQLite would store NULL). A small statement looks at its values
+        # on the way; a bulk one scans them once at C speed.
         if len(params) < 16:
+            check_text, check_nan = self.refuse_nul_text, self.refuse_nan_floats
             for value in params:
                 kind = type(value)
                 if kind not in converters:
                     converters[kind] = self._param_converter(kind)
                 if converters[kind] is not None:
                     break
-                if kind is str and check_text and '\x00' in value:
-                    refuse_nul_text(params)
+                if kind is str:
+                    if check_text and '\x00' in value:
+                        refuse_nul_text(params)
+                elif kind is float and check_nan and value != value:
+                    refuse_nan(value)
             else:
                 return params  # the common case: nothing to convert, no copy
         else:
@@ -335,11 +341,9 @@ class TypeMap:
                 if converters[kind] is not None:
                     break
             else:
-                if check_text and str in kinds:
-                    refuse_nul_text(params)
+                self._refuse_unstorable(params, kinds)
                 return params
-        if check_text:
-            refuse_nul_text(params)
+        self._refuse_unstorable(params, set(map(type, params)))
         adapted = []
         for value in params:  # the loop above stopped early: later types may be new
             kind = type(value)
@@ -348,6 +352,14 @@ class TypeMap:
             converter = converters[kind]
             adapted.append(value if converter is None else converter(value))
         return adapted
+
+    def _refuse_unstorable(self, params: Sequence[Any], kinds: set[type]) -> None:
+        """DataError for a NUL in text or (where refused) a float NaN among `params`."""
+        if self.refuse_nul_text and str in kinds:
+            refuse_nul_text(params)
+        if self.refuse_nan_floats and float in kinds:
+            for value in filter(_IS_FLOAT, params):
+                refuse_nan(value)
 
     def _param_converter(self, python_type: type) -> Converter | None:
         if python_type in _DRIVER_NATIVE:
@@ -416,6 +428,7 @@ _BUILTIN_KINDS: dict[Any, str] = {
 }
 _DRIVER_NATIVE = frozenset({int, str, float, bytes, type(None), bool})
 _IS_TEXT = str.__instancecheck__   # a C-level predicate for filter()
+_IS_FLOAT = float.__instancecheck__
 
 
 def refuse_nul_text(params: Sequence[Any]) -> None:

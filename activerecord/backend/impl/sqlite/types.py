@@ -160,9 +160,10 @@ class SQLiteTypeMap(TypeMap):
             return decimal_reader(spec.decimal_places)
         return super().from_db(spec)
 
+    #: SQLite stores a bound NaN as NULL: refuse it instead
+    refuse_nan_floats: ClassVar[bool] = True
     param_converters: ClassVar[dict[type, Converter]] = {
         decimal.Decimal: decimal_to_float,
-        float: refuse_nan,
         datetime.datetime: datetime_to_utc_text,
         datetime.date: date_text,
         datetime.time: time_text,
