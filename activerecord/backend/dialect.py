@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
 
 from ..errors import NotSupportedError, ProgrammingError
 from .features import Features
+from .placeholders import shared_reference
 from .sql_lexer import STANDARD, LexicalRules
 from .transaction import IsolationLevel, effective_level
 
@@ -24,13 +25,15 @@ if TYPE_CHECKING:  # pragma: no cover
 class SQLContext:
     """Collects SQL text and bound parameters while nodes render themselves."""
 
-    __slots__ = ('dialect', 'parts', 'params', 'state')
+    __slots__ = ('dialect', 'parts', 'params', 'state', 'shared')
 
     def __init__(self, dialect: 'Dialect') -> None:
         self.dialect = dialect
         self.parts: list[str] = []
         self.params: list[Any] = []
         self.state: dict[str, Any] = {}   # rendering flags nodes may set for their children
+        #: (type, value, scope) of a constant -> the index in `params` of its one parameter (shared_param)
+        self.shared: dict[tuple[type, Any, Any], int] | None = None
 
     def literal(self, text: str) -> 'SQLContext':
         """Append SQL text as it is (never user data)."""
@@ -39,6 +42,35 @@ class SQLContext:
 
     def param(self, value: Any) -> 'SQLContext':
         """Append a `?` and bind `value` to it."""
+        self.parts.append('?')
+        self.params.append(value)
+        return self
+
+    def shared_param(self, value: Any, scope: Any = None) -> 'SQLContext':
+        """Bind a constant of an expression; where the dialect's placeholders are numbered, an equal
+        constant (same type and value) already bound in this statement is referred to again.
+
+        `price + 1` in the select list and in GROUP BY must be one expression to the server: as
+        $1 and $2 PostgreSQL sees two (SQLSTATE 42803), as $1 twice it sees one. The value stays a
+        bound parameter; only its placeholder repeats. Values of different `scope`s are not shared.
+        """
+        if self.dialect.shared_parameters:
+            kind = type(value)
+            exact = _SHARED_KEYS.get(kind)
+            if exact is not None:
+                # equal is not always the same SQL value (Decimal('1.0') and ('1.00'), 0.0 and
+                # -0.0, equal instants in two time zones): those are keyed by their text
+                key = (kind, value if exact else str(value), scope)
+                shared = self.shared
+                if shared is None:
+                    shared = self.shared = {}
+                index = shared.get(key)
+                if index is not None:
+                    # relative to the parameters bound so far, so it stays right when this SQL is
+                    # nested in another statement's (a subquery, a CTE) after parameters of its own
+                    self.parts.append(shared_reference(len(self.params) - index))
+                    return self
+                shared[key] = len(self.params)
         self.parts.append('?')
         self.params.append(value)
         return self
@@ -69,6 +101,13 @@ class SQLContext:
     def finish(self) -> tuple[str, tuple]:
         """The SQL text and its parameters."""
         return ''.join(self.parts), tuple(self.params)
+
+
+#: constant types shared_param() may share -> whether equal values are the same SQL value
+_SHARED_KEYS: dict[type, bool] = {
+    str: True, bytes: True, int: True, bool: True, datetime.date: True,
+    float: False, decimal.Decimal: False, datetime.datetime: False, datetime.time: False,
+}
 
 
 class Dialect:
@@ -164,6 +203,9 @@ class Dialect:
     #: repeated expression (GROUP BY, a window's ORDER BY) by its text, and numbered parameters
     #: ($1, $2 / :1, :2 / @P1, @P2) make two copies of one expression differ
     inline_integer_arguments: ClassVar[bool] = False
+    #: the driver's placeholders are numbered ($1, :p1): one parameter may stand in several places,
+    #: so a constant repeated in a statement (select list and GROUP BY) is bound once (shared_param)
+    shared_parameters: ClassVar[bool] = False
     #: GROUP BY 2 names the second select item; without it a select alias in group_by() is
     #: grouped by its expression (whose bound values would differ from the select list's)
     group_by_position: ClassVar[bool] = False
@@ -173,11 +215,25 @@ class Dialect:
     cast_types: ClassVar[dict[str, str]] = {
         'int': 'BIGINT', 'float': 'DOUBLE PRECISION', 'decimal': 'NUMERIC', 'str': 'VARCHAR(255)',
         'text': 'TEXT', 'date': 'DATE', 'datetime': 'TIMESTAMP', 'time': 'TIME', 'bool': 'BOOLEAN'}
+    #: CAST kind -> a function written instead of CAST (SQLite: date() takes a datetime's text
+    #: to its day, where CAST would only relabel the text)
+    cast_functions: ClassVar[dict[str, str]] = {}
     explain_prefix: ClassVar[str] = 'EXPLAIN '
     #: (aggregate, argument's Python type) -> the function rendered instead (SQLite's exact decimal SUM)
     typed_function_names: ClassVar[dict[tuple[str, Any], str]] = {}
+    #: functions of typed_function_names given their result's decimal places as a last argument
+    #: (SQLite's exact SUM/AVG round their result once, to the places it is read with)
+    typed_function_places: ClassVar[frozenset[str]] = frozenset()
     #: (aggregate, argument's Python type) -> cast kind its argument gets (MySQL: AVG of ints as DOUBLE)
     typed_argument_casts: ClassVar[dict[tuple[str, Any], str]] = {}
+    #: (aggregate, argument's Python type) -> the SQL written instead, a str.format template of
+    #: {arg} (the argument), {distinct} ('DISTINCT ' or ''), {over} (a window's ' OVER (...)' or
+    #: ''), {places} (the decimal places the result is read to) and {exact_places} (places + 19,
+    #: past any COUNT's digits): PostgreSQL's AVG of a Decimal, exact to its places
+    typed_function_forms: ClassVar[dict[tuple[str, Any], str]] = {}
+    #: functions whose arguments take any type (CONCAT): a str constant there is cast to the 'str'
+    #: cast type, where the driver sends strings untyped and the server could not tell their type
+    text_argument_functions: ClassVar[frozenset[str]] = frozenset()
     #: the function ilike folds both sides with where there is no native ILIKE
     case_fold_function: ClassVar[str] = 'LOWER'
 

@@ -59,6 +59,71 @@ def _replacement(style: str, index: int) -> str:
     raise ProgrammingError(f'unknown paramstyle {style!r}; expected one of {", ".join(PARAMSTYLES)}')
 
 
+# A shared parameter (SQLContext.shared_param): `?/*same -N*/` binds nothing new and stands for
+# the parameter N places before the next one bound, written with that one's number. Relative, so
+# it stays right when the SQL is nested after other parameters; a comment, so the SQL still reads.
+_SHARED_OPEN = '?/*same -'
+_SHARED = re.compile(r'\?/\*same -([1-9][0-9]*)\*/')
+#: paramstyles that can write one parameter in several places
+_NUMBERED_STYLES = frozenset({'numeric', 'dollar', 'named', 'pyformat'})
+
+
+def shared_reference(back: int) -> str:
+    """The internal text of a placeholder for the parameter `back` places before the next one."""
+    return f'{_SHARED_OPEN}{back}*/'
+
+
+def _translate_shared(sql: str, style: str, question_mark_operators: bool,
+                      rules: LexicalRules) -> Translated:
+    """Translate SQL that refers to a parameter again: each reference gets that parameter's number."""
+    if style not in _NUMBERED_STYLES:
+        raise ProgrammingError(f'this SQL refers to a parameter twice (`{_SHARED_OPEN}N*/`), which the {style} '
+                               f'paramstyle cannot write: it was rendered for another database: {sql[:200]}')
+    # the references read as plain `?` to the lexer; `backs` remembers where they were
+    plain: list[str] = []
+    backs: dict[int, int] = {}   # offset of a reference's `?` in the plain SQL -> N
+    length = last = 0
+    for match in _SHARED.finditer(sql):
+        piece = sql[last:match.start() + 1]  # up to and with the `?`
+        plain.append(piece)
+        length += len(piece)
+        backs[length - 1] = int(match.group(1))
+        last = match.end()
+    plain.append(sql[last:])
+    text = ''.join(plain)
+    pieces = list(segments(text, rules))
+    masked = ''.join(_MASKS.get(kind) or _tokenizer_code(code, rules) for kind, code in pieces)
+    decisions = iter(_placeholder_decisions(masked, question_mark_operators))
+    offsets = []   # where the `?` that are placeholders are in `text`
+    at = 0
+    for kind, code in pieces:
+        if kind == CODE:
+            for index, char in enumerate(code):
+                if char == '?' and next(decisions):
+                    offsets.append(at + index)
+        at += len(code)
+    out: list[str] = []
+    count = start = 0
+    for offset in offsets:
+        between = text[start:offset]
+        out.append(between.replace('%', '%%') if style == 'pyformat' else between)
+        back = backs.pop(offset, None)
+        if back is None:
+            count += 1
+            out.append(_replacement(style, count))
+        elif back > count:
+            backs[offset] = back   # before the first parameter: reported below
+            break
+        else:
+            out.append(_replacement(style, count - back + 1))
+        start = offset + 1
+    if backs:   # in a literal or comment, or out of range: not text shared_reference() wrote
+        raise ProgrammingError(f'a `{_SHARED_OPEN}N*/` reference that names no earlier parameter: {sql[:200]}')
+    rest = text[start:]
+    out.append(rest.replace('%', '%%') if style == 'pyformat' else rest)
+    return Translated(''.join(out), count, style)
+
+
 # Once quoted identifiers ("x", `x`, [x]: whichever the dialect has) are set aside, SQL without
 # quotes, comments, dollar quoting or `#` has no literal that could hide a `?`, and without a
 # `?word` no named placeholder: such SQL (generated multi-row VALUES and long IN lists, which may
@@ -96,32 +161,86 @@ def _translate_plain(sql: str, style: str, question_mark_operators: bool,
 @lru_cache(maxsize=8192)
 def translate(sql: str, style: str, question_mark_operators: bool = False,
               rules: LexicalRules = STANDARD) -> Translated:
-    """Translate `?` placeholders of `sql` into `style`, reading literals and comments by `rules`; cached."""
+    """Translate `?` placeholders of `sql` into `style`, reading literals and comments by `rules`; cached.
+
+    Where a session setting can change the reading (`rules.readings`: MySQL's sql_mode), every
+    reading must find the same placeholders, or the SQL is refused before sending.
+    """
     percent_escapes = style in ('format', 'pyformat')
     if '?' not in sql:
         _replacement(style, 1)  # still reject an unknown style
         return Translated(sql.replace('%', '%%') if percent_escapes else sql, 0, style)
+    if _SHARED_OPEN in sql:   # only SQL with a repeated constant pays for this
+        return _translate_shared(sql, style, question_mark_operators, rules)
     plain = _translate_plain(sql, style, question_mark_operators, rules)
     if plain is not None:
         return plain
-    pieces = list(segments(sql, rules))
+    readings = rules.readings
+    if len(readings) == 1:
+        return _translate_pieces(list(segments(sql, rules)), style, question_mark_operators, rules)[0]
+    return _translate_agreed(sql, style, question_mark_operators, readings)
+
+
+def _translate_agreed(sql: str, style: str, question_mark_operators: bool,
+                      readings: tuple[LexicalRules, ...]) -> Translated:
+    """Translate where every session reading finds the same placeholders; refuse it otherwise.
+
+    A session may change how the server reads literals without the backend knowing (MySQL's
+    sql_mode set by init_command or a raw SET). If one reading puts a `?` in a literal and another
+    in code, binding a value where the server sees code would let the value out of its literal.
+    """
+    results: dict[tuple[tuple[str, str], ...], tuple[Translated, tuple[int, ...]]] = {}
+    failures: list[ProgrammingError] = []
+    for reading in readings:
+        try:
+            pieces = tuple(segments(sql, reading))
+        except ProgrammingError as error:
+            failures.append(error)
+            continue
+        if pieces not in results:  # the same pieces translate the same: tokenize each reading once
+            results[pieces] = _translate_pieces(pieces, style, question_mark_operators, reading)
+    if failures and not results:
+        raise failures[0]  # unterminated however the session reads it
+    if failures:
+        raise ProgrammingError(
+            f'{failures[0]} in one of the ways a {readings[0].name} session may read it (sql_mode '
+            f'NO_BACKSLASH_ESCAPES / ANSI_QUOTES) but not in another: write the literal so that every '
+            f'mode reads it alike (no backslash before a quote; a doubled quote instead) or pass the '
+            f'value as a parameter') from None
+    answers = {positions for _, positions in results.values()}
+    if len(answers) > 1:
+        raise ProgrammingError(
+            f'the `?` placeholders of this SQL depend on the session sql_mode (a backslash or a double '
+            f'quote read differently with NO_BACKSLASH_ESCAPES / ANSI_QUOTES), so a bound value could '
+            f'land where the server reads code: write the literal so that every mode reads it alike '
+            f'(no backslash before a quote; a doubled quote instead) or pass it as a parameter: {sql[:200]}')
+    return next(iter(results.values()))[0]
+
+
+def _translate_pieces(pieces: Sequence[tuple[str, str]], style: str, question_mark_operators: bool,
+                      rules: LexicalRules) -> tuple[Translated, tuple[int, ...]]:
+    """The translation of the lexed SQL and the offsets in it of the `?` that are placeholders."""
+    percent_escapes = style in ('format', 'pyformat')
     masked = ''.join(_MASKS.get(kind) or _tokenizer_code(text, rules) for kind, text in pieces)
     decisions = iter(_placeholder_decisions(masked, question_mark_operators))
     out: list[str] = []
-    count = 0
+    positions: list[int] = []
+    offset = 0
     for kind, text in pieces:
         parts = text.split('?') if kind == CODE else [text]
-        if percent_escapes:
-            parts = [part.replace('%', '%%') for part in parts]
-        out.append(parts[0])
-        for part in parts[1:]:
-            if next(decisions):
-                count += 1
-                out.append(_replacement(style, count))
-            else:
-                out.append('?')
-            out.append(part)
-    return Translated(''.join(out), count, style)
+        at = offset  # where the next `?` is in `sql`
+        offset += len(text)
+        for index, part in enumerate(parts):
+            if index:
+                if next(decisions):
+                    positions.append(at)
+                    out.append(_replacement(style, len(positions)))
+                else:
+                    out.append('?')
+                at += 1
+            at += len(part)
+            out.append(part.replace('%', '%%') if percent_escapes else part)
+    return Translated(''.join(out), len(positions), style), tuple(positions)
 
 
 def _tokenizer_code(code: str, rules: LexicalRules) -> str:
@@ -160,4 +279,4 @@ def _placeholder_decisions(masked: str, question_mark_operators: bool) -> list[b
 
 def count_placeholders(sql: str, rules: LexicalRules = STANDARD) -> int:
     """How many real `?` placeholders a (raw) SQL fragment has."""
-    return translate(sql, 'qmark', False, rules).placeholder_count
+    return translate(sql, 'numeric', False, rules).placeholder_count

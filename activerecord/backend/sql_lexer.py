@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Iterator, NoReturn
+from itertools import product
+from typing import Any, Iterator, NoReturn
 
 from ..errors import ProgrammingError
 
@@ -43,6 +44,19 @@ class LexicalRules:
     dollar_quotes: bool = False
     #: q'[...]', q'{...}', q'<...>', q'(...)', q'!...!' strings (Oracle)
     q_quotes: bool = False
+    #: settings a session can change behind the backend's back (MySQL's sql_mode, through
+    #: init_command or a raw SET): per setting, the alternative (field, value) overrides. The
+    #: translator reads the SQL under every combination, so no session mode can make it and the
+    #: server disagree about where a literal ends.
+    session_alternatives: tuple[tuple[tuple[tuple[str, Any], ...], ...], ...] = ()
+
+    @cached_property
+    def readings(self) -> tuple['LexicalRules', ...]:
+        """Every way a session of this database may read literals: just this one for most."""
+        if not self.session_alternatives:
+            return (self,)
+        return tuple(replace(self, session_alternatives=(), **dict(pair for option in choice for pair in option))
+                     for choice in product(*self.session_alternatives))
 
     def with_backslash_escapes(self, enabled: bool) -> 'LexicalRules':
         """A copy for a session whose sql_mode turns backslash escapes on or off."""
@@ -55,21 +69,30 @@ class LexicalRules:
 
     @cached_property
     def quoted_identifier(self) -> re.Pattern[str]:
-        """A whole quoted identifier of this dialect."""
-        bodies = [_IDENTIFIER_BODIES[opening] for opening, _ in self.identifier_quotes]
-        return re.compile('|'.join(bodies) or '(?!)')
+        """A whole quoted identifier of this dialect, in every reading (`readings`) of it."""
+        quotes = [opening for opening, closing in self.identifier_quotes
+                  if all((opening, closing) in reading.identifier_quotes for reading in self.readings)]
+        return re.compile('|'.join(_IDENTIFIER_BODIES[opening] for opening in quotes) or '(?!)')
 
 
 STANDARD = LexicalRules('standard')
 SQLITE = LexicalRules('sqlite', identifier_quotes=(('"', '"'), ('`', '`'), ('[', ']')))
 POSTGRESQL = LexicalRules('postgresql', nested_comments=True, escape_strings=True, dollar_quotes=True)
+#: MySQL/MariaDB sql_mode flags that move where a literal ends: NO_BACKSLASH_ESCAPES, ANSI_QUOTES
+_MYSQL_SESSION = (
+    ((('backslash_escapes', True),), (('backslash_escapes', False),)),
+    ((('string_quotes', '\'"'), ('identifier_quotes', (('`', '`'),))),
+     (('string_quotes', "'"), ('identifier_quotes', (('`', '`'), ('"', '"'))))),
+)
 #: MySQL/MariaDB with the default sql_mode: "..." is a string, backslashes escape
 MYSQL = LexicalRules('mysql', string_quotes='\'"', backslash_escapes=True, identifier_quotes=(('`', '`'),),
-                     hash_comments=True, dash_comment_needs_space=True, executable_comments=True)
+                     hash_comments=True, dash_comment_needs_space=True, executable_comments=True,
+                     session_alternatives=_MYSQL_SESSION)
 #: sql_mode ANSI_QUOTES (or ANSI): "..." is an identifier
 MYSQL_ANSI_QUOTES = LexicalRules('mysql', string_quotes="'", backslash_escapes=True,
                                  identifier_quotes=(('`', '`'), ('"', '"')), hash_comments=True,
-                                 dash_comment_needs_space=True, executable_comments=True)
+                                 dash_comment_needs_space=True, executable_comments=True,
+                                 session_alternatives=_MYSQL_SESSION)
 ORACLE = LexicalRules('oracle', q_quotes=True)
 SQLSERVER = LexicalRules('mssql', identifier_quotes=(('"', '"'), ('[', ']')))
 

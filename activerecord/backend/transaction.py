@@ -140,15 +140,42 @@ class TransactionManager:
 
     def take_turn(self) -> '_Transaction | None':
         """The open transaction with its turn lock held (give it back with
-        `state.turn_lock.release()`), or None outside one."""
+        `state.turn_lock.release()`), or None outside one. A task or thread that inherited a
+        transaction which has since ended gets ActiveRecordError, never an autocommit."""
         state = self._current.get()
-        if state is None or state.connection is None:
+        if state is None:
             return None
-        state.turn_lock.acquire()
+        if state.connection is None:
+            return self._after_end(state)
+        # Bounded: a sharer holding the turn while suspended (an open stream) may never give it back.
+        if not state.turn_lock.acquire(True, self._backend.pool.timeout):
+            raise self._no_turn()
         if state.connection is None:   # it ended while this caller waited for its turn
             state.turn_lock.release()
-            return None
+            return self._after_end(state)
         return state
+
+    def _no_turn(self) -> ActiveRecordError:
+        backend = self._backend
+        return ActiveRecordError(
+            f'{backend.name}: waited {backend.pool.timeout:g}s (pool_timeout) for a turn on this '
+            "transaction's connection, which another task or thread sharing the transaction holds "
+            '(for example an open stream: a query iter() neither exhausted nor closed); finish or '
+            'close it before running statements from elsewhere in the transaction')
+
+    def _after_end(self, state: _Transaction) -> None:
+        """An ended transaction seen in this context: its owner (whose block was ended from
+        elsewhere, a generator closed in another thread) goes on outside any transaction; an
+        inheritor is refused, since its statement was meant to commit or roll back with it."""
+        if state.owner == current_owner():
+            if self._current.get() is state:
+                self._current.set(None)   # forget it, so the next statement costs no more than this
+            return None
+        raise ActiveRecordError(
+            'this task or thread was created inside a `with transaction():` block and inherited its '
+            'transaction, which has since ended (committed or rolled back), so this statement can '
+            'no longer run in it and is not run at all; open its own transaction with '
+            '`with Model.transaction():` around its statements')
 
     def _active(self, verb: str) -> _Transaction:
         state = self._current.get()
@@ -260,7 +287,8 @@ class TransactionManager:
             raise
         finally:
             # Inline assignments, no calls: an interrupt here cannot leave the state half-ended.
-            state.connection, state.savepoints, state.blocks, state.owner = None, [], [], None
+            # The owner is kept: it tells the owner from an inheritor once ended (_after_end).
+            state.connection, state.savepoints, state.blocks = None, [], []
             if self._current.get() is state:
                 self._current.set(None)
             pooled.in_transaction = False
@@ -420,7 +448,7 @@ class TransactionManager:
         if pooled is not None and not pooled.invalidated:
             self._backend.pool.invalidate(pooled)
         if block is None:
-            state.connection, state.savepoints, state.blocks, state.owner = None, [], [], None
+            state.connection, state.savepoints, state.blocks = None, [], []
             if self._current.get() is state:
                 self._current.set(None)
         else:

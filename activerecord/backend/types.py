@@ -189,6 +189,10 @@ class TypeMap:
         'uuid': to_uuid, 'json': json_loads, 'timedelta': microseconds_to_timedelta,
         'decimal': to_decimal, 'decimal_unbounded': to_decimal, 'bytes': to_bytes, 'bool': bool,
     }
+    #: kind -> converter of a computed expression's value where the driver may give it in
+    #: another form than a column's (MySQL: COALESCE(date_col, ?) is text); model columns keep
+    #: from_db_converters, so loading rows pays nothing for it
+    computed_converters: ClassVar[dict[str, Converter]] = {}
     #: widest exact decimal when a Decimal field gives no max_digits
     unbounded_decimal_precision: ClassVar[int | None] = None
     default_enum_length: ClassVar[int] = 50
@@ -201,6 +205,8 @@ class TypeMap:
     refuse_nul_text: ClassVar[bool] = True
     #: refuse a float NaN before sending (where the database would store NULL instead)
     refuse_nan_floats: ClassVar[bool] = False
+    #: with refuse_nan_floats: refuse ±infinity too (where no numeric type holds it)
+    refuse_infinite_floats: ClassVar[bool] = False
 
     def __init__(self, dialect: Any) -> None:
         self.dialect = dialect
@@ -328,8 +334,8 @@ class TypeMap:
                 if kind is str:
                     if check_text and '\x00' in value:
                         refuse_nul_text(params)
-                elif kind is float and check_nan and value != value:
-                    refuse_nan(value)
+                elif kind is float and check_nan and value - value != 0.0:  # NaN or ±inf
+                    self._refuse_float(value)
             else:
                 return params  # the common case: nothing to convert, no copy
         else:
@@ -358,8 +364,13 @@ class TypeMap:
         if self.refuse_nul_text and str in kinds:
             refuse_nul_text(params)
         if self.refuse_nan_floats and float in kinds:
+            refuse = self._refuse_float
             for value in filter(_IS_FLOAT, params):
-                refuse_nan(value)
+                refuse(value)
+
+    def _refuse_float(self, value: float) -> None:
+        """DataError for a float this database cannot keep (NaN; ±inf where refuse_infinite_floats)."""
+        (refuse_non_finite if self.refuse_infinite_floats else refuse_nan)(value)
 
     def _param_converter(self, python_type: type) -> Converter | None:
         if python_type in _DRIVER_NATIVE:

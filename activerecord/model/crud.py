@@ -174,7 +174,8 @@ class CrudMixin(FinderMixin, BulkMixin):
         try:
             with _write_transaction(backend, table, _AFTER_DELETE):
                 _hooks.run(table, 'before_delete', self)
-                if cls.__soft_delete_field__ and not private.get('_ar_force'):
+                soft = bool(cls.__soft_delete_field__) and not private.get('_ar_force')
+                if soft:
                     deleted = _soft_delete(self, cls, backend, statements)
                 else:
                     deleted = _hard_delete(self, cls, backend, statements)
@@ -187,11 +188,12 @@ class CrudMixin(FinderMixin, BulkMixin):
             private['_ar_state'] = state
             raise
         if not deleted:
-            # the row was already gone: the record keeps its values and counts as deleted
+            # the row was already gone (or already soft-deleted): the record keeps its values; a
+            # hard delete counts it as deleted, a soft-delete record stays stored (restore() works)
             values.clear()
             values.update(backup)
             private['_ar_snap'] = snapshot
-            private['_ar_state'] = DELETED
+            private['_ar_state'] = state if soft else DELETED
         return deleted
 
     def refresh(self) -> Any:
@@ -317,8 +319,11 @@ def _read_back(record: Any, cls: type, backend: Any, statements: Statements, nam
 
 
 def _update(record: Any, cls: type, backend: Any, statements: Statements,
-            changed: list[str] | None = None, missing_ok: bool = False) -> bool:
+            changed: list[str] | None = None, missing_ok: bool = False,
+            null_fields: tuple[str, ...] = ()) -> bool:
     """UPDATE the changed columns (or only `changed`); the snapshot takes just what was written.
+
+    `null_fields` must still be NULL in the row for it to match (a soft delete marks a row once).
 
     An UPDATE matching no row raises RecordNotFound (or returns False with `missing_ok`): a
     write that did not happen is never reported as done. Every backend counts matched rows
@@ -343,7 +348,7 @@ def _update(record: Any, cls: type, backend: Any, statements: Statements,
             values[lock] = (snapshot[lock] or 0) + 1
             changed.append(lock)
     fields, dialect = statements.meta.fields, statements.dialect
-    sql = statements.update_sql(tuple(changed), where)
+    sql = statements.update_sql(tuple(changed), where, null_fields)
     params = to_params(cls, values, [(name, fields[name].raw_to_db(dialect)) for name in changed])
     params += to_params(cls, snapshot, [(name, fields[name].raw_to_db(dialect)) for name in where])
     count = backend.execute(sql, params)
@@ -390,8 +395,9 @@ def _hard_delete(record: Any, cls: type, backend: Any, statements: Statements) -
 def _soft_delete(record: Any, cls: type, backend: Any, statements: Statements) -> bool:
     field = cls.__soft_delete_field__
     record.__dict__[field] = utc_now()
-    # other unsaved changes stay unsaved; a row that is gone was not marked
-    return _update(record, cls, backend, statements, [field], missing_ok=True)
+    # other unsaved changes stay unsaved; a row that is gone, or already marked (by an earlier
+    # delete() or elsewhere), is not marked again: the UPDATE matches only an unmarked row
+    return _update(record, cls, backend, statements, [field], missing_ok=True, null_fields=(field,))
 
 
 def _describe(record: Any, statements: Statements) -> str:

@@ -70,14 +70,16 @@ class Statements:
                 self._builders[key] = builder
         return builder
 
-    def update_sql(self, set_fields: tuple[str, ...], where_fields: tuple[str, ...]) -> str:
-        """UPDATE t SET a = ?, ... WHERE k = ? AND ... (cached by the two field lists)."""
-        key = (set_fields, where_fields)
+    def update_sql(self, set_fields: tuple[str, ...], where_fields: tuple[str, ...],
+                   null_fields: tuple[str, ...] = ()) -> str:
+        """UPDATE t SET a = ?, ... WHERE k = ? AND ... [AND n IS NULL] (cached by the field lists)."""
+        key = (set_fields, where_fields, null_fields)
         sql = self._updates.get(key)
         if sql is None:
             quote, fields = self.dialect.quote, self.meta.fields
             assignments = ', '.join(f'{quote(fields[name].column)} = ?' for name in set_fields)
-            where = ' AND '.join(f'{quote(fields[name].column)} = ?' for name in where_fields)
+            where = ' AND '.join([f'{quote(fields[name].column)} = ?' for name in where_fields]
+                                 + [f'{quote(fields[name].column)} IS NULL' for name in null_fields])
             sql = f'UPDATE {self.quoted_table} SET {assignments} WHERE {where}'
             if len(self._updates) < 512:
                 self._updates[key] = sql

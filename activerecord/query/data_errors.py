@@ -29,6 +29,11 @@ def _refused(value: Any, max_length: int | None) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value not in _INT64
 
 
+def _non_finite(value: Any, max_length: int | None) -> bool:
+    """A float NaN or infinity: refused by some databases only (SQLite: NaN; MySQL: both)."""
+    return isinstance(value, float) and value - value != 0.0
+
+
 def naming_field(model: type, rows: Iterable[Mapping[str, Any]], names: Iterable[str],
                  error: errors.DataError) -> errors.DataError:
     """`error` again, prefixed with the model and field it came from (unchanged if none is found)."""
@@ -38,9 +43,14 @@ def naming_field(model: type, rows: Iterable[Mapping[str, Any]], names: Iterable
     if str(error).startswith(prefix):
         return error
     culprit = None
-    for values in rows:
-        culprit = next((name for name in names if _refused(values.get(name), fields[name].spec.max_length)),
-                       None)
+    # A NaN is only a suspect after every value refused everywhere: PostgreSQL stores it, so on
+    # PostgreSQL the error may come from another field of the same row.
+    for refused in (_refused, _non_finite):
+        for values in rows:
+            culprit = next((name for name in names if refused(values.get(name), fields[name].spec.max_length)),
+                           None)
+            if culprit is not None:
+                break
         if culprit is not None:
             break
     if culprit is None:

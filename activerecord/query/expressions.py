@@ -283,9 +283,9 @@ class Value(Expression):
             if kind is not None and kind != 'str':
                 type_sql = ctx.dialect.cast_types.get(kind)
                 if type_sql is not None:
-                    ctx.literal('CAST(').param(self.value).literal(f' AS {type_sql})')
+                    ctx.literal('CAST(').shared_param(self.value).literal(f' AS {type_sql})')
                     return
-        ctx.param(self.value)
+        ctx.shared_param(self.value)
 
     def __repr__(self) -> str:
         return f'Value({self.value!r})'
@@ -306,7 +306,10 @@ class BoundValue(Expression):
         self.column = column
 
     def __sql__(self, ctx: 'SQLContext') -> None:
-        ctx.param(self.column.to_db(ctx.dialect, self.value))
+        # shared only with the same column's values: PostgreSQL deduces an untyped (str) parameter's
+        # type from where it stands, and one parameter compared with two types is an error
+        column = self.column
+        ctx.shared_param(column.to_db(ctx.dialect, self.value), (id(column.model), column.name))
 
 
 _RAW_PARAMS_EXAMPLE = "raw('score > ? AND age < ?', 10, 65)"
@@ -330,7 +333,8 @@ class Raw(Expression):
 
     def __sql__(self, ctx: 'SQLContext') -> None:
         # Read with the dialect's rules, as the server will read the whole statement.
-        expected = translate(self.text, 'qmark', ctx.dialect.features.question_mark_operators,
+        # ('numeric': a fragment may hold a shared parameter's reference, which qmark cannot express)
+        expected = translate(self.text, 'numeric', ctx.dialect.features.question_mark_operators,
                              ctx.dialect.lexical_rules).placeholder_count
         if expected != len(self.params):
             raise ProgrammingError(

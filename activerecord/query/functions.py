@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import decimal
+import functools
 import re
+import string
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..backend.types import ColumnSpec
@@ -29,16 +31,31 @@ class Function(Expression):
         self.distinct = distinct
 
     def __sql__(self, ctx: 'SQLContext') -> None:
+        self.render_call(ctx, None)
+
+    def render_call(self, ctx: 'SQLContext', window: 'Window | None') -> None:
+        """This call; followed by `window`'s OVER (...) when it is that window's function."""
         lower = self.name.lower()
         dialect = ctx.dialect
         name = dialect.function_names.get(lower, self.name.upper())
-        cast_to = None
+        cast_to = places = None
         if lower in _TYPED_AGGREGATES and len(self.args) == 1 and (
-                dialect.typed_function_names or dialect.typed_argument_casts):
-            # SUM/AVG by argument type: SQLite's exact decimal sum, MySQL's AVG of integers as double
+                dialect.typed_function_names or dialect.typed_argument_casts or dialect.typed_function_forms):
+            # SUM/AVG by argument type: SQLite's exact decimal sum, MySQL's AVG of integers as
+            # double, PostgreSQL's AVG of decimals exact to its places
             key = (lower, python_type_of(self.args[0], render_scope(ctx)))
+            form = dialect.typed_function_forms.get(key)
+            if form is not None:
+                spec = result_type(self, render_scope(ctx))
+                if spec is not None and spec.decimal_places is not None:
+                    self._render_form(ctx, form, spec.decimal_places, window)
+                    return
             name = dialect.typed_function_names.get(key, name)
             cast_to = dialect.typed_argument_casts.get(key)
+            if name in dialect.typed_function_places and not self.distinct:
+                # the places the result is read to, so that the function rounds exactly once
+                spec = result_type(self, render_scope(ctx))
+                places = spec.decimal_places if spec is not None else None
         ctx.literal(name + '(')
         if self.distinct:
             ctx.literal('DISTINCT ')
@@ -47,10 +64,35 @@ class Function(Expression):
         elif cast_to is not None:
             with clause(ctx, 'operand'):
                 ctx.literal('CAST(').sql(self.args[0]).literal(f' AS {dialect.cast_types[cast_to]})')
+        elif lower in dialect.text_argument_functions:
+            with clause(ctx, 'argument'):
+                ctx.join(TextArgument(arg.value) if type(arg) is Value and type(arg.value) is str else arg
+                         for arg in self.args)
         else:
             with clause(ctx, 'argument'):
                 ctx.join(self.args)
+        if places is not None:
+            ctx.literal(f', {int(places)}')
         ctx.literal(')')
+        if window is not None:
+            window.render_over(ctx)
+
+    def _render_form(self, ctx: 'SQLContext', form: str, places: int, window: 'Window | None') -> None:
+        """A dialect's typed_function_forms template: the argument and the window where it says."""
+        places = int(places)
+        values = {'distinct': 'DISTINCT ' if self.distinct else '', 'places': str(places),
+                  'exact_places': str(places + EXACT_QUOTIENT_PLACES)}
+        for text, field in _template(form):
+            if text:
+                ctx.literal(text)
+            if field == 'arg':
+                with clause(ctx, 'argument'):
+                    ctx.sql(self.args[0])
+            elif field == 'over':
+                if window is not None:
+                    window.render_over(ctx)
+            elif field is not None:
+                ctx.literal(values[field])
 
     def over(self, partition_by: Any = None, order_by: Any = None, frame: Any = None) -> 'Window':
         """This function as a window function: OVER (PARTITION BY ... ORDER BY ... frame)."""
@@ -58,6 +100,18 @@ class Function(Expression):
 
     def __repr__(self) -> str:
         return f'func.{self.name}({", ".join(map(repr, self.args))})'
+
+
+#: places past a result's that a typed form's quotient is computed to: a COUNT is a 64-bit
+#: integer, below 10**19, so a quotient by it rounded there is rounded to the result's places as
+#: the exact quotient would be (PostgreSQLDialect.typed_function_forms)
+EXACT_QUOTIENT_PLACES = 19
+
+
+@functools.lru_cache(maxsize=None)
+def _template(form: str) -> tuple[tuple[str, str | None], ...]:
+    """A typed_function_forms template as (text, field) pieces, parsed once."""
+    return tuple((text, field) for text, field, _, _ in string.Formatter().parse(form))
 
 
 class IntegerArgument(Value):
@@ -70,6 +124,16 @@ class IntegerArgument(Value):
             ctx.literal(str(int(self.value)))   # exactly an int: digits and a sign, never user text
         else:
             super().__sql__(ctx)
+
+
+class TextArgument(Value):
+    """A str argument of a function taking any type (dialect.text_argument_functions): a bound value
+    cast to text, so that a server that types parameters from their place knows it."""
+
+    __slots__ = ()
+
+    def __sql__(self, ctx: 'SQLContext') -> None:
+        ctx.literal('CAST(').shared_param(self.value, str).literal(f' AS {ctx.dialect.cast_types["str"]})')
 
 
 class _FunctionFactory:
@@ -167,7 +231,16 @@ class Window(Expression):
     def __sql__(self, ctx: 'SQLContext') -> None:
         if not ctx.dialect.features.window_functions:
             raise NotSupportedError(f'{ctx.dialect.name} does not support window functions')
-        ctx.sql(self.function).literal(' OVER (')
+        function = self.function
+        if isinstance(function, Function):
+            function.render_call(ctx, self)   # a typed form puts OVER after each aggregate it uses
+        else:
+            ctx.sql(function)
+            self.render_over(ctx)
+
+    def render_over(self, ctx: 'SQLContext') -> None:
+        """` OVER (PARTITION BY ... ORDER BY ... frame)`."""
+        ctx.literal(' OVER (')
         space = ''
         if self.partition_by:
             with clause(ctx, 'window'):
@@ -216,6 +289,8 @@ def _function_type(node: Function, scope: Scope) -> ColumnSpec | None:
         return _average_type(argument)
     if name == 'sum' and argument is not None and argument.python_type is bool:
         return INT
+    if name == 'round':
+        return _round_type(argument, node.args[1:])
     if name in _SAME_AS_FIRST_ARGUMENT:
         return argument
     return None
@@ -230,6 +305,21 @@ def _average_type(argument: ColumnSpec | None) -> ColumnSpec | None:
     if argument.python_type in (int, float, bool):
         return FLOAT
     return None
+
+
+def _round_type(argument: ColumnSpec | None, places: tuple[Any, ...]) -> ColumnSpec | None:
+    """ROUND(Decimal, n) is a Decimal with n places (ROUND(x): none), as on PostgreSQL and
+    MySQL; SQLite's double is read back to them. ROUND of a float stays a float."""
+    if argument is None or argument.python_type not in (decimal.Decimal, float):
+        return None
+    if argument.python_type is float:
+        return FLOAT
+    if not places:
+        return ColumnSpec(decimal.Decimal, decimal_places=0)
+    digits = getattr(places[0], 'value', None)
+    if type(digits) is not int:
+        return ColumnSpec(decimal.Decimal)   # places known only to the database
+    return ColumnSpec(decimal.Decimal, decimal_places=max(digits, 0))
 
 
 @rule(Window)

@@ -274,6 +274,11 @@ class Cast(Expression):
             type_sql = self.to.strip().upper()
         else:
             kind = _CAST_KINDS[self.to]
+            function = ctx.dialect.cast_functions.get(kind)
+            if function is not None:
+                with clause(ctx, 'argument'):
+                    ctx.literal(function + '(').sql(self.expression).literal(')')
+                return
             type_sql = ctx.dialect.cast_types.get(kind)
             if type_sql is None:
                 raise NotSupportedError(f'{ctx.dialect.name} has no CAST target for {_type_name(self.to)}')

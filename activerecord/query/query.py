@@ -320,8 +320,9 @@ class Query(Fetching):
         refuse_too_long(self.model, given)
         assignments = _assignments(self.model, given)
         backend = self._backend()
-        sql, params = render_statement(backend.dialect, lambda ctx: render_update(ctx, self, assignments))
         try:
+            # rendering converts the values for the column (MySQL refuses a NaN there): named too
+            sql, params = render_statement(backend.dialect, lambda ctx: render_update(ctx, self, assignments))
             return backend.execute(sql, params)
         except DataError as error:
             raise naming_field(self.model, (given,), given, error)

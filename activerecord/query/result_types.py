@@ -304,7 +304,10 @@ def reader(spec: ColumnSpec | None, dialect: Any) -> Converter | None:
         return None
     type_map = dialect.type_map
     try:
-        return type_map.from_db(spec) if type_map is not None else None
+        if type_map is None:
+            return None
+        computed = type_map.computed_converters.get(type_map.kind_of(spec)) if type_map.computed_converters else None
+        return computed if computed is not None else type_map.from_db(spec)
     except Exception:   # a type the map cannot read: the driver's value is kept
         return None
 

@@ -39,21 +39,19 @@ def _translate(dialect, sql: str, style: str):
 
 # (dialect factory, paramstyle, sql, translated sql)
 GOLDEN = [
-    # MySQL/MariaDB, default sql_mode: backslash escapes in '...' and "...", # and `-- ` comments
-    (_mysql, 'format', "SELECT 'a\\'?' , ?", "SELECT 'a\\'?' , %s"),
-    (_mysql, 'format', 'SELECT "a\\"?" , ?', 'SELECT "a\\"?" , %s'),
+    # MySQL/MariaDB: # and `-- ` comments; a literal every sql_mode reads alike (a doubled
+    # backslash ends the same with or without NO_BACKSLASH_ESCAPES; a backslash before no quote)
     (_mysql, 'format', "SELECT 'C:\\\\' , ?", "SELECT 'C:\\\\' , %s"),
+    (_mysql, 'format', "SELECT 'a\\b?' , \"it''s\" , ?", "SELECT 'a\\b?' , \"it''s\" , %s"),
+    (lambda: _mysql('STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES'), 'format',
+     "SELECT 'C:\\\\' , ?", "SELECT 'C:\\\\' , %s"),
+    (lambda: _mysql('ANSI_QUOTES'), 'format', 'SELECT "a?" , ?', 'SELECT "a?" , %s'),
     (_mysql, 'format', 'SELECT ? # what?\n, ?', 'SELECT %s # what?\n, %s'),
     (_mysql, 'format', 'SELECT ? -- what?\n, ?', 'SELECT %s -- what?\n, %s'),
     (_mysql, 'format', 'SELECT 5--?', 'SELECT 5--%s'),                 # `--` without a space: minus minus
     (_mysql, 'format', 'SELECT `a?b` FROM t WHERE n = ?', 'SELECT `a?b` FROM t WHERE n = %s'),
     (_mysql, 'format', 'SELECT 1 /*!50100 + ? */ /* ? */', 'SELECT 1 /*!50100 + %s */ /* ? */'),
     (_mysql, 'format', "SELECT 'x%' , ?", "SELECT 'x%%' , %s"),
-    # MySQL with NO_BACKSLASH_ESCAPES: a backslash is an ordinary character
-    (lambda: _mysql('STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES'), 'format',
-     "SELECT 'C:\\' , ?", "SELECT 'C:\\' , %s"),
-    # MySQL with ANSI_QUOTES: "..." is an identifier, in which a backslash does not escape
-    (lambda: _mysql('ANSI_QUOTES'), 'format', 'SELECT "a\\" , ?', 'SELECT "a\\" , %s'),
     # PostgreSQL: nested comments, E'...' with backslash escapes, dollar quotes, standard strings
     (PostgreSQLDialect, 'dollar', 'SELECT /* a /* ? */ ? */ ?', 'SELECT /* a /* ? */ ? */ $1'),
     (PostgreSQLDialect, 'dollar', "SELECT E'it\\'s ?', ?", "SELECT E'it\\'s ?', $1"),
@@ -93,6 +91,25 @@ def test_a_literal_or_comment_that_never_ends_is_refused_before_sending(make_dia
         _translate(make_dialect(), sql, 'qmark')
 
 
+_NO_BACKSLASH = 'STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES'
+
+
+@pytest.mark.parametrize('sql', [
+    "note = 'a\\'' OR name = ?",      # escaped quote, or a literal that ends before the `'`
+    "SELECT 'a\\'?' , ?",
+    'SELECT "a\\"?" , ?',
+    "SELECT '\\'?\\''",              # both readings end: one finds no `?`, the other one
+    "'\\''?'?\\''",                  # both find one `?`, at different places
+    'SELECT "a\\" , ?',               # an identifier with ANSI_QUOTES, unterminated without
+])
+@pytest.mark.parametrize('sql_mode', [None, _NO_BACKSLASH, 'ANSI_QUOTES'])
+def test_mysql_sql_read_differently_by_some_sql_mode_is_refused(sql, sql_mode):
+    # Issue 16: init_command or a raw SET SESSION can change sql_mode behind the backend, so
+    # whichever mode it was told, it must not bind a value where some mode reads code.
+    with pytest.raises(ProgrammingError, match='sql_mode'):
+        _translate(_mysql(sql_mode), sql, 'format')
+
+
 def test_the_same_text_is_read_per_dialect():
     sql = "SELECT 'C:\\' , ? , '?'"
     assert _translate(PostgreSQLDialect(), sql, 'dollar').placeholder_count == 1
@@ -127,29 +144,53 @@ def test_mysql_backslash_literal_cannot_let_a_bound_value_out(db):
     assert [row.name for row in rows] == ['windows', PAYLOAD]
 
 
+@pytest.mark.parametrize('options', [{'sql_mode': _NO_BACKSLASH},
+                                     {'init_command': f"SET SESSION sql_mode = '{_NO_BACKSLASH}'"}])
 @pytest.mark.backends('mysql')
-def test_mysql_without_backslash_escapes_reads_the_literal_as_written(db):
+def test_mysql_without_backslash_escapes_cannot_let_a_bound_value_out(db, options):
     db.use(Note)
     _seed()
-    mode = 'STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES'
-    config = ConnectionConfig.from_url(db.url, options={'sql_mode': mode})
+    config = ConnectionConfig.from_url(db.url, options=options)
     backend = backend_class_for(config.scheme)(config)
     try:
+        assert 'NO_BACKSLASH_ESCAPES' in backend.fetch_value('SELECT @@SESSION.sql_mode')
         table = backend.dialect.quote('ar_lex_notes')
-        rows = backend.fetch_all(f"SELECT name FROM {table} WHERE note = 'C:\\' OR name = ? ORDER BY id",
+        # The session reads 'a\' as a whole literal; a default-mode one would not: refused.
+        with pytest.raises(ProgrammingError, match='sql_mode'):
+            backend.fetch_all(f"SELECT name FROM {table} WHERE note = 'a\\'' OR name = ?", (PAYLOAD,))
+        with pytest.raises(ProgrammingError, match='sql_mode'):
+            backend.fetch_all(f"SELECT name FROM {table} WHERE note = 'C:\\' OR name = ?", (PAYLOAD,))
+        # A literal both modes read alike binds as usual, and the session's reading holds.
+        rows = backend.fetch_all(f"SELECT name FROM {table} WHERE note = '/usr' OR name = ? ORDER BY id",
                                  (PAYLOAD,))
-        assert [row['name'] for row in rows] == ['windows', PAYLOAD]
+        assert [row['name'] for row in rows] == ['unix', PAYLOAD]
         assert backend.fetch_value("SELECT 'a\\b'") == 'a\\b'
     finally:
         backend.close()
 
 
 @pytest.mark.backends('mysql')
+def test_mysql_raw_set_session_inside_a_transaction_cannot_let_a_bound_value_out(db):
+    db.use(Note)
+    _seed()
+    with Note.transaction():
+        backend = Note.backend()
+        before = backend.fetch_value('SELECT @@SESSION.sql_mode')
+        backend.execute(f"SET SESSION sql_mode = '{_NO_BACKSLASH}'")
+        try:
+            with pytest.raises(ProgrammingError, match='sql_mode'):
+                Note.query().where("note = 'a\\'' OR name = ?", (PAYLOAD,)).count()
+            assert Note.query().where("note = 'x' AND name = ?", (PAYLOAD,)).count() == 1
+        finally:
+            backend.execute(f"SET SESSION sql_mode = '{before}'")  # the connection goes back to the pool
+
+
+@pytest.mark.backends('mysql')
 def test_mysql_comments_and_quotes_live(db):
     db.use(Note)
-    row = db.backend.fetch_one('SELECT ? AS a, "x\\"?" AS b, `c?` AS c # ?\n FROM (SELECT 1 AS `c?`) t -- ?',
+    row = db.backend.fetch_one("SELECT ? AS a, 'x''?' AS b, `c?` AS c # ?\n FROM (SELECT 1 AS `c?`) t -- ?",
                                ('bound',))
-    assert row == {'a': 'bound', 'b': 'x"?', 'c': 1}
+    assert row == {'a': 'bound', 'b': "x'?", 'c': 1}
 
 
 @pytest.mark.backends('postgresql')

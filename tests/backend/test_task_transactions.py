@@ -245,3 +245,98 @@ def test_a_task_cancelled_inside_its_transaction_rolls_back_and_returns_the_conn
     asyncio.run(main())
     assert titles() == []
     assert Note.backend().pool.status()['checked_out'] == 0
+
+
+@pytest.mark.parametrize('ending', ['rollback', 'commit'])
+def test_a_task_that_outlives_the_transaction_it_inherited_is_refused_not_autocommitted(db, ending) -> None:
+    db.use(Note)
+    seen: dict = {}
+
+    async def child(block_ended: asyncio.Event) -> None:
+        await block_ended.wait()
+        with pytest.raises(ActiveRecordError, match='inherited its transaction, which has since ended'):
+            Note.create(title='late')                 # would silently autocommit outside the block
+        with Note.transaction():                       # its own transaction replaces the ended one
+            Note.create(title='own')
+        Note.create(title='after own')                 # and once that ended, it runs plain ones
+        seen['child'] = Note.backend().in_transaction
+
+    async def main() -> None:
+        block_ended = asyncio.Event()
+        try:
+            with Note.transaction():
+                Note.create(title='block')
+                task = asyncio.create_task(child(block_ended))
+                if ending == 'rollback':
+                    raise Failed
+        except Failed:
+            pass
+        Note.create(title='owner after')              # the owner itself goes on normally
+        block_ended.set()
+        await task
+
+    asyncio.run(main())
+    expected = ['after own', 'own', 'owner after'] + (['block'] if ending == 'commit' else [])
+    assert titles() == sorted(expected)
+    assert seen == {'child': False}
+    assert Note.backend().pool.status()['checked_out'] == 0
+
+
+def test_a_thread_that_outlives_the_transaction_it_inherited_is_refused_not_autocommitted(db) -> None:
+    db.use(Note)
+    refused: list[BaseException] = []
+
+    def late_statement() -> None:
+        try:
+            Note.create(title='late')
+        except BaseException as error:
+            refused.append(error)
+
+    with pytest.raises(Failed):
+        with Note.transaction():
+            Note.create(title='block')
+            context = contextvars.copy_context()       # what asyncio.to_thread hands a thread
+            raise Failed
+    thread = threading.Thread(target=context.run, args=(late_statement,))
+    thread.start()
+    thread.join(30)
+    assert len(refused) == 1 and isinstance(refused[0], ActiveRecordError), refused
+    assert 'with Model.transaction()' in str(refused[0])
+    assert titles() == []
+
+
+def test_a_thread_waiting_for_a_turn_held_by_a_suspended_stream_gives_up_after_pool_timeout(db) -> None:
+    db.use(Note)
+    # a ':memory:' SQLite configured again is a new database, hence create_table() below
+    backend = Note.configure(ConnectionConfig.from_url(db.url, pool_timeout=0.5))
+    Note.create_table()
+    Note.insert_many([{'title': f't{number}'} for number in range(6)])
+    outcome: dict = {}
+
+    def statement_from_thread() -> None:
+        try:
+            Note.create(title='from thread')
+            outcome['ok'] = True
+        except BaseException as error:
+            outcome['error'] = error
+
+    try:
+        with Note.transaction():
+            stream = Note.query().order_by('id').iter(batch_size=2)
+            next(stream)                               # suspended: it holds the connection's turn
+            Note.create(title='same thread')           # re-entry from the stream's own thread works
+            context = contextvars.copy_context()       # what asyncio.to_thread hands a thread
+            thread = threading.Thread(target=context.run, args=(statement_from_thread,), daemon=True)
+            thread.start()
+            thread.join(20)
+            waited_for_ever = thread.is_alive()
+            stream.close()
+        assert not waited_for_ever
+        error = outcome.get('error')
+        assert isinstance(error, ActiveRecordError), outcome
+        assert 'another task or thread' in str(error) and 'open stream' in str(error)
+        assert 'same thread' in titles() and 'from thread' not in titles()
+        assert backend.pool.status()['checked_out'] == 0
+    finally:
+        thread.join(30)
+        backend.close()

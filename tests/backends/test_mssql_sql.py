@@ -102,6 +102,8 @@ QUERY_EXPECTED = {
     'cte_recursive': ('WITH [tree] ([id], [depth]) AS (SELECT [q_categories].[id], CAST(? AS BIGINT) AS [depth] FROM [q_categories] WHERE [q_categories].[parent_id] IS NULL UNION ALL SELECT [q_categories].[id], [tree].[depth] + ? AS [depth] FROM [q_categories] JOIN [tree] ON [q_categories].[parent_id] = [tree].[id]) SELECT [q_categories].[name], [tree].[depth] FROM [q_categories] JOIN [tree] ON [q_categories].[id] = [tree].[id]', (0, 1)),
     'cte_in_subquery_hoisted': ('WITH [busy] AS (SELECT [q_articles].[author_id] FROM [q_articles] WHERE [q_articles].[views] > ?) SELECT [q_authors].[id] FROM [q_authors] WHERE [q_authors].[id] IN (SELECT [q_articles].[author_id] FROM [busy] AS [q_articles])', (5,)),
     'window_partition_order': ('SELECT [q_authors].[id], RANK() OVER (PARTITION BY [q_authors].[country] ORDER BY [q_authors].[age] DESC) AS [rk] FROM [q_authors]', ()),
+    'avg_decimal_grouped': ('SELECT [q_authors].[country], AVG([q_authors].[score]) AS [a], AVG(DISTINCT [q_authors].[score]) AS [d] FROM [q_authors] GROUP BY [q_authors].[country]', ()),
+    'avg_decimal_window': ('SELECT [q_authors].[id], AVG([q_authors].[score]) OVER (PARTITION BY [q_authors].[country] ORDER BY [q_authors].[id]) AS [r] FROM [q_authors]', ()),
     # SQL Server rejects this text (SERVER_REJECTS)
     'window_frame': ('SELECT [q_articles].[id], SUM([q_articles].[views]) OVER (ORDER BY [q_articles].[id] ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS [s], AVG([q_articles].[views]) OVER (RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS [a] FROM [q_articles]', ()),
     'union': ('SELECT [q_authors].[id] FROM [q_authors] WHERE [q_authors].[age] < ? UNION SELECT [q_authors].[id] FROM [q_authors] WHERE [q_authors].[age] > ?', (20, 60)),

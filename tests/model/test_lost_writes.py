@@ -129,3 +129,21 @@ def test_optimistic_lock_still_raises_stale_object_error(db):
     with pytest.raises(StaleObjectError):
         ticket.save()
     assert ticket.is_dirty
+
+
+def test_soft_delete_of_a_row_already_soft_deleted_returns_false(db):
+    db.use(Memo)
+    memo = Memo.create(title='a')
+    assert memo.delete() is True
+    first_mark = memo.deleted_at
+    assert memo.delete() is False                     # the row was already marked
+    assert memo.deleted_at == first_mark and memo.is_soft_deleted and not memo.is_deleted
+    other = Memo.create(title='b')
+    copy = Memo.find_one(other.id)
+    assert copy.delete() is True                      # marked through another copy
+    assert other.delete() is False and other.deleted_at is None
+    assert not other.is_deleted
+    memo.restore()                                    # restore and force_delete keep working
+    assert memo.deleted_at is None and Memo.find_one(memo.id) is not None
+    assert memo.delete() is True
+    assert memo.force_delete() is True and Memo.with_deleted().count() == 1

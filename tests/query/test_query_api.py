@@ -95,7 +95,10 @@ def test_every_value_is_bound_and_every_identifier_quoted() -> None:
         sql, params = (A.query().where(A.c.name == evil, A.c.email.like(evil), A.c.country.in_([evil]))
                        .select(A.c.id, case((A.c.age > 1, evil), else_=evil).as_('k')).limit(3).offset(4)
                        .to_sql(dialect))
-        assert evil not in sql and params.count(evil) == 5 and params[-2:] == (3, 4)
+        # equal constants outside column comparisons (the CASE results, the LIKE pattern) share
+        # one parameter where placeholders are numbered
+        assert evil not in sql and params.count(evil) == (3 if dialect.shared_parameters else 5)
+        assert params[-2:] == (3, 4)
         quote = dialect.quote_start
         assert f'{quote}q_authors{dialect.quote_end}.{quote}name{dialect.quote_end}' in sql
     weird = aliased(A, 'a"b')

@@ -15,10 +15,13 @@ import pytest
 import sqlglot
 from pydantic import Field
 
-from activerecord import ActiveRecord, cast, func
+from activerecord import ActiveRecord, case, cast, func, raw
 from activerecord.backend.impl.mssql.dialect import SQLServerDialect
 from activerecord.backend.impl.oracle.dialect import OracleDialect
-from activerecord.backend.placeholders import count_placeholders
+from activerecord.backend.impl.pgsql.dialect import PostgreSQLDialect
+from activerecord.backend.placeholders import count_placeholders, shared_reference, translate
+from activerecord.backend.sql_lexer import ORACLE, POSTGRESQL
+from activerecord.errors import ProgrammingError
 
 UTC = datetime.timezone.utc
 
@@ -82,3 +85,105 @@ def test_numbered_parameter_dialects_write_the_expression_once_as_text(dialect):
         # select list, GROUP BY, ORDER BY (and the window's ORDER BY): one text every time
         assert sql.count(f'{substr}(CAST(') == sql.count(', 1, 7)') >= 3, sql
         sqlglot.parse_one(sql, read={'oracle': 'oracle', 'mssql': 'tsql'}[dialect.name])
+
+
+# Constants that are not exact ints stay bound parameters; on PostgreSQL and Oracle equal ones
+# share one numbered parameter, so the select list and GROUP BY are one expression (issue 16, D2).
+
+class Shop(ActiveRecord):
+    __table_name__ = 'ar_rep_shops'
+    id: Optional[int] = None
+    country: Annotated[str, Field(max_length=20)]
+    opened: Optional[datetime.date] = None
+    total: Annotated[Decimal, Field(max_digits=10, decimal_places=2)]
+
+
+_GROUPED = {
+    'plus_one': (lambda: Shop.c.total + 1, [Decimal('1.50'), Decimal('3.50')]),
+    'coalesce_date': (lambda: func.coalesce(Shop.c.opened, datetime.date(2000, 1, 1)),
+                      [datetime.date(2000, 1, 1), datetime.date(2001, 1, 1)]),
+    'concat_str': (lambda: func.concat(Shop.c.country, '-'), ['de-', 'fr-']),
+    'case_str': (lambda: case((Shop.c.total > Decimal('1'), 'big'), else_='small'), ['big', 'small']),
+}
+
+
+def _grouped(expression):
+    return (Shop.query().select(expression.as_('x'), func.count().as_('n'))
+            .group_by(expression).order_by(expression))
+
+
+def _seed_shops() -> None:
+    Shop.insert_many([Shop(country='fr', total=Decimal('2.50')),
+                      Shop(country='de', opened=datetime.date(2001, 1, 1), total=Decimal('0.50')),
+                      Shop(country='fr', total=Decimal('2.50'))])
+
+
+@pytest.mark.parametrize('name', list(_GROUPED))
+def test_group_by_an_expression_with_a_bound_constant(db, name):
+    make, keys = _GROUPED[name]
+    if name == 'concat_str' and db.name == 'sqlite':
+        pytest.skip('CONCAT() needs SQLite 3.44')
+    db.use(Shop)
+    _seed_shops()
+    rows = _grouped(make()).as_dicts().all()
+    assert [row['x'] for row in rows] == keys
+    assert sorted(row['n'] for row in rows) == [1, 2]
+
+
+def test_shared_constants_stay_bound_and_are_bound_once():
+    sql, params = _grouped(_GROUPED['case_str'][0]()).to_sql(PostgreSQLDialect())
+    assert params == (Decimal('1'), 'big', 'small')          # every value bound, none inlined
+    assert "'big'" not in sql and "'small'" not in sql
+    text = translate(sql, 'dollar', True, POSTGRESQL)
+    assert text.placeholder_count == 3
+    assert text.sql.count('$1') == text.sql.count('$2') == text.sql.count('$3') == 3, text.sql
+    assert '$4' not in text.sql and '/*' not in text.sql
+
+
+def test_oracle_writes_a_shared_constant_with_one_name():
+    for name, (make, _) in _GROUPED.items():
+        sql, params = _grouped(make()).to_sql(OracleDialect())
+        text = translate(sql, 'named', False, ORACLE)
+        assert text.placeholder_count == len(params) == count_placeholders(sql, ORACLE)
+        assert text.sql.count(':p1') == 3, text.sql
+        sqlglot.parse_one(text.sql, read='oracle')
+        assert text.bind(params) == {f'p{index}': value for index, value in enumerate(params, 1)}
+
+
+def test_statements_without_repeats_and_other_dialects_bind_as_before():
+    sql, params = Shop.query().where(Shop.c.country == 'fr', Shop.c.total > Decimal('1')).to_sql(
+        PostgreSQLDialect())
+    assert '/*' not in sql and len(params) == 2
+    for dialect in (SQLServerDialect(),):
+        sql, params = _grouped(_GROUPED['case_str'][0]()).to_sql(dialect)
+        assert '/*' not in sql and len(params) == 9   # placeholders not numbered: no sharing
+
+
+def test_equal_values_of_different_types_or_columns_are_not_shared():
+    query = Shop.query().select((Shop.c.total + Decimal('1.0')).as_('a'), (Shop.c.total + Decimal('1.00')).as_('b'),
+                                (Shop.c.total + 1.0).as_('c')).where(Shop.c.country == '1', Shop.c.id != 1)
+    sql, params = query.to_sql(PostgreSQLDialect())
+    assert '/*' not in sql and len(params) == 5
+
+
+def test_raw_placeholders_and_nested_queries_keep_their_parameters(db):
+    db.use(Shop)
+    _seed_shops()
+    label = case((Shop.c.total > Decimal('1'), 'big'), else_='small')
+    inner = Shop.query().select(Shop.c.id).where(Shop.c.country == raw('?', 'fr'), label == 'big')
+    query = (Shop.query().select(raw('? + ?', 1, 2).as_('k'), label.as_('x'), func.count().as_('n'))
+             .where(Shop.c.id.in_(inner), Shop.c.country != raw('?', 'zz')).group_by(label))
+    assert query.as_dicts().all() == [{'k': 3, 'x': 'big', 'n': 2}]
+
+
+def test_translation_of_a_reference_needs_numbered_placeholders():
+    sql = f'SELECT ? + 1, ? GROUP BY ? + 1, {shared_reference(3)} + 1'
+    assert translate(sql, 'dollar').sql == 'SELECT $1 + 1, $2 GROUP BY $3 + 1, $1 + 1'
+    assert translate(sql, 'pyformat').sql.endswith('%(p1)s + 1')
+    assert translate(sql, 'numeric').placeholder_count == 3
+    with pytest.raises(ProgrammingError):
+        translate(sql, 'qmark')
+    with pytest.raises(ProgrammingError):   # a reference to a parameter before the first
+        translate(f'SELECT ?, {shared_reference(2)}', 'dollar')
+    with pytest.raises(ProgrammingError):   # the text inside a literal is no reference
+        translate(f"SELECT ?, '{shared_reference(1)}'", 'dollar', True, POSTGRESQL)

@@ -32,6 +32,7 @@ class Note(ActiveRecord):
     code: Annotated[str, Field(max_length=5)] = 'c'
     n: int = 0
     body: str = ''
+    score: Optional[float] = None
 
 
 def _owner() -> Owner:
@@ -115,6 +116,39 @@ def test_raw_statements_refuse_the_same_values(db):
     with pytest.raises(DataError):
         db.backend.execute(f'UPDATE {notes} SET n = ?', (2 ** 70,))
     assert Note.query().pluck(Note.c.n) == [0]
+
+
+# NaN and ±inf where the database cannot keep them: SQLite stores NaN as NULL (inf it keeps),
+# MySQL/MariaDB's DOUBLE has neither; PostgreSQL stores all three.
+_NON_FINITE = {'sqlite': [float('nan')], 'mysql': [float('nan'), float('inf'), float('-inf')]}
+
+
+@pytest.mark.backends('sqlite', 'mysql')
+def test_a_float_the_database_cannot_keep_is_data_error_naming_the_field(db):
+    db.use(Owner, Note)
+    owner_id = _owner().id
+    Note.create(owner_id=owner_id)
+    for value in _NON_FINITE[db.name]:
+        for path, write in _writes(owner_id, 'score', value).items():
+            with pytest.raises(DataError) as caught:
+                write()
+            assert str(caught.value).startswith('Note.score: '), (path, value, str(caught.value))
+    assert Note.query().pluck(Note.c.score) == [None]
+
+
+@pytest.mark.backends('sqlite', 'mysql')
+def test_raw_statements_refuse_a_float_the_database_cannot_keep(db):
+    db.use(Owner, Note)
+    Note.create(owner_id=_owner().id)
+    notes = db.backend.dialect.quote('ar_mis_notes')
+    for value in _NON_FINITE[db.name]:
+        with pytest.raises(DataError):
+            db.backend.execute(f'UPDATE {notes} SET score = ?', (value,))
+        # a statement with many parameters is checked the bulk way: the same answer
+        ids = ', '.join('?' * 20)
+        with pytest.raises(DataError):
+            db.backend.execute(f'UPDATE {notes} SET score = ? WHERE id IN ({ids})', (value, *range(20)))
+    assert Note.query().pluck(Note.c.score) == [None]
 
 
 def test_text_too_long_for_its_column(db):

@@ -151,6 +151,11 @@ CONSTRUCTS: dict[str, Render] = {
     'window_frame': sql(P.query().select(P.c.id, func.sum(P.c.views).over(
         order_by=P.c.id, frame=Frame('rows', -2, 0)).as_('s'), func.avg(P.c.views).over(
         frame=('range', None, None)).as_('a'))),
+    # AVG of a Decimal: exact to its places + 4 (SQLite's ar_decimal_avg, PostgreSQL's SUM / COUNT)
+    'avg_decimal_grouped': sql(A.query().select(A.c.country, func.avg(A.c.score).as_('a'),
+                                                func.avg(A.c.score, distinct=True).as_('d')).group_by('country')),
+    'avg_decimal_window': sql(A.query().select(A.c.id, func.avg(A.c.score).over(
+        partition_by=[A.c.country], order_by=[A.c.id]).as_('r'))),
     'union': sql(_young.union(_old)),
     'union_all_ordered_paged': sql(_young.union_all(_old).order_by('id DESC').limit(3)),
     'intersect': sql(_young.intersect(A.query().select(A.c.id).where(A.c.country == 'NL'))),

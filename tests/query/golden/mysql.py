@@ -88,6 +88,8 @@ EXPECTED = {
     'cte_in_subquery_hoisted': ('WITH `busy` AS (SELECT `q_articles`.`author_id` FROM `q_articles` WHERE `q_articles`.`views` > ?) SELECT `q_authors`.`id` FROM `q_authors` WHERE `q_authors`.`id` IN (SELECT `q_articles`.`author_id` FROM `busy` AS `q_articles`)', (5,)),
     'window_partition_order': ('SELECT `q_authors`.`id`, RANK() OVER (PARTITION BY `q_authors`.`country` ORDER BY `q_authors`.`age` DESC) AS `rk` FROM `q_authors`', ()),
     'window_frame': ('SELECT `q_articles`.`id`, SUM(`q_articles`.`views`) OVER (ORDER BY `q_articles`.`id` ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS `s`, AVG(CAST(`q_articles`.`views` AS DOUBLE)) OVER (RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS `a` FROM `q_articles`', ()),
+    'avg_decimal_grouped': ('SELECT `q_authors`.`country`, AVG(`q_authors`.`score`) AS `a`, AVG(DISTINCT `q_authors`.`score`) AS `d` FROM `q_authors` GROUP BY `q_authors`.`country`', ()),
+    'avg_decimal_window': ('SELECT `q_authors`.`id`, AVG(`q_authors`.`score`) OVER (PARTITION BY `q_authors`.`country` ORDER BY `q_authors`.`id`) AS `r` FROM `q_authors`', ()),
     'union': ('SELECT `q_authors`.`id` FROM `q_authors` WHERE `q_authors`.`age` < ? UNION SELECT `q_authors`.`id` FROM `q_authors` WHERE `q_authors`.`age` > ?', (20, 60)),
     'union_all_ordered_paged': ('SELECT * FROM (SELECT `q_authors`.`id` FROM `q_authors` WHERE `q_authors`.`age` < ? UNION ALL SELECT `q_authors`.`id` FROM `q_authors` WHERE `q_authors`.`age` > ?) AS `subquery` ORDER BY `id` DESC LIMIT ?', (20, 60, 3)),
     'intersect': ('SELECT `q_authors`.`id` FROM `q_authors` WHERE `q_authors`.`age` < ? INTERSECT SELECT `q_authors`.`id` FROM `q_authors` WHERE `q_authors`.`country` = ?', (20, 'NL')),

@@ -21,4 +21,6 @@ EXPECTED = combine(SQLITE_POSTGRESQL_ORACLE, SQLITE_POSTGRESQL, {
     'for_update': ('SELECT "q_authors"."id" FROM "q_authors" WHERE "q_authors"."id" = ? FOR UPDATE', (1,)),
     'for_update_nowait': ('SELECT "q_authors"."id" FROM "q_authors" WHERE "q_authors"."id" = ? FOR UPDATE NOWAIT', (1,)),
     'for_update_skip_locked': ('SELECT "q_authors"."id" FROM "q_authors" ORDER BY "q_authors"."id" LIMIT ? FOR UPDATE SKIP LOCKED', (5,)),
+    'avg_decimal_grouped': ('SELECT "q_authors"."country", ROUND(TRUNC(SUM("q_authors"."score"), 25) / COUNT("q_authors"."score"), 6) AS "a", ROUND(TRUNC(SUM(DISTINCT "q_authors"."score"), 25) / COUNT(DISTINCT "q_authors"."score"), 6) AS "d" FROM "q_authors" GROUP BY "q_authors"."country"', ()),
+    'avg_decimal_window': ('SELECT "q_authors"."id", ROUND(TRUNC(SUM("q_authors"."score") OVER (PARTITION BY "q_authors"."country" ORDER BY "q_authors"."id"), 25) / COUNT("q_authors"."score") OVER (PARTITION BY "q_authors"."country" ORDER BY "q_authors"."id"), 6) AS "r" FROM "q_authors"', ()),
 })

@@ -21,4 +21,6 @@ EXPECTED = combine(SQLITE_POSTGRESQL_ORACLE, SQLITE_POSTGRESQL, {
     'for_update': ('SELECT "q_authors"."id" FROM "q_authors" WHERE "q_authors"."id" = ?', (1,)),
     'for_update_nowait': ('SELECT "q_authors"."id" FROM "q_authors" WHERE "q_authors"."id" = ?', (1,)),
     'for_update_skip_locked': ('SELECT "q_authors"."id" FROM "q_authors" ORDER BY "q_authors"."id" LIMIT ?', (5,)),
+    'avg_decimal_grouped': ('SELECT "q_authors"."country", ar_decimal_avg("q_authors"."score", 6) AS "a", ar_decimal_avg(DISTINCT "q_authors"."score") AS "d" FROM "q_authors" GROUP BY "q_authors"."country"', ()),
+    'avg_decimal_window': ('SELECT "q_authors"."id", ar_decimal_avg("q_authors"."score", 6) OVER (PARTITION BY "q_authors"."country" ORDER BY "q_authors"."id") AS "r" FROM "q_authors"', ()),
 })

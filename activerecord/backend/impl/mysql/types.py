@@ -29,6 +29,12 @@ def time_from_db(value: Any) -> datetime.time:
     return value
 
 
+def date_from_db(value: Any) -> datetime.date:
+    """A date, also from the text MySQL gives for an expression mixing a DATE with a bound
+    parameter (pymysql sends dates as string literals: COALESCE(d, '2000-01-01') is text)."""
+    return datetime.date.fromisoformat(value[:10]) if isinstance(value, str) else value
+
+
 def decimal_without_padding(value: Any) -> decimal.Decimal:
     """DECIMAL(65, 30) pads 1.5 to 1.500...0: drop the padding zeros after the point."""
     number = to_decimal(value)
@@ -71,7 +77,11 @@ class MySQLTypeMap(TypeMap):
         **TypeMap.from_db_converters, 'datetime': datetime_from_utc_naive, 'time': time_from_db,
         'decimal_unbounded': decimal_without_padding,
     }
+    computed_converters: ClassVar[dict[str, Converter]] = {'date': date_from_db}
     param_converters: ClassVar[dict[type, Converter]] = {datetime.datetime: param_datetime}
+    #: DOUBLE has no NaN or infinity (the driver would send `nan`, which the server reads as a name)
+    refuse_nan_floats: ClassVar[bool] = True
+    refuse_infinite_floats: ClassVar[bool] = True
     unbounded_decimal_precision = MAX_DECIMAL_DIGITS
 
     def kind_of(self, spec: ColumnSpec) -> str:

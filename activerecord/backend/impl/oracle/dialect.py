@@ -50,6 +50,7 @@ class OracleDialect(Dialect):
         'ORDER BY c.column_id')
     lexical_rules = ORACLE
     inline_integer_arguments = True   # :p1 and :p2 make two copies of one expression differ
+    shared_parameters = True   # :p1 may appear twice: a repeated constant keeps one expression
     features = Features(   # the flags not named here keep Features' defaults
         generated_keys='returning_into', returning=False, multi_row_insert=False, upsert='merge',
         paging='offset_fetch', release_savepoint=False, transactional_ddl=False, for_update_nowait=True,

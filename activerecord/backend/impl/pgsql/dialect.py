@@ -1,7 +1,8 @@
 """PostgreSQL's SQL: only what differs from the base dialect (which already speaks most of it)."""
 from __future__ import annotations
 
-from typing import ClassVar
+import decimal
+from typing import Any, ClassVar
 
 from ...dialect import Dialect
 from ...features import Features
@@ -48,6 +49,20 @@ class PostgreSQLDialect(Dialect):
     group_by_position = True
     cast_select_parameters = True   # pg8000 sends parameters as 'unknown': SELECT $1 would be text
     inline_integer_arguments = True
+    shared_parameters = True   # $1 may appear twice: a repeated constant keeps one expression
+    # CONCAT(x, $1) with $1 untyped: "could not determine data type of parameter $1" (42P18)
+    text_argument_functions = frozenset({'concat', 'concat_ws', 'format'})
+    # AVG(numeric) divides to 16 significant digits only (select_div_scale: 9989999999999.99004
+    # comes back as 9989999999999.99), and reading that to s + 4 places would round twice. A
+    # quotient's scale is at least its dividend's, so the sum widened by TRUNC to `places + 19`
+    # places is divided (rounded, half away from zero) 19 places past the result. With the sum's
+    # `s <= places` places and a COUNT below 10**19, the exact quotient's remainder past `places`
+    # is r / count: at least 1 / (2 * count) > 10**-19 / 2 away from a half unless it is one, so
+    # that first rounding keeps a remainder below a half below it, and ROUND to `places` (half
+    # away from zero, as ROUND_HALF_UP) rounds once in effect. SUM and COUNT are what AVG computes
+    # anyway: no work per row is added.
+    typed_function_forms: ClassVar[dict[tuple[str, Any], str]] = {('avg', decimal.Decimal): (
+        'ROUND(TRUNC(SUM({distinct}{arg}){over}, {exact_places}) / COUNT({distinct}{arg}){over}, {places})')}
     # A datetime field is an instant here (TIMESTAMPTZ), and CAST(x AS VARCHAR(n)) would truncate.
     cast_types: ClassVar[dict[str, str]] = {**Dialect.cast_types, 'datetime': 'TIMESTAMPTZ', 'str': 'TEXT'}
     #: an isolation level -> the words PostgreSQL uses for it, where they differ

@@ -12,7 +12,7 @@ from ....errors import ConfigurationError
 from ...base import StorageBackend
 from ...typing import ConnectionConfig
 from .dialect import SQLiteDialect
-from .functions import register_functions
+from .functions import refusal, register_functions
 
 _memory_names = itertools.count(1)
 
@@ -116,6 +116,20 @@ class SQLiteBackend(StorageBackend):
     def error_code(self, error: BaseException) -> Any:
         """sqlite3's extended error code name, e.g. 'SQLITE_CONSTRAINT_UNIQUE'."""
         return getattr(error, 'sqlite_errorname', None)
+
+    def translate_error(self, error: BaseException, connecting: bool = False) -> errors.ActiveRecordError:
+        """As the base, but an exact decimal aggregate's refusal is a DataError saying why.
+
+        sqlite3 reports any exception of a Python function as a generic OperationalError
+        ("user-defined aggregate's 'finalize' method raised error"); the function left its
+        reason on this thread (functions.refusal).
+        """
+        reason = refusal.message
+        if reason is not None:
+            refusal.message = None
+            if 'user-defined' in str(error):
+                return errors.DataError(reason, code=self.error_code(error))
+        return super().translate_error(error, connecting)
 
     def where(self) -> str:
         """The database file (or ':memory:')."""

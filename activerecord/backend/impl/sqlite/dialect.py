@@ -60,11 +60,15 @@ class SQLiteDialect(Dialect):
     # Decimals are doubles here: their SUM/AVG add exactly (functions.py, registered per connection)
     typed_function_names: ClassVar[dict[tuple[str, Any], str]] = {
         ('sum', decimal.Decimal): DECIMAL_SUM, ('avg', decimal.Decimal): DECIMAL_AVG}
+    # ... given the places their result is read with, so that they round once and refuse more than 15 digits
+    typed_function_places: ClassVar[frozenset[str]] = frozenset({DECIMAL_SUM, DECIMAL_AVG})
     # LOWER folds ASCII only
     case_fold_function = CASE_FOLD
     # dates and times are ISO text here; CAST(... AS DATE) would give them NUMERIC affinity (2009)
     cast_types: ClassVar[dict[str, str]] = {**Dialect.cast_types, 'date': 'TEXT', 'datetime': 'TEXT',
                                             'time': 'TEXT'}
+    # ... and a datetime's text cast to a date is its day: date('2009-01-05 12:00:00.000000')
+    cast_functions: ClassVar[dict[str, str]] = {'date': 'date'}
 
     def begin_statements(self, level: IsolationLevel | None, read_only: bool, features: Features) -> list[str]:
         """BEGIN (deferred); BEGIN IMMEDIATE for SERIALIZABLE; PRAGMA query_only for read-only."""
