@@ -234,31 +234,21 @@ class StorageBackend:
 
     @contextmanager
     def connection(self) -> Iterator[PooledConnection]:
-        """This thread's transaction connection, or a pooled one for the length of the block."""
-        turn = self.transaction_manager.take_turn()
-        if turn is not None:
-            try:
-                yield turn.connection
-            finally:
-                turn.turn_lock.release()   # this very transaction's, wherever the block is closed
-            return
-        pooled = self.pool.checkout()
+        """This task's transaction connection (its turn held), or a pooled one, for the block's length."""
+        pooled, turn = self._acquire()
         try:
             yield pooled
         except (Exception, GeneratorExit):
             raise
         except BaseException:
             # Interrupted inside the block (KeyboardInterrupt, cancellation): whatever was being
-            # said to the server was cut off, so the connection's state is unknown.
-            self.pool.invalidate(pooled)
+            # said to the server was cut off, so the connection's state is unknown. (A
+            # transaction's connection is the transaction's to end.)
+            if turn is None:
+                self.pool.invalidate(pooled)
             raise
         finally:
-            if not pooled.invalidated:
-                try:
-                    self.pool.release(pooled)
-                except BaseException:
-                    self.pool.invalidate(pooled)   # the return was cut short: state unknown
-                    raise
+            self._give_back(pooled, turn)   # this very transaction's turn, wherever the block is closed
 
     # The statement verbs below use _acquire() with try/finally rather than `with
     # self.connection()`: a generator context manager costs more than the rest of a primary-key
@@ -287,15 +277,18 @@ class StorageBackend:
     # -- execution ----------------------------------------------------------------------
 
     def _prepare(self, sql: str, params: Sequence[Any] | None) -> tuple[str, Any, int]:
-        translated = translate(sql, self.paramstyle, self.features.question_mark_operators,
-                               self.dialect.lexical_rules)
-        params = () if params is None else params
-        if not isinstance(params, (list, tuple)):
+        dialect = self.dialect
+        translated = translate(sql, self.paramstyle, dialect.features.question_mark_operators,
+                               dialect.lexical_rules)
+        if params is None:
+            params = ()
+        elif not isinstance(params, (list, tuple)):
             raise errors.ProgrammingError(f'parameters must be a tuple or list, got {type(params).__name__}; '
                                           f'for one value write ({params!r},)')
-        if translated.placeholder_count > _FEWEST_MAX_PARAMETERS:
-            self._check_parameter_count(translated.placeholder_count)
-        return translated.sql, translated.bind(self.adapt_params(params)), len(params)
+        count = len(params)
+        if count > _FEWEST_MAX_PARAMETERS:
+            self._check_parameter_count(count)
+        return translated.sql, translated.bind(self.adapt_params(params)), count
 
     def _check_parameter_count(self, count: int) -> None:
         features = self.features

@@ -152,9 +152,20 @@ def test_a_thousand_interrupts_never_end_in_pool_timeout(bind, db):
     watched = watched_files(backend, db.name)
     steps = [lambda: Tally.query().count(), lambda: Tally.find_one(1),
              lambda: backend.fetch_value('SELECT ?', ('x',))]
+    # how many watched entries each step makes on a warm pool (a cold path makes more), so that
+    # every run is interrupted somewhere along its path
+    entries = []
+    for step in steps:
+        counter = Interrupter(0, watched)
+        sys.setprofile(counter)
+        try:
+            step()
+        finally:
+            sys.setprofile(None)
+        entries.append(counter.calls)
     interrupted = 0
     for run in range(1000):
-        hook = Interrupter(1 + run % 40, watched)
+        hook = Interrupter(1 + (run // len(steps)) % entries[run % len(steps)], watched)
         sys.setprofile(hook)
         try:
             steps[run % len(steps)]()
@@ -164,7 +175,7 @@ def test_a_thousand_interrupts_never_end_in_pool_timeout(bind, db):
             sys.setprofile(None)
         interrupted += hook.fired
     gc.collect()
-    assert interrupted >= 500, interrupted
+    assert interrupted == 1000, interrupted
     status = backend.pool.status()
     assert status['checked_out'] == 0 and status['open'] == status['idle'] <= 1, status
     assert backend.fetch_value('SELECT ?', ('after',)) == 'after'

@@ -11,7 +11,7 @@ import decimal
 from typing import Any, ClassVar
 
 from ...types import (ColumnSpec, Converter, TypeMap, datetime_from_utc_naive, datetime_to_utc_naive,
-                      refuse_non_finite, to_decimal)
+                      to_decimal)
 
 #: the longest VARCHAR a utf8mb4 column can be (65535 bytes per row / 4 bytes per character)
 MAX_VARCHAR = 16383
@@ -71,7 +71,7 @@ class MySQLTypeMap(TypeMap):
         'geometry': 'GEOMETRY /*M!100101 REF_SYSTEM_ID={srid} */ /*!80003 SRID {srid} */',
     }
     to_db_converters: ClassVar[dict[str, Converter]] = {
-        **TypeMap.to_db_converters, 'datetime': datetime_to_utc_naive, 'float': refuse_non_finite,
+        **TypeMap.to_db_converters, 'datetime': datetime_to_utc_naive,
     }
     from_db_converters: ClassVar[dict[str, Converter]] = {
         **TypeMap.from_db_converters, 'datetime': datetime_from_utc_naive, 'time': time_from_db,

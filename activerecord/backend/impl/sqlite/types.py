@@ -19,7 +19,7 @@ import decimal
 from typing import Any, ClassVar
 
 from ....errors import DataError
-from ...types import ColumnSpec, Converter, TypeMap, check_decimal_digits, refuse_nan, to_decimal
+from ...types import ColumnSpec, Converter, TypeMap, check_decimal_digits, to_decimal
 
 #: significant digits a float (IEEE double) keeps exactly through repr()
 FLOAT_DIGITS = 15
@@ -145,7 +145,7 @@ class SQLiteTypeMap(TypeMap):
     to_db_converters: ClassVar[dict[str, Converter]] = {
         **TypeMap.to_db_converters,
         'decimal': decimal_to_float, 'decimal_unbounded': decimal_to_float,
-        'float': refuse_nan, 'datetime': datetime_to_utc_text, 'datetime_naive': naive_datetime_text,
+        'datetime': datetime_to_utc_text, 'datetime_naive': naive_datetime_text,
         'date': date_text, 'time': time_text,
     }
     from_db_converters: ClassVar[dict[str, Converter]] = {
