@@ -275,12 +275,22 @@ class TransactionManager:
         pooled = state.connection
         backend = self._backend
         interrupted = True
+        stranded = False   # a sharer kept the connection's turn: the transaction cannot be ended on it
         try:
-            with state.turn_lock:
+            if not state.turn_lock.acquire(True, backend.pool.timeout):
+                stranded = True
+                raise ActiveRecordError(
+                    f'could not {"commit" if commit else "roll back"} the transaction: a task or thread '
+                    f'sharing it still held its connection after {backend.pool.timeout:g}s (pool_timeout; '
+                    'e.g. an open iter() stream); the connection was closed, so the database rolled the '
+                    'transaction back')
+            try:
                 if commit:
                     self._send_commit(pooled)
                 elif not pooled.invalidated:   # a closed connection has nothing to roll back
                     backend.run_control(pooled, backend.dialect.rollback_statements(pooled.read_only))
+            finally:
+                state.turn_lock.release()
             interrupted = False
         except Exception:
             interrupted = False
@@ -293,7 +303,7 @@ class TransactionManager:
                 self._current.set(None)
             pooled.in_transaction = False
             try:
-                _hand_back(backend.pool, pooled, not interrupted)
+                _hand_back(backend.pool, pooled, not interrupted and not stranded)
             except BaseException:
                 if not pooled.invalidated:
                     backend.pool.invalidate(pooled)

@@ -14,7 +14,7 @@ import pytest
 
 from activerecord import ActiveRecord
 from activerecord.backend.typing import ConnectionConfig
-from activerecord.errors import ActiveRecordError
+from activerecord.errors import ActiveRecordError, OperationalError
 
 
 class Note(ActiveRecord):
@@ -339,4 +339,54 @@ def test_a_thread_waiting_for_a_turn_held_by_a_suspended_stream_gives_up_after_p
         assert backend.pool.status()['checked_out'] == 0
     finally:
         thread.join(30)
+        backend.close()
+
+
+def test_the_owner_ending_a_transaction_whose_turn_a_stream_in_another_thread_holds_gives_up(db) -> None:
+    """The owner's COMMIT waits at most pool_timeout for a sharer's turn, then rolls back by closing."""
+    db.use(Note)
+    backend = Note.configure(ConnectionConfig.from_url(db.url, pool_timeout=0.5))
+    Note.create_table()
+    Note.insert_many([{'title': f't{number}'} for number in range(6)])
+    holding, finish = threading.Event(), threading.Event()
+    outcome: dict = {}
+
+    def stream_in_thread() -> None:
+        stream = Note.query().order_by('id').iter(batch_size=2)
+        try:
+            next(stream)                 # suspended: the thread holds the transaction's turn
+            holding.set()
+            finish.wait(20)
+            outcome['rest'] = list(stream)
+        except BaseException as error:
+            # the class only: a kept traceback would keep the stream's cursor (and on SQLite the
+            # closed connection's lock) alive
+            outcome['error'] = type(error)
+        finally:
+            stream.close()
+
+    thread = None
+    try:
+        with pytest.raises(ActiveRecordError, match='could not commit') as raised:
+            with Note.transaction():
+                Note.create(title='owner')
+                context = contextvars.copy_context()
+                thread = threading.Thread(target=context.run, args=(stream_in_thread,), daemon=True)
+                thread.start()
+                assert holding.wait(20)
+        assert 'rolled the transaction back' in str(raised.value)
+        finish.set()
+        thread.join(20)
+        assert not thread.is_alive()
+        assert issubclass(outcome.get('error', type(None)), OperationalError), outcome   # its connection was closed
+        assert 'owner' not in titles()                 # nothing of the transaction was committed
+        assert backend.pool.status()['checked_out'] == 0
+        assert not backend.in_transaction
+        with Note.transaction():
+            Note.create(title='after')
+        assert 'after' in titles()
+    finally:
+        finish.set()
+        if thread is not None:
+            thread.join(30)
         backend.close()
