@@ -5,7 +5,6 @@ never for its timings: speed is the benchmark's business, not the test suite's.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,21 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from scripts.benchmarks import common, targets
+from scripts.benchmarks.report import peers_report
+from scripts.benchmarks.workloads import METRICS
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / 'scripts' / 'bench.py'
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location('bench_under_test', BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module      # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = load_bench()
 
 
 @pytest.mark.backends('sqlite', 'postgresql', 'mysql')
@@ -49,7 +40,7 @@ def test_quick_run_measures_every_figure(db, tmp_path):
 
     assert document['backends'] == {db.name: {'status': 'measured'}}
     results = {(r['impl'], r['metric']): r for r in document['results']}
-    expected_metrics = [m.key for m in bench.METRICS if m.workload in workloads.split(',')]
+    expected_metrics = [m.key for m in METRICS if m.workload in workloads.split(',')]
     for impl in ('raw', 'activerecord'):
         for metric in expected_metrics:
             result = results[impl, metric]
@@ -87,7 +78,7 @@ def test_an_unreachable_server_is_reported_not_fatal(tmp_path):
 
 
 def result(impl: str, metric: str, median: float, unit: str = 's', backend: str = 'mysql'):
-    return bench.Result(backend, impl, metric, unit, runs=[median], median=median)
+    return common.Result(backend, impl, metric, unit, runs=[median], median=median)
 
 
 def test_peer_rows_compare_in_the_right_direction():
@@ -102,11 +93,11 @@ def test_peer_rows_compare_in_the_right_direction():
         result('activerecord', 'c_memory', 9.0, 'MiB'), result('peewee', 'c_memory', 1.0, 'MiB'),
     ]
     verdicts = {(row['metric'], row['peer']): row['faster']
-                for row in bench.peer_rows(results, ['mysql'])}
+                for row in targets.peer_rows(results, ['mysql'])}
     assert verdicts == {('e', 'sqlalchemy_orm'): True, ('e', 'peewee'): False,
                         ('f_throughput', 'sqlalchemy_orm'): True,
                         ('f_throughput', 'peewee'): False}
-    report = '\n'.join(bench.peers_report(results, {}, ['mysql']))
+    report = '\n'.join(peers_report(results, {}, ['mysql']))
     assert 'faster in 2 of 4 comparisons' in report
     assert '| mysql | e | 1,000 ms | peewee | 900 ms |' in report
 
@@ -116,5 +107,5 @@ def test_target_rows_say_met_and_missed():
                result('activerecord', 'a', 1.51, backend='postgresql')]
     for item in results:
         item.ratio = item.median            # as if raw took exactly 1 s
-    status = {row['metric']: row['status'] for row in bench.target_rows(results, ['postgresql'])}
+    status = {row['metric']: row['status'] for row in targets.target_rows(results, ['postgresql'])}
     assert status['d'] == 'met' and status['a'] == 'MISSED'
