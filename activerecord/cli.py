@@ -11,7 +11,10 @@ import sys
 from typing import Any, Sequence, TextIO
 from urllib.parse import unquote
 
-from .backend.typing import split_user_info
+from .backend.base import innermost_os_error
+from .backend.registry import backend_class_for
+from .backend.typing import ConnectionConfig, split_user_info
+from .demo import run_demo
 from .errors import ActiveRecordError, ConfigurationError
 
 PROG = 'python -m activerecord'
@@ -51,16 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m activerecord` and the `activerecord` script."""
     args = build_parser().parse_args(argv)
     if args.command == 'demo':
-        from .demo import run_demo
         return run_demo(args.url, show_sql=args.show_sql)
     return check(args.url, sys.stdout, sys.stderr)
 
 
 def check(url: str, out: TextIO, err: TextIO) -> int:
     """Connect to `url` and print what the backend sees; returns the exit status."""
-    from .backend.registry import backend_class_for
-    from .backend.typing import ConnectionConfig
-
     password: str | None = None
     try:
         config = ConnectionConfig.from_url(url)
@@ -112,7 +111,6 @@ def _reason(backend: Any, error: ActiveRecordError) -> str:
     text = str(error)
     if not text.startswith('cannot connect to'):
         text = f'{backend.name} at {backend.where()}: {text}'
-    from .backend.base import innermost_os_error
     # Drivers often wrap the socket error in a vaguer one ("Can't create a connection"):
     # the innermost OSError says why (refused, unknown host, timed out, certificate...).
     cause = innermost_os_error(error)

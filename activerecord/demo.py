@@ -13,6 +13,12 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
+from .backend.impl.sqlite.backend import SQLiteBackend
+from .backend.typing import ConnectionConfig
+from .errors import ActiveRecordError
+from .model import ActiveRecord
+from .query import func
+
 #: the demo's tables: prefixed so that a demo run on a real database cannot touch an app's tables
 USERS_TABLE = 'ar_demo_users'
 POSTS_TABLE = 'ar_demo_posts'
@@ -31,9 +37,7 @@ class _EchoSQL(logging.Handler):
 
 
 def define_models() -> tuple[type, type]:
-    """The example's User and Post models (defined on call, so importing this module is free)."""
-    from . import ActiveRecord
-
+    """The example's User and Post models (defined on call: each run gets fresh classes)."""
     class User(ActiveRecord):
         __table_name__ = USERS_TABLE
         id: int
@@ -53,10 +57,6 @@ def define_models() -> tuple[type, type]:
 def run_demo(url: str | None = None, show_sql: bool = True, out: TextIO | None = None) -> int:
     """Run the example; returns the exit status (0 when every step did what it should)."""
     out = out or sys.stdout
-    from .backend.impl.sqlite.backend import SQLiteBackend
-    from .backend.typing import ConnectionConfig
-    from .errors import ActiveRecordError
-
     scratch = None
     handler = _EchoSQL(out)
     sql_logger = logging.getLogger('activerecord.sql')
@@ -94,38 +94,7 @@ def run_demo(url: str | None = None, show_sql: bool = True, out: TextIO | None =
 
 
 def _walk_through(User: Any, Post: Any, say: '_Printer') -> int:
-    from . import func
-
-    say.step('Create the tables')
-    Post.drop_table(if_exists=True)
-    User.drop_table(if_exists=True)
-    User.create_table()
-    Post.create_table()
-
-    say.step('Create records')
-    alice = User(username='alice', email='alice@example.com')
-    say.line(f'before save: new record {alice.is_new_record}, id {alice.id}')
-    alice.save()
-    say.line(f'after save: id {alice.id}')
-    bob = User.create(username='bob', email='bob@example.com')
-    inserted = Post.insert_many([
-        {'user_id': alice.id, 'title': 'Hello, world', 'likes': 3},
-        {'user_id': alice.id, 'title': 'Storage backends', 'likes': 10},
-        {'user_id': bob.id, 'title': 'First post', 'likes': 1},
-    ])
-    say.line(f'users alice (id {alice.id}) and bob (id {bob.id}); {inserted} posts in one round trip')
-
-    say.step('Read them back')
-    found = User.find_one({'email': 'bob@example.com'})
-    say.line(f'find_one by email -> {found.username} (id {found.id})')
-    say.line(f'find_one(999) -> {User.find_one(999)}')
-
-    say.step('Update a record (only the changed column is written)')
-    alice.email = 'alice@social.example'
-    say.line(f'changes: {alice.changes}')
-    alice.save()
-    alice.refresh()
-    say.line(f'after refresh: {alice.email}')
+    alice, bob, found = _create_read_update(User, Post, say)
 
     say.step('Query: posts of alice with 2+ likes, newest first')
     posts = (Post.query()
@@ -163,6 +132,41 @@ def _walk_through(User: Any, Post: Any, say: '_Printer') -> int:
     ok = after == before and len(posts) == 2 and found.id == bob.id
     say.step('Done' if ok else 'Something did not behave as documented')
     return 0 if ok else 1
+
+
+def _create_read_update(User: Any, Post: Any, say: '_Printer') -> tuple[Any, Any, Any]:
+    """Tables, records, lookups and an update; returns alice, bob and bob as found by email."""
+    say.step('Create the tables')
+    Post.drop_table(if_exists=True)
+    User.drop_table(if_exists=True)
+    User.create_table()
+    Post.create_table()
+
+    say.step('Create records')
+    alice = User(username='alice', email='alice@example.com')
+    say.line(f'before save: new record {alice.is_new_record}, id {alice.id}')
+    alice.save()
+    say.line(f'after save: id {alice.id}')
+    bob = User.create(username='bob', email='bob@example.com')
+    inserted = Post.insert_many([
+        {'user_id': alice.id, 'title': 'Hello, world', 'likes': 3},
+        {'user_id': alice.id, 'title': 'Storage backends', 'likes': 10},
+        {'user_id': bob.id, 'title': 'First post', 'likes': 1},
+    ])
+    say.line(f'users alice (id {alice.id}) and bob (id {bob.id}); {inserted} posts in one round trip')
+
+    say.step('Read them back')
+    found = User.find_one({'email': 'bob@example.com'})
+    say.line(f'find_one by email -> {found.username} (id {found.id})')
+    say.line(f'find_one(999) -> {User.find_one(999)}')
+
+    say.step('Update a record (only the changed column is written)')
+    alice.email = 'alice@social.example'
+    say.line(f'changes: {alice.changes}')
+    alice.save()
+    alice.refresh()
+    say.line(f'after refresh: {alice.email}')
+    return alice, bob, found
 
 
 def _clean_up(User: Any, Post: Any) -> None:

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from .errors import ActiveRecordError
 from .model.base import ActiveRecord
+from .model.crud import update_columns
 from .model.state import private_state
 
 
@@ -62,24 +63,13 @@ class SoftDeleteMixin(ActiveRecord):
 
     def restore(self) -> Any:
         """Clear the deleted mark (an UPDATE of that column only); returns self."""
-        from .model.crud import _update
-        from .model.statements import statements_for
         cls = type(self)
         if self.is_new_record or self.is_deleted:
             raise ActiveRecordError(f'cannot restore {cls.__name__}: it is not a stored record')
         field = cls.__soft_delete_field__
         if getattr(self, field) is None and private_state(self)['_ar_snap'].get(field) is None:
             return self
-        backend = cls.backend()
-        backup, snapshot = self.__dict__.copy(), private_state(self)['_ar_snap']
-        self.__dict__[field] = None
-        try:
-            _update(self, cls, backend, statements_for(cls.__meta__, backend.dialect), [field])
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(backup)
-            private_state(self)['_ar_snap'] = snapshot
-            raise
+        update_columns(self, **{field: None})
         return self
 
     def force_delete(self) -> bool:

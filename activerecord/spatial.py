@@ -1,24 +1,24 @@
 """Spatial values: `Point` and `Geometry` (any WKT shape), with their SRID, as pydantic field types.
 
 Values are plain Python objects; the type maps turn them into what each database stores
-(MySQL/MariaDB: the internal format, a 4-byte SRID followed by little-endian WKB). The codec
-below covers the seven 2D OGC types: POINT, LINESTRING, POLYGON, MULTIPOINT, MULTILINESTRING,
-MULTIPOLYGON, GEOMETRYCOLLECTION. Coordinates are (x, y); for a geographic SRID such as 4326,
-x is the longitude and y the latitude.
+(MySQL/MariaDB: backend/impl/mysql/geometry.py). The WKT reader and writer below cover the seven
+2D OGC types: POINT, LINESTRING, POLYGON, MULTIPOINT, MULTILINESTRING, MULTIPOLYGON,
+GEOMETRYCOLLECTION. Coordinates are (x, y); for a geographic SRID such as 4326, x is the
+longitude and y the latitude.
 """
 from __future__ import annotations
 
 import math
 import re
-import struct
 from typing import Any, Iterator
+
+from pydantic_core import core_schema
 
 from .errors import DataError
 
-#: WKB geometry type codes (OGC simple features, 2D)
-WKB_TYPES = {1: 'POINT', 2: 'LINESTRING', 3: 'POLYGON', 4: 'MULTIPOINT', 5: 'MULTILINESTRING',
-             6: 'MULTIPOLYGON', 7: 'GEOMETRYCOLLECTION'}
-WKB_CODES = {name: code for code, name in WKB_TYPES.items()}
+#: the 2D OGC geometry types, in the order of their WKB codes (1-7)
+GEOMETRY_TYPES = ('POINT', 'LINESTRING', 'POLYGON', 'MULTIPOINT', 'MULTILINESTRING', 'MULTIPOLYGON',
+                  'GEOMETRYCOLLECTION')
 
 # Nesting depth of the coordinate lists of each type: a point is (x, y), a linestring a list
 # of points, a polygon a list of rings, ... ; a collection holds whole geometries instead.
@@ -59,10 +59,6 @@ class Geometry:
         """The Well-Known Text of the shape (without the SRID)."""
         return to_wkt(self.geom_type, self.coordinates)
 
-    def with_srid(self, srid: int | None) -> 'Geometry':
-        """The same shape with another SRID."""
-        return Geometry.from_parts(self.geom_type, self.coordinates, srid)
-
     def __eq__(self, other: object) -> bool:
         # An unset SRID means "the column's": it matches any SRID.
         if not isinstance(other, Geometry):
@@ -81,7 +77,6 @@ class Geometry:
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        from pydantic_core import core_schema
         return core_schema.no_info_plain_validator_function(
             cls._validate_field,
             serialization=core_schema.plain_serializer_function_ser_schema(
@@ -157,7 +152,6 @@ class Point(Geometry):
         return f'Point({self.x!r}, {self.y!r}{srid})'
 
 
-
 def _bad_srid(head: str) -> int:
     raise DataError(f'{head!r} is not an SRID prefix; expected SRID=<integer>;')
 
@@ -213,9 +207,9 @@ def parse_wkt(text: str) -> tuple[str, Any]:
 
 
 def _read_geometry(tokens: list[str], position: int, text: str) -> tuple[int, tuple[str, Any]]:
-    if position >= len(tokens) or tokens[position] not in WKB_CODES:
+    if position >= len(tokens) or tokens[position] not in GEOMETRY_TYPES:
         raise DataError(f'cannot read WKT {text!r}: expected a geometry type '
-                        f'({", ".join(WKB_CODES)})')
+                        f'({", ".join(GEOMETRY_TYPES)})')
     geom_type = tokens[position]
     position += 1
     if position < len(tokens) and tokens[position] == 'EMPTY':
@@ -300,109 +294,3 @@ def to_wkt(geom_type: str, coordinates: Any) -> str:
     if not coordinates and geom_type != 'POINT':
         return f'{geom_type} EMPTY'
     return f'{geom_type}({_wkt_body(geom_type, coordinates)})'
-
-
-# -- WKB and MySQL's internal format ----------------------------------------------------
-
-def to_wkb(geometry: Geometry) -> bytes:
-    """Little-endian WKB of a geometry."""
-    out = bytearray()
-    _write_wkb(out, geometry.geom_type, geometry.coordinates)
-    return bytes(out)
-
-
-def _write_wkb(out: bytearray, geom_type: str, coordinates: Any) -> None:
-    out += struct.pack('<BI', 1, WKB_CODES[geom_type])
-    if geom_type == 'POINT':
-        out += struct.pack('<dd', *coordinates)
-    elif geom_type == 'LINESTRING':
-        _write_points(out, coordinates)
-    elif geom_type == 'POLYGON':
-        out += struct.pack('<I', len(coordinates))
-        for ring in coordinates:
-            _write_points(out, ring)
-    elif geom_type == 'GEOMETRYCOLLECTION':
-        out += struct.pack('<I', len(coordinates))
-        for member in coordinates:
-            _write_wkb(out, member.geom_type, member.coordinates)
-    else:  # MULTI*: a count, then whole geometries of the single type
-        single = geom_type[len('MULTI'):]
-        out += struct.pack('<I', len(coordinates))
-        for part in coordinates:
-            _write_wkb(out, single, part)
-
-
-def _write_points(out: bytearray, points: Any) -> None:
-    out += struct.pack('<I', len(points))
-    for x, y in points:
-        out += struct.pack('<dd', x, y)
-
-
-def from_wkb(data: bytes, srid: int | None = None) -> Geometry:
-    """A Geometry (a Point for points) from WKB of either byte order."""
-    position, (geom_type, coordinates) = _read_wkb(memoryview(bytes(data)), 0)
-    if position != len(data):
-        raise DataError(f'WKB has {len(data) - position} byte(s) after the geometry')
-    return Geometry.from_parts(geom_type, coordinates, srid)
-
-
-def _read_wkb(data: memoryview, position: int) -> tuple[int, tuple[str, Any]]:
-    try:
-        order = '<' if data[position] == 1 else '>'
-        (code,) = struct.unpack_from(order + 'I', data, position + 1)
-    except (IndexError, struct.error):
-        raise DataError('WKB is truncated') from None
-    position += 5
-    geom_type = WKB_TYPES.get(code)
-    if geom_type is None:
-        raise DataError(f'WKB geometry type {code} is not supported (2D types 1-7 are)')
-
-    def count() -> int:
-        nonlocal position
-        (value,) = struct.unpack_from(order + 'I', data, position)
-        position += 4
-        return value
-
-    def points() -> list[tuple[float, float]]:
-        nonlocal position
-        result = []
-        for _ in range(count()):
-            result.append(struct.unpack_from(order + 'dd', data, position))
-            position += 16
-        return result
-
-    try:
-        if geom_type == 'POINT':
-            coordinates: Any = struct.unpack_from(order + 'dd', data, position)
-            position += 16
-        elif geom_type == 'LINESTRING':
-            coordinates = points()
-        elif geom_type == 'POLYGON':
-            coordinates = [points() for _ in range(count())]
-        else:
-            coordinates = []
-            for _ in range(count()):
-                position, member = _read_wkb(data, position)
-                coordinates.append(Geometry.from_parts(*member) if geom_type == 'GEOMETRYCOLLECTION'
-                                   else member[1])
-    except struct.error:
-        raise DataError('WKB is truncated') from None
-    return position, (geom_type, coordinates)
-
-
-def to_mysql_internal(value: Any, column_srid: int = 0) -> bytes:
-    """MySQL/MariaDB's storage format: the SRID (4 bytes, little-endian), then WKB."""
-    geometry = value if isinstance(value, Geometry) else Geometry._validate(value)
-    srid = column_srid if geometry.srid is None else geometry.srid
-    return struct.pack('<I', srid) + to_wkb(geometry)
-
-
-def from_mysql_internal(data: Any) -> Geometry:
-    """A Point/Geometry from MySQL/MariaDB's storage format."""
-    if isinstance(data, Geometry):
-        return data
-    data = bytes(data)
-    if len(data) < 9:
-        raise DataError(f'a spatial value of {len(data)} bytes is too short to hold SRID + WKB')
-    (srid,) = struct.unpack_from('<I', data, 0)
-    return from_wkb(data[4:], srid)

@@ -87,7 +87,8 @@ def test_every_python_block_of_the_page_runs(page: Path, tmp_path: Path, monkeyp
     module = types.ModuleType(f'docs_page_{page.stem.replace("-", "_")}')
     sys.modules[module.__name__] = module
     namespace = module.__dict__
-    opened_before = set(map(id, registry._backends.values()))
+    # held, not only their ids: a closed one the registry drops must not lend its id to a new one
+    opened_before = {id(backend): backend for backend in registry._backends.values()}
     ran = 0
     try:
         for block in python_blocks(page):
@@ -130,7 +131,7 @@ def _check_excerpt(block: Block) -> None:
     raise AssertionError(f'{block.where}: the excerpt is not (or no longer) in {block.value}')
 
 
-def _clean_up(namespace: dict, opened_before: set[int]) -> None:
+def _clean_up(namespace: dict, opened_before: dict) -> None:
     """Drop the tables of the page's models, and close every backend the page opened."""
     from activerecord import ActiveRecord
     from activerecord.backend.base import StorageBackend

@@ -10,26 +10,31 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
-import os
+import operator
+import re
 import ssl
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import ModuleType
-from typing import Any, Callable, ClassVar, Iterator, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Sequence, TypeVar
+
+import sqlparse
 
 from .. import errors
 from ..errors import ActiveRecordError, ConfigurationError
 from .dialect import Dialect
 from .features import Features
-from . import registry
 from .placeholders import translate
 from .schema import SchemaIntrospector
 from .pool import ConnectionPool, PooledConnection
 from .transaction import IsolationLevel, TransactionManager
+from .options import OptionParser, parse_options
+from .tls import tls_context
 from .typing import ConnectionConfig
 
 sql_logger = logging.getLogger('activerecord.sql')
+T = TypeVar('T')
 
 #: PEP 249 exception names, most specific first -> our error class.
 _PEP249_NAMES: tuple[tuple[str, type[errors.DatabaseError]], ...] = (
@@ -42,29 +47,13 @@ _PEP249_NAMES: tuple[tuple[str, type[errors.DatabaseError]], ...] = (
 
 #: no database takes fewer parameters in one statement (SQLite before 3.32): below it, no check
 _FEWEST_MAX_PARAMETERS = 999
+_lastrowid = operator.attrgetter('lastrowid')
 
 #: exceptions a driver raises for a value it cannot bind -> what the DataError adds to the message
 _UNBINDABLE_VALUES: dict[type, str] = {
     UnicodeEncodeError: '; text values must be valid Unicode (a lone surrogate cannot be stored)',
     OverflowError: '; integers must fit in 64 bits (out of range for any integer column)',
 }
-
-
-@contextmanager
-def tls_file_errors(config: ConnectionConfig) -> Iterator[None]:
-    """A CA, certificate or key file that cannot be read is a ConfigurationError naming the field and path."""
-    try:
-        yield
-    except (OSError, ssl.SSLError) as error:
-        for name in ('ssl_ca', 'ssl_cert', 'ssl_key'):
-            path = getattr(config, name)
-            if path and not os.path.isfile(path):
-                raise ConfigurationError(f'ConnectionConfig.{name}: the file {path!r} does not exist or is not '
-                                         f'a file ({error.strerror or error}); expected a PEM file') from error
-        given = ', '.join(f'{name}={getattr(config, name)!r}' for name in ('ssl_ca', 'ssl_cert', 'ssl_key')
-                          if getattr(config, name))
-        raise ConfigurationError(f'ConnectionConfig: the TLS files cannot be loaded ({error}); expected PEM '
-                                 f'files: {given}') from error
 
 
 class StorageBackend:
@@ -79,8 +68,8 @@ class StorageBackend:
     #: the driver's paramstyle; `?` is translated to it once per SQL text
     paramstyle: ClassVar[str] = 'qmark'
     default_port: ClassVar[int | None] = None
-    #: names accepted in ConnectionConfig.options
-    known_options: ClassVar[frozenset[str]] = frozenset()
+    #: ConnectionConfig.options this backend accepts: name -> parser (see options.py)
+    option_specs: ClassVar[dict[str, OptionParser]] = {}
     #: driver error code -> our error class, for codes whose PEP 249 class is too vague
     error_codes: ClassVar[dict[Any, type[errors.DatabaseError]]] = {}
     #: SQLSTATE class (first two characters) -> our error class
@@ -101,16 +90,17 @@ class StorageBackend:
         if not isinstance(config, ConnectionConfig):
             raise ConfigurationError(f'{type(self).__name__} needs a ConnectionConfig, got {type(config).__name__}')
         self.config = config
-        self._check_options(config)
+        #: the options, parsed once: connect_kwargs and setup_session read these
+        self.options: dict[str, Any] = parse_options(self.option_specs, config.options, type(self).__name__)
         self.check_config(config)
         self._connection_overrides = connection_overrides
         self.driver = self.load_driver()
-        self.dialect: Dialect = self.dialect_class()
+        self.dialect: Dialect = self.make_dialect()
         self._version_lock = threading.Lock()
         self._server_version: tuple[int, ...] | None = None
         self.pool = ConnectionPool(
             connect=self._open_connection, close=self.close_connection, ping=self.ping_connection,
-            reset=self._reset_connection, size=config.pool_size, max_overflow=config.max_overflow,
+            reset=self.reset_connection, size=config.pool_size, max_overflow=config.max_overflow,
             timeout=config.pool_timeout, recycle=config.pool_recycle, pre_ping=config.pool_pre_ping,
             name=f'{self.name} pool ({config.display_url()})')
         self.transaction_manager = TransactionManager(self)
@@ -120,18 +110,15 @@ class StorageBackend:
 
     # -- configuration checks (no connection) -------------------------------------------
 
-    def _check_options(self, config: ConnectionConfig) -> None:
-        unknown = sorted(set(config.options) - self.known_options)
-        if unknown:
-            allowed = ', '.join(sorted(self.known_options)) or 'none'
-            raise ConfigurationError(f'ConnectionConfig.options: {unknown[0]!r} is not an option of '
-                                     f'{type(self).__name__}; allowed: {allowed}')
-
     def check_config(self, config: ConnectionConfig) -> None:
-        """Hook: reject values this database cannot use (called by the constructor)."""
+        """Hook: reject values this database cannot use together (called after the options are parsed)."""
         if config.database is None:
             raise ConfigurationError(f'ConnectionConfig.database: None is not allowed for '
                                      f'{type(self).__name__}; expected the database name')
+
+    def make_dialect(self) -> Dialect:
+        """Hook: this backend's dialect (a database whose SQL depends on options builds it from them)."""
+        return self.dialect_class()
 
     @classmethod
     def load_driver(cls) -> ModuleType:
@@ -163,7 +150,7 @@ class StorageBackend:
             self._log(sql, 0, started, error)
             raise
         finally:
-            self._close_cursor(cursor)
+            self.close_cursor(cursor)
         self._log(sql, 0, started, None)
         return rows
 
@@ -189,17 +176,7 @@ class StorageBackend:
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """A verifying SSLContext from ssl_ca/ssl_cert/ssl_key (None when no TLS is asked for)."""
-        config = self.config
-        if config.ssl_ca is None and config.ssl_cert is None:
-            return None
-        with tls_file_errors(config):
-            context = ssl.create_default_context(cafile=config.ssl_ca) if config.ssl_ca else ssl.create_default_context()
-            if not config.ssl_verify:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            if config.ssl_cert:
-                context.load_cert_chain(config.ssl_cert, config.ssl_key)
-        return context
+        return tls_context(self.config)
 
     # -- connections --------------------------------------------------------------------
 
@@ -223,12 +200,11 @@ class StorageBackend:
         return raw
 
     def _close_quietly(self, raw: Any) -> None:
-        try:
+        with suppress(Exception):
             self.close_connection(raw)
-        except Exception:
-            pass
 
-    def _reset_connection(self, raw: Any) -> None:
+    def reset_connection(self, raw: Any) -> None:
+        """Hook: make a connection coming back to the pool clean (roll back a transaction left open)."""
         if self.transaction_open(raw):
             raw.rollback()
 
@@ -250,7 +226,7 @@ class StorageBackend:
         finally:
             self._give_back(pooled, turn)   # this very transaction's turn, wherever the block is closed
 
-    # The statement verbs below use _acquire() with try/finally rather than `with
+    # The statement skeleton (_statement) uses _acquire() with try/finally rather than `with
     # self.connection()`: a generator context manager costs more than the rest of a primary-key
     # lookup's Python overhead together (see docs/performance.md).
 
@@ -277,6 +253,7 @@ class StorageBackend:
     # -- execution ----------------------------------------------------------------------
 
     def _prepare(self, sql: str, params: Sequence[Any] | None) -> tuple[str, Any, int]:
+        """(SQL in the driver's paramstyle, bound parameters, parameter count)."""
         dialect = self.dialect
         translated = translate(sql, self.paramstyle, dialect.features.question_mark_operators,
                                dialect.lexical_rules)
@@ -290,6 +267,12 @@ class StorageBackend:
             self._check_parameter_count(count)
         return translated.sql, translated.bind(self.adapt_params(params)), count
 
+    def _prepare_rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> tuple[str, list, int]:
+        """(SQL in the driver's paramstyle, each row's bound parameters, parameters in one row)."""
+        translated = translate(sql, self.paramstyle, self.dialect.features.question_mark_operators,
+                               self.dialect.lexical_rules)
+        return translated.sql, [translated.bind(self.adapt_params(row)) for row in rows], translated.placeholder_count
+
     def _check_parameter_count(self, count: int) -> None:
         features = self.features
         if features.max_parameters_enforced and count > features.max_parameters:
@@ -300,59 +283,85 @@ class StorageBackend:
     def adapt_params(self, params: Sequence[Any]) -> Sequence[Any]:
         """Turn values the driver cannot bind (UUID, Enum, dict...) into ones it can."""
         type_map = self.dialect.type_map
-        if type_map is None:
-            return params
-        return type_map.adapt_params(params)
+        return params if type_map is None else type_map.adapt_params(params)
+
+    def _statement(self, sql: str, params: Sequence[Any] | None, read: Callable[[Any], T],
+                   bind: Callable[[Any], Any] | None = None, many: bool = False) -> T:
+        """The one path of a statement: prepare, take a connection, run, `read(cursor)`, close, give
+        back; errors translated. With `bind`, `sql` is in the driver's paramstyle already and
+        `bind(cursor)` makes the parameters on the cursor (`params` then only counts). With `many`,
+        `params` is a list of parameter rows and the statement runs once per row (executemany)."""
+        # Prepared here, not by each verb: an unpacking call `_statement(*_prepare())` is not
+        # inlined and would cost a tenth of a primary-key lookup.
+        if bind is None:
+            sql, params, count = self._prepare_rows(sql, params) if many else self._prepare(sql, params)
+        else:
+            count = len(params or ())
+        pooled, turn = self._acquire()
+        try:
+            cursor = self._run(pooled, sql, params, count, many, (), bind)
+            try:
+                return read(cursor)
+            except Exception as error:
+                raise self._handle_failure(pooled, error) from error
+            finally:
+                self.close_cursor(cursor)
+        finally:
+            self._give_back(pooled, turn)
 
     def _run(self, pooled: PooledConnection, sql: str, params: Any, count: int, many: bool = False,
-             cursor_args: tuple = ()) -> Any:
-        """Execute on a connection with logging and error translation; returns the cursor."""
-        started = time.perf_counter()
+             cursor_args: tuple = (), bind: Callable[[Any], Any] | None = None) -> Any:
+        """Execute one statement on a connection with logging and error translation; returns the cursor
+        (`cursor_args`: e.g. a streaming cursor class; `bind(cursor)`: parameters made on the cursor)."""
+        logged = sql_logger.isEnabledFor(logging.DEBUG)
+        started = time.perf_counter() if logged else 0.0   # the clock is read only for the log
         cursor = None
         try:
             # Inside the try: a closed connection fails here, and must be translated too.
-            cursor = pooled.raw.cursor(*cursor_args)  # cursor_args: e.g. a streaming cursor class
+            cursor = pooled.raw.cursor(*cursor_args)
+            if bind is not None:
+                params = bind(cursor)
             if many:
                 cursor.executemany(sql, params)
             else:
-                cursor.execute(sql, params) if count or self.always_pass_params else cursor.execute(sql)
+                cursor.execute(sql, params) if count or self.always_pass_params or bind else cursor.execute(sql)
         except Exception as error:
             self._log(sql, count, started, error)
-            self._close_cursor(cursor)
-            self._handle_failure(pooled, error)
-            raise self.translate_error(error) from error
+            self.close_cursor(cursor)
+            raise self._handle_failure(pooled, error) from error
         except BaseException as interruption:
             # Interrupted mid-statement (KeyboardInterrupt): the wire protocol is in an unknown
             # state, so the connection must never serve another statement. Invalidated first:
             # closing the cursor may itself fail or read from the cut-off stream.
-            if not pooled.invalidated:
-                self.pool.invalidate(pooled)
+            self.pool.invalidate(pooled)
             try:
                 self._log(sql, count, started, interruption)
-                self._close_cursor(cursor)
+                self.close_cursor(cursor)
             except Exception:
                 pass   # the interrupt is what the caller must see
             raise
-        if sql_logger.isEnabledFor(logging.DEBUG):
+        if logged:
             self._log(sql, count, started, None)
         return cursor
 
     #: pass an empty parameter tuple to execute() (drivers whose % escaping needs it)
     always_pass_params: ClassVar[bool] = False
 
-    @staticmethod
-    def _close_cursor(cursor: Any) -> None:
+    def close_cursor(self, cursor: Any) -> None:
+        """Hook: close a cursor (None when cursor() itself failed); errors are swallowed."""
         try:
             cursor.close()
         except Exception:
             pass
 
-    def _handle_failure(self, pooled: PooledConnection, error: BaseException) -> None:
-        """After a failed statement: a connection that is gone is discarded, never reused."""
+    def _handle_failure(self, pooled: PooledConnection, error: BaseException) -> ActiveRecordError:
+        """After a failed statement: a connection that is gone is discarded, never reused; returns
+        the translated error to raise."""
         # Inside a transaction the block goes on failing on the invalid connection until
         # its exit rolls back; the statement itself is never re-run elsewhere.
         if not pooled.invalidated and self.is_disconnect(error):
             self.pool.invalidate(pooled)
+        return self.translate_error(error)
 
     def _log(self, sql: str, count: int, started: float, error: BaseException | None) -> None:
         if not sql_logger.isEnabledFor(logging.DEBUG):
@@ -362,56 +371,41 @@ class StorageBackend:
         sql_logger.debug('%s -- %d params, %.3f ms%s', sql, count, elapsed, outcome)
 
     def run_control(self, pooled: PooledConnection, statements: Sequence[str]) -> None:
-        """Run transaction-control statements (BEGIN, SAVEPOINT, ...) on a connection."""
+        """Run control statements (SAVEPOINT, the dialect's BEGIN/COMMIT...) on a connection."""
         for statement in statements:
-            cursor = self._run(pooled, statement, (), 0)
-            self._close_cursor(cursor)
+            self.close_cursor(self._run(pooled, statement, (), 0))
+
+    def begin(self, pooled: PooledConnection, statements: Sequence[str]) -> None:
+        """Hook: open a transaction on a connection with the dialect's BEGIN statements."""
+        self.run_control(pooled, statements)
+
+    def end(self, pooled: PooledConnection, statements: Sequence[str], commit: bool) -> None:
+        """Hook: end the transaction on a connection (COMMIT when `commit`, else ROLLBACK statements)."""
+        self.run_control(pooled, statements)
+
+    # -- statement verbs: each is the skeleton plus how it reads the cursor ----------------
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
         """Run one statement; returns the number of affected rows (-1 when unknown)."""
-        sql, bound, count = self._prepare(sql, params)
-        pooled, turn = self._acquire()
-        try:
-            cursor = self._run(pooled, sql, bound, count)
-            try:
-                return cursor.rowcount
-            finally:
-                self._close_cursor(cursor)
-        finally:
-            self._give_back(pooled, turn)
+        return self._statement(sql, params, self.affected_rows)
+
+    def affected_rows(self, cursor: Any) -> int:
+        """Hook: the rows the statement just run on `cursor` changed (-1 when unknown)."""
+        return cursor.rowcount
 
     def executemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]]) -> int:
         """Run one statement for each parameter tuple; returns the affected rows in total."""
         rows = list(seq_of_params)
-        if not rows:
-            return 0
-        translated = translate(sql, self.paramstyle, self.features.question_mark_operators,
-                               self.dialect.lexical_rules)
-        bound = [translated.bind(self.adapt_params(row)) for row in rows]
-        with self.connection() as pooled:
-            cursor = self._run(pooled, translated.sql, bound, translated.placeholder_count, many=True)
-            try:
-                return cursor.rowcount
-            finally:
-                self._close_cursor(cursor)
+        # the driver's own total (not affected_rows, which reads one statement's first count)
+        return self._statement(sql, rows, lambda cursor: cursor.rowcount, many=True) if rows else 0
 
     def query_rows(self, sql: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
         """Column labels and every row as a tuple (the fast path for building models)."""
-        sql, bound, count = self._prepare(sql, params)
-        pooled, turn = self._acquire()
-        try:
-            cursor = self._run(pooled, sql, bound, count)
-            try:
-                rows = cursor.fetchall()
-                labels = self._labels(cursor)
-            except Exception as error:
-                self._handle_failure(pooled, error)
-                raise self.translate_error(error) from error
-            finally:
-                self._close_cursor(cursor)
-        finally:
-            self._give_back(pooled, turn)
-        return labels, rows
+        return self._statement(sql, params, self._labelled_rows)
+
+    def _labelled_rows(self, cursor: Any) -> tuple[list[str], list[tuple]]:
+        rows = cursor.fetchall()
+        return self._labels(cursor), rows
 
     def _labels(self, cursor: Any) -> list[str]:
         description = cursor.description or ()
@@ -426,23 +420,16 @@ class StorageBackend:
 
     def fetch_one(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, Any] | None:
         """The first row as a dict, or None."""
-        sql, bound, count = self._prepare(sql, params)
-        pooled, turn = self._acquire()
-        try:
-            cursor = self._run(pooled, sql, bound, count)
-            try:
-                row = cursor.fetchone()
-                labels = self._labels(cursor)
-                if row is not None and not self.fetchone_drains:
-                    cursor.fetchall()
-            except Exception as error:
-                self._handle_failure(pooled, error)
-                raise self.translate_error(error) from error
-            finally:
-                self._close_cursor(cursor)
-        finally:
-            self._give_back(pooled, turn)
-        return None if row is None else dict(zip(labels, row))
+        return self._statement(sql, params, self._first_row)
+
+    def _first_row(self, cursor: Any) -> dict[str, Any] | None:
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        labels = self._labels(cursor)
+        if not self.fetchone_drains:
+            cursor.fetchall()
+        return dict(zip(labels, row))
 
     #: whether fetchone() leaves the connection ready for the next statement by itself
     fetchone_drains: ClassVar[bool] = True
@@ -455,9 +442,11 @@ class StorageBackend:
     def iter_rows(self, sql: str, params: Sequence[Any] | None = None,
                   batch_size: int = 1000) -> Iterator[tuple[list[str], list[tuple]]]:
         """Stream (labels, batch of rows) with fetchmany; holds one connection while iterating."""
+        # Not the statement skeleton: the connection is held across yields, between the caller's
+        # steps, and given back when the caller stops (GeneratorExit), which connection() handles.
         sql, bound, count = self._prepare(sql, params)
         with self.connection() as pooled:
-            cursor = self._open_stream(pooled, sql, bound, count)
+            cursor = self.open_stream(pooled, sql, bound, count)
             try:
                 labels = self._labels(cursor)
                 while True:
@@ -470,43 +459,54 @@ class StorageBackend:
                     try:
                         batch = cursor.fetchmany(batch_size)
                     except Exception as error:
-                        self._handle_failure(pooled, error)
-                        raise self.translate_error(error) from error
+                        raise self._handle_failure(pooled, error) from error
                     except BaseException:
-                        # interrupted mid-read: a streamed result's position is unknown
-                        if not pooled.invalidated:
-                            self.pool.invalidate(pooled)
+                        self.pool.invalidate(pooled)   # interrupted mid-read: the stream's position is unknown
                         raise
                     if not batch:
                         return
                     yield labels, batch
             finally:
                 if not pooled.invalidated:   # else closing could read from a foreign socket
-                    self._close_cursor(cursor)
+                    self.close_cursor(cursor)
 
-    def _open_stream(self, pooled: PooledConnection, sql: str, bound: Any, count: int) -> Any:
+    def open_stream(self, pooled: PooledConnection, sql: str, bound: Any, count: int) -> Any:
         """Hook: a cursor that streams rows (drivers that buffer everything override this)."""
         return self._run(pooled, sql, bound, count)
 
     def insert_returning_key(self, sql: str, params: Sequence[Any]) -> Any:
         """Run an INSERT built by the dialect and return the generated key (per features.generated_keys)."""
-        sql, bound, count = self._prepare(sql, params)
-        pooled, turn = self._acquire()
-        try:
-            cursor = self._run(pooled, sql, bound, count)
-            try:
-                if self.features.generated_keys == 'lastrowid':
-                    return cursor.lastrowid
-                row = cursor.fetchone()
-                return None if row is None else row[0]
-            finally:
-                self._close_cursor(cursor)
-        finally:
-            self._give_back(pooled, turn)
+        generated_keys = self.dialect.features.generated_keys
+        if generated_keys == 'lastrowid':
+            return self._statement(sql, params, _lastrowid)
+        if generated_keys != 'returning_into':
+            return self._statement(sql, params, self.returned_key)
+        # RETURNING ... INTO ?: output variables on the cursor fill the placeholders after the values
+        translated = translate(sql, self.paramstyle, False, self.dialect.lexical_rules)
+        values = self.adapt_params(list(params))
+        extra = translated.placeholder_count - len(values)
+        if extra < 1:
+            raise errors.ProgrammingError('insert_returning_key needs an INSERT built with returning=[...] '
+                                          f'(RETURNING ... INTO ?) on {self.name}; got: {sql[:200]}')
+        outputs: list[Any] = []
+
+        def bind(cursor: Any) -> Any:
+            outputs.extend(self.key_outputs(cursor, extra))
+            return translated.bind([*values, *outputs])
+        return self._statement(translated.sql, values, lambda cursor: self.returned_key(cursor, outputs), bind)
+
+    def key_outputs(self, cursor: Any, count: int) -> list[Any]:
+        """Hook: output variables for the `count` RETURNING ... INTO placeholders (none by default)."""
+        return []
+
+    def returned_key(self, cursor: Any, outputs: Sequence[Any] = ()) -> Any:
+        """Hook: the key an INSERT ... RETURNING / OUTPUT / RETURNING INTO generated (the first row's
+        first value by default); where features.generated_keys is 'lastrowid' it is cursor.lastrowid."""
+        rows = cursor.fetchall()   # all of it: the connection is then ready for the next statement
+        return rows[0][0] if rows else None
 
     def execute_script(self, script: str) -> None:
         """Run several `;`-separated statements (split with sqlparse), in one transaction."""
-        import sqlparse  # local: only scripts need the splitter
         statements = [statement.strip().rstrip(';').strip() for statement in sqlparse.split(script)]
         with self.transaction():
             for statement in statements:
@@ -521,7 +521,7 @@ class StorageBackend:
             return error
         code = self.error_code(error)
         sqlstate = self.error_sqlstate(error)
-        cls = self.error_codes.get(code) if code is not None else None
+        cls = self.error_class(error, code)
         if cls is None and sqlstate:
             cls = self.sqlstate_classes.get(sqlstate[:2])
         unbindable = None if connecting else _UNBINDABLE_VALUES.get(type(error))
@@ -536,7 +536,7 @@ class StorageBackend:
             cls = next((ours for name, ours in _PEP249_NAMES if name in names), None)
         if cls is None:
             cls = errors.OperationalError if isinstance(error, (OSError, ssl.SSLError)) else errors.DatabaseError
-        message = self.describe_error(error)
+        message = self.driver_message(error)
         if cls is errors.DataError and unbindable is not None:
             message += unbindable
         if connecting:
@@ -545,18 +545,22 @@ class StorageBackend:
             # the innermost OSError says why (refused, unknown host, timed out...).
             cause = innermost_os_error(error)
             if cause is not None and cause is not error and str(cause) not in message:
-                message += f' ({type(cause).__name__}: {self.describe_error(cause)})'
+                message += f' ({type(cause).__name__}: {self.driver_message(cause)})'
         retryable = (code in self.retryable_codes or sqlstate in self.retryable_sqlstates
                      or self.is_disconnect(error))
-        return cls(message, code=code, sqlstate=sqlstate, retryable=retryable)
-
-    def describe_error(self, error: BaseException) -> str:
-        """The driver error's message, without any password."""
-        text = str(error) or type(error).__name__
+        # Masked here, in the finished message, so that no driver_message can forget it.
         password = self.config.password
         if password:
-            text = text.replace(password, '***')
-        return text
+            message = message.replace(password, '***')
+        return cls(message, code=code, sqlstate=sqlstate, retryable=retryable)
+
+    def error_class(self, error: BaseException, code: Any) -> type[errors.DatabaseError] | None:
+        """Hook: the class the database's own error code names (None: SQLSTATE, then PEP 249, decide)."""
+        return self.error_codes.get(code) if code is not None else None
+
+    def driver_message(self, error: BaseException) -> str:
+        """Hook: the driver error's own message (translate_error masks the password in it)."""
+        return str(error) or type(error).__name__
 
     def where(self) -> str:
         """host:port (or the file) this backend connects to, for messages."""
@@ -567,7 +571,7 @@ class StorageBackend:
     @functools.cached_property
     def schema(self) -> SchemaIntrospector:
         """What the database has now: `schema.tables()`, `schema.columns(table)`."""
-        return SchemaIntrospector(self)
+        return SchemaIntrospector(self.fetch_all, self.dialect)
 
     @property
     def features(self) -> Features:
@@ -595,8 +599,7 @@ class StorageBackend:
             try:
                 self.ping_connection(pooled.raw)
             except Exception as error:
-                self._handle_failure(pooled, error)
-                raise self.translate_error(error) from error
+                raise self._handle_failure(pooled, error) from error
         return True
 
     def server_version(self) -> tuple[int, ...]:
@@ -622,9 +625,8 @@ class StorageBackend:
         return False
 
     def close(self) -> None:
-        """Close every pooled connection; models configured again get a new backend."""
+        """Close every pooled connection; models configured again get a new backend (see registry)."""
         self.pool.close()
-        registry.forget(self)
 
 
 def innermost_os_error(error: BaseException) -> OSError | None:
@@ -650,8 +652,5 @@ def require_driver(module_name: str, extra: str | None, backend_name: str) -> Mo
 
 def parse_version(text: str) -> tuple[int, ...]:
     """'PostgreSQL 15.4 on x86_64' -> (15, 4); '10.11.6-MariaDB' -> (10, 11, 6)."""
-    import re
     match = re.search(r'(\d+)(?:\.(\d+))?(?:\.(\d+))?', text)
-    if not match:
-        return (0,)
-    return tuple(int(part) for part in match.groups() if part is not None)
+    return tuple(int(part) for part in match.groups() if part is not None) if match else (0,)

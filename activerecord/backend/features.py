@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import NotSupportedError
 
@@ -11,14 +11,15 @@ from ..errors import NotSupportedError
 class Features:
     """What one database (and server version) can do. Dialects override the defaults."""
 
-    # how generated keys come back after INSERT: 'returning' | 'output_inserted' | 'lastrowid'
-    generated_keys: str = 'returning'
+    # how generated keys come back after INSERT
+    generated_keys: Literal['returning', 'output_inserted', 'lastrowid', 'returning_into'] = 'returning'
     returning: bool = True                # INSERT/UPDATE/DELETE ... RETURNING
     multi_row_insert: bool = True         # INSERT ... VALUES (...), (...)
-    upsert: str = 'on_conflict'           # 'on_conflict' | 'on_duplicate_key' | 'merge'
-    paging: str = 'limit_offset'          # 'limit_offset' | 'offset_fetch'
+    upsert: Literal['on_conflict', 'on_duplicate_key', 'merge'] = 'on_conflict'
     savepoints: bool = True
-    release_savepoint: bool = True        # Oracle has no RELEASE SAVEPOINT
+    # RELEASE SAVEPOINT exists (Oracle and SQL Server have none): the docs name this flag; the
+    # dialect's release_template is None exactly where it is False
+    release_savepoint: bool = True
     transactional_ddl: bool = False
     alter_add_foreign_key: bool = True    # ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY
     for_update: bool = True
@@ -37,8 +38,6 @@ class Features:
     arrays: bool = False
     fulltext: bool = False
     spatial: bool = False
-    plsql: bool = False
-    boolean_type: bool = True
     question_mark_operators: bool = False  # `?` is also an operator in raw SQL (JSONB)
     read_only_transactions: bool = True
     explain: bool = True

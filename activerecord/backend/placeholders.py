@@ -18,8 +18,6 @@ from sqlparse.lexer import Lexer
 from ..errors import ProgrammingError
 from .sql_lexer import CODE, COMMENT, IDENTIFIER, LITERAL, MARKER, STANDARD, LexicalRules, segments
 
-PARAMSTYLES = ('qmark', 'format', 'pyformat', 'named', 'numeric', 'dollar')
-
 # Token types after which a `?` is an operand position's *operator* (PostgreSQL `jsonb ? key`).
 _OPERAND_TYPES = (T.Name, T.Literal, T.Keyword.Type)
 
@@ -36,27 +34,25 @@ class Translated(NamedTuple):
             raise ProgrammingError(
                 f'the SQL has {self.placeholder_count} `?` placeholder(s) but {len(params)} '
                 f'parameter(s) were given: {self.sql[:200]}')
-        if self.style == 'named':
-            return {f'p{index}': value for index, value in enumerate(params, 1)}
-        if self.style == 'pyformat':
+        if self.style in _NAMED_STYLES:
             return {f'p{index}': value for index, value in enumerate(params, 1)}
         return params
 
 
+#: paramstyle -> the driver's text for placeholder number {0} (1-based)
+_PLACEHOLDERS: dict[str, str] = {
+    'qmark': '?', 'format': '%s', 'pyformat': '%(p{0})s', 'named': ':p{0}', 'numeric': ':{0}', 'dollar': '${0}',
+}
+PARAMSTYLES = tuple(_PLACEHOLDERS)
+#: paramstyles whose parameters are a dict keyed p1, p2, ...
+_NAMED_STYLES = frozenset({'pyformat', 'named'})
+
+
 def _replacement(style: str, index: int) -> str:
-    if style == 'qmark':
-        return '?'
-    if style == 'format':
-        return '%s'
-    if style == 'pyformat':
-        return f'%(p{index})s'
-    if style == 'named':
-        return f':p{index}'
-    if style == 'numeric':
-        return f':{index}'
-    if style == 'dollar':
-        return f'${index}'
-    raise ProgrammingError(f'unknown paramstyle {style!r}; expected one of {", ".join(PARAMSTYLES)}')
+    try:
+        return _PLACEHOLDERS[style].format(index)
+    except KeyError:
+        raise ProgrammingError(f'unknown paramstyle {style!r}; expected one of {", ".join(PARAMSTYLES)}') from None
 
 
 # A shared parameter (SQLContext.shared_param): `?/*same -N*/` binds nothing new and stands for
@@ -91,17 +87,8 @@ def _translate_shared(sql: str, style: str, question_mark_operators: bool,
         last = match.end()
     plain.append(sql[last:])
     text = ''.join(plain)
-    pieces = list(segments(text, rules))
-    masked = ''.join(_MASKS.get(kind) or _tokenizer_code(code, rules) for kind, code in pieces)
-    decisions = iter(_placeholder_decisions(masked, question_mark_operators))
-    offsets = []   # where the `?` that are placeholders are in `text`
-    at = 0
-    for kind, code in pieces:
-        if kind == CODE:
-            for index, char in enumerate(code):
-                if char == '?' and next(decisions):
-                    offsets.append(at + index)
-        at += len(code)
+    # where the `?` that are placeholders are in `text`
+    offsets = _translate_pieces(list(segments(text, rules)), 'qmark', question_mark_operators, rules)[1]
     out: list[str] = []
     count = start = 0
     for offset in offsets:
@@ -153,8 +140,7 @@ def _translate_plain(sql: str, style: str, question_mark_operators: bool,
     parts = sql.split('?')  # no identifier holds a `?`, so every one is a placeholder
     out = [parts[0]]
     for index, part in enumerate(parts[1:], 1):
-        out.append(_replacement(style, index))
-        out.append(part)
+        out.extend((_replacement(style, index), part))
     return Translated(''.join(out), count, style)
 
 

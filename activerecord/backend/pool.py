@@ -22,9 +22,9 @@ import os
 import threading
 import time
 import weakref
-from contextlib import contextmanager
+from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from ..errors import ActiveRecordError, OperationalError, PoolTimeout
 
@@ -278,20 +278,9 @@ class ConnectionPool:
                 self._available.notify()
         self._discard(pooled.raw)
 
-    @contextmanager
-    def connection(self) -> Iterator[PooledConnection]:
-        """Check a connection out for the length of a `with` block."""
-        pooled = self.checkout()
-        try:
-            yield pooled
-        finally:
-            self.release(pooled)
-
     def _discard(self, raw: Any) -> None:
-        try:
+        with suppress(Exception):   # closing a dead connection may fail; it is gone either way
             self._close(raw)
-        except Exception:  # closing a dead connection may fail; it is gone either way
-            pass
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -308,16 +297,16 @@ class ConnectionPool:
             self._discard(pooled.raw)
         return count
 
+    @property
+    def closed(self) -> bool:
+        """Whether close() was called (checkouts are refused from then on)."""
+        return self._closed
+
     def close(self) -> None:
         """Close idle connections now and the checked-out ones when they come back."""
         with self._lock:
             self._closed = True
         self.dispose_idle()
-
-    def reopen(self) -> None:
-        """Accept checkouts again after close() (a closed backend used again)."""
-        with self._lock:
-            self._closed = False
 
     # -- fork ---------------------------------------------------------------------------
 

@@ -1,39 +1,30 @@
 """Shared backends: models configured with equal configs and backend class share one backend."""
 from __future__ import annotations
 
+import importlib
 import threading
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .base import StorageBackend
-    from .typing import ConnectionConfig
+from .base import StorageBackend
+from .typing import ConnectionConfig
 
 _lock = threading.Lock()
-_backends: dict[tuple[type, 'ConnectionConfig'], 'StorageBackend'] = {}
+_backends: dict[tuple[type, ConnectionConfig], StorageBackend] = {}
 
 
-def shared_backend(backend_class: type['StorageBackend'], config: 'ConnectionConfig') -> 'StorageBackend':
+def shared_backend(backend_class: type[StorageBackend], config: ConnectionConfig) -> StorageBackend:
     """The one live backend for (class, config), created on first use (without connecting)."""
     key = (backend_class, config)
     with _lock:
-        backend = _backends.get(key)
-        if backend is None:
-            backend = backend_class(config)
-            _backends[key] = backend
-        return backend
+        # A closed backend is never handed out again: the next configure() makes a new one.
+        for closed in [known for known, backend in _backends.items() if backend.pool.closed]:
+            del _backends[closed]
+        if key not in _backends:
+            _backends[key] = backend_class(config)
+        return _backends[key]
 
 
-def forget(backend: 'StorageBackend') -> None:
-    """Drop a closed backend so that the next configure() makes a new one."""
-    with _lock:
-        for key, value in list(_backends.items()):
-            if value is backend:
-                del _backends[key]
-
-
-def backend_class_for(scheme: str) -> type['StorageBackend']:
+def backend_class_for(scheme: str) -> type[StorageBackend]:
     """The backend class for a canonical URL scheme name (imports its module)."""
-    import importlib
     module_name, class_name = _BACKENDS[scheme]
     return getattr(importlib.import_module(module_name), class_name)
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable, Sequence
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .base import StorageBackend
+#: runs a query and returns its rows as dicts (a backend's fetch_all)
+FetchAll = Callable[[str, Sequence[Any]], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,9 @@ def split_table(name: str) -> tuple[str | None, str]:
 class SchemaIntrospector:
     """Reads the live schema of one backend (one query per call, nothing cached)."""
 
-    def __init__(self, backend: 'StorageBackend') -> None:
-        self.backend = backend
-        self.dialect = backend.dialect
+    def __init__(self, fetch_all: FetchAll, dialect: Any) -> None:
+        self.fetch_all = fetch_all
+        self.dialect = dialect   # its introspect_*_sql queries
         #: ModelMeta objects whose table was compared with their fields on this backend
         self.checked: set[Any] = set()
         self.lock = threading.Lock()
@@ -101,13 +101,13 @@ class SchemaIntrospector:
 
     def tables(self) -> list[str]:
         """Names of the tables in the current schema (sorted)."""
-        rows = self.backend.fetch_all(self._sql('introspect_tables_sql'))
+        rows = self.fetch_all(self._sql('introspect_tables_sql'), ())
         return sorted(str(row['name']) for row in rows)
 
     def columns(self, table: str) -> list[ColumnInfo]:
         """The columns of a table in their order ([] when the table does not exist)."""
         params = self._bind(getattr(self.dialect, 'introspect_columns_params', ('schema', 'table')), table)
-        rows = self.backend.fetch_all(self._sql('introspect_columns_sql'), params)
+        rows = self.fetch_all(self._sql('introspect_columns_sql'), params)
         return [ColumnInfo(name=str(row['name']), kind=kind_of_sql_type(str(row['sql_type'] or '')),
                            sql_type=str(row['sql_type'] or ''), nullable=bool(row['nullable']),
                            default=None if row['column_default'] is None else str(row['column_default']).strip(),
@@ -120,7 +120,7 @@ class SchemaIntrospector:
         if sql is None:
             return []
         params = self._bind(getattr(self.dialect, 'introspect_referencing_params', ('table',)), table)
-        return sorted({str(row['name']) for row in self.backend.fetch_all(sql, params)})
+        return sorted({str(row['name']) for row in self.fetch_all(sql, params)})
 
 
 __all__ = ['ColumnInfo', 'SchemaIntrospector', 'kind_of_sql_type', 'kinds_compatible', 'split_table']

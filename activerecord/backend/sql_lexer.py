@@ -89,10 +89,7 @@ MYSQL = LexicalRules('mysql', string_quotes='\'"', backslash_escapes=True, ident
                      hash_comments=True, dash_comment_needs_space=True, executable_comments=True,
                      session_alternatives=_MYSQL_SESSION)
 #: sql_mode ANSI_QUOTES (or ANSI): "..." is an identifier
-MYSQL_ANSI_QUOTES = LexicalRules('mysql', string_quotes="'", backslash_escapes=True,
-                                 identifier_quotes=(('`', '`'), ('"', '"')), hash_comments=True,
-                                 dash_comment_needs_space=True, executable_comments=True,
-                                 session_alternatives=_MYSQL_SESSION)
+MYSQL_ANSI_QUOTES = replace(MYSQL, string_quotes="'", identifier_quotes=(('`', '`'), ('"', '"')))
 ORACLE = LexicalRules('oracle', q_quotes=True)
 SQLSERVER = LexicalRules('mssql', identifier_quotes=(('"', '"'), ('[', ']')))
 
@@ -105,17 +102,9 @@ _EXECUTABLE_OPENER = re.compile(r'/\*M?!\d*')
 def _starts(rules: LexicalRules) -> re.Pattern[str]:
     """Where something other than plain code may begin (each candidate is then read exactly)."""
     chars = set(rules.string_quotes) | {opening for opening, _ in rules.identifier_quotes}
-    if rules.hash_comments:
-        chars.add('#')
-    if rules.dollar_quotes:
-        chars.add('$')
-    alternatives = ['[' + re.escape(''.join(sorted(chars))) + ']', '--', r'/\*']
-    if rules.escape_strings:
-        alternatives.append("[Ee](?=')")
-    if rules.q_quotes:
-        alternatives.append("[qQ](?=')")
-    if rules.executable_comments:
-        alternatives.append(r'\*/')
+    chars.update(char for char, on in (('#', rules.hash_comments), ('$', rules.dollar_quotes)) if on)
+    optional = (("[Ee](?=')", rules.escape_strings), ("[qQ](?=')", rules.q_quotes), (r'\*/', rules.executable_comments))
+    alternatives = ['[' + re.escape(''.join(sorted(chars))) + ']', '--', r'/\*'] + [text for text, on in optional if on]
     return re.compile('|'.join(alternatives))
 
 

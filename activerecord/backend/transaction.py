@@ -16,13 +16,10 @@ import threading
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Protocol, Sequence, TypeVar
 
 from ..errors import ActiveRecordError, AmbiguousCommitError, DatabaseError, NotSupportedError, OperationalError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .base import StorageBackend
-    from .pool import ConnectionPool, PooledConnection
+from .pool import ConnectionPool, PooledConnection
 
 T = TypeVar('T')
 
@@ -37,13 +34,8 @@ class IsolationLevel(enum.Enum):
 
     @property
     def strength(self) -> int:
-        """Rank for 'this level or a stronger one'."""
-        return _STRENGTH[self]
-
-
-_STRENGTH = {IsolationLevel.READ_UNCOMMITTED: 0, IsolationLevel.READ_COMMITTED: 1,
-             IsolationLevel.REPEATABLE_READ: 2, IsolationLevel.SNAPSHOT: 3,
-             IsolationLevel.SERIALIZABLE: 4}
+        """Rank for 'this level or a stronger one' (the order above)."""
+        return list(IsolationLevel).index(self)
 
 
 def effective_level(requested: IsolationLevel, available: frozenset, backend_name: str) -> IsolationLevel:
@@ -67,12 +59,27 @@ def current_owner() -> tuple[int, Any]:
     return threading.get_ident(), task
 
 
+class TransactionHost(Protocol):
+    """What a TransactionManager needs of its backend: the pool, the dialect's control SQL and
+    the verbs that send it (a StorageBackend is one)."""
+
+    name: str
+    pool: ConnectionPool
+    dialect: Any     # begin_statements, commit_statements, rollback_statements, savepoint_sql, ...
+
+    @property
+    def features(self) -> Any: ...
+    def begin(self, pooled: PooledConnection, statements: Sequence[str]) -> None: ...
+    def end(self, pooled: PooledConnection, statements: Sequence[str], commit: bool) -> None: ...
+    def run_control(self, pooled: PooledConnection, statements: Sequence[str]) -> None: ...
+
+
 class _Transaction:
     """One open transaction: its pinned connection, savepoints, owner and turn lock."""
 
     __slots__ = ('connection', 'savepoints', 'blocks', 'owner', 'turn_lock', 'explicit')
 
-    def __init__(self, connection: 'PooledConnection', owner: tuple[int, Any]) -> None:
+    def __init__(self, connection: PooledConnection, owner: tuple[int, Any]) -> None:
         self.connection: PooledConnection | None = connection   # None once ended
         self.savepoints: list[str] = []   # names of open savepoints, innermost last
         self.blocks: list[str] = []       # the savepoint of each nested `with` block, innermost last
@@ -87,20 +94,18 @@ class _Transaction:
         return 0 if self.connection is None else 1 + len(self.blocks)
 
 
-def _hand_back(pool: 'ConnectionPool', pooled: 'PooledConnection', clean: bool) -> None:
+def _hand_back(pool: ConnectionPool, pooled: PooledConnection, clean: bool) -> None:
     """Return a connection whose state is known to the pool; close one whose state is not."""
     if pooled.invalidated:
         return
     if not clean:
         pool.invalidate(pooled)
         return
-    released = False
     try:
         pool.release(pooled)
-        released = True
-    finally:
-        if not released and not pooled.invalidated:
-            pool.invalidate(pooled)   # the release itself was interrupted: state unknown
+    except BaseException:
+        pool.invalidate(pooled)   # the release itself was interrupted: state unknown
+        raise
 
 
 def backoff_delay(attempt: int) -> float:
@@ -113,7 +118,7 @@ class TransactionManager:
 
     _names = itertools.count(1)
 
-    def __init__(self, backend: 'StorageBackend') -> None:
+    def __init__(self, backend: TransactionHost) -> None:
         self._backend = backend
         self._current: ContextVar[_Transaction | None] = ContextVar(
             f'activerecord_transaction_{id(self):x}', default=None)
@@ -133,7 +138,7 @@ class TransactionManager:
         return 0 if state is None else state.depth
 
     @property
-    def connection(self) -> 'PooledConnection | None':
+    def connection(self) -> PooledConnection | None:
         """The connection this task/thread's transaction holds, if any."""
         state = self._current.get()
         return None if state is None else state.connection
@@ -181,6 +186,7 @@ class TransactionManager:
         state = self._current.get()
         if state is None or state.connection is None:
             raise ActiveRecordError(f'{verb}() needs an open transaction; use `with Model.transaction():`')
+        self._check_owner(state, verb)
         return state
 
     def _check_owner(self, state: _Transaction, verb: str) -> None:
@@ -201,7 +207,6 @@ class TransactionManager:
     def commit(self) -> None:
         """Commit the transaction, or release the innermost block's savepoint."""
         state = self._active('commit')
-        self._check_owner(state, 'commit')
         if state.blocks:
             self._release_block(state, state.blocks[-1])
         else:
@@ -210,7 +215,6 @@ class TransactionManager:
     def rollback(self) -> None:
         """Roll back the transaction, or back to the innermost block's savepoint."""
         state = self._active('rollback')
-        self._check_owner(state, 'rollback')
         if state.blocks:
             self._rollback_block(state, state.blocks[-1])
         else:
@@ -219,19 +223,16 @@ class TransactionManager:
     def savepoint(self, name: str) -> str:
         """Create a savepoint inside the current transaction (a name already open is refused)."""
         state = self._active('savepoint')
-        self._check_owner(state, 'savepoint')
         return self._savepoint(state, name)
 
     def rollback_to(self, name: str) -> None:
         """Undo everything since savepoint `name` (which stays open)."""
         state = self._active('rollback_to')
-        self._check_owner(state, 'rollback_to')
         self._rollback_to(state, name)
 
     def release(self, name: str) -> None:
         """Forget savepoint `name`, keeping its work (a no-op statement where the SQL has none)."""
         state = self._active('release')
-        self._check_owner(state, 'release')
         self._release(state, name)
 
     # -- internals: they act on the captured state, never on whatever the ContextVar holds now
@@ -255,7 +256,7 @@ class TransactionManager:
         statements = backend.dialect.begin_statements(isolation_level, read_only, backend.features)
         pooled = backend.pool.checkout()
         try:
-            backend.run_control(pooled, statements)
+            backend.begin(pooled, statements)
             pooled.in_transaction = True
             pooled.read_only = read_only
             return _Transaction(pooled, current_owner())
@@ -265,8 +266,7 @@ class TransactionManager:
                 # interrupted one does not (closed).
                 _hand_back(backend.pool, pooled, isinstance(error, Exception))
             except BaseException:
-                if not pooled.invalidated:
-                    backend.pool.invalidate(pooled)
+                backend.pool.invalidate(pooled)
                 raise
             raise
 
@@ -288,7 +288,7 @@ class TransactionManager:
                 if commit:
                     self._send_commit(pooled)
                 elif not pooled.invalidated:   # a closed connection has nothing to roll back
-                    backend.run_control(pooled, backend.dialect.rollback_statements(pooled.read_only))
+                    backend.end(pooled, backend.dialect.rollback_statements(pooled.read_only), commit=False)
             finally:
                 state.turn_lock.release()
             interrupted = False
@@ -305,11 +305,10 @@ class TransactionManager:
             try:
                 _hand_back(backend.pool, pooled, not interrupted and not stranded)
             except BaseException:
-                if not pooled.invalidated:
-                    backend.pool.invalidate(pooled)
+                backend.pool.invalidate(pooled)
                 raise
 
-    def _send_commit(self, pooled: 'PooledConnection') -> None:
+    def _send_commit(self, pooled: PooledConnection) -> None:
         backend = self._backend
         if pooled.invalidated:
             # The connection was lost earlier (a statement failed with a disconnect): COMMIT was
@@ -317,7 +316,7 @@ class TransactionManager:
             raise OperationalError(f'{backend.name}: the connection was lost before COMMIT was sent; '
                                    'the transaction was rolled back', retryable=True)
         try:
-            backend.run_control(pooled, backend.dialect.commit_statements(pooled.read_only))
+            backend.end(pooled, backend.dialect.commit_statements(pooled.read_only), commit=True)
         except DatabaseError as error:
             if not pooled.invalidated:
                 raise
@@ -448,14 +447,14 @@ class TransactionManager:
             # whole transaction back) and stays pinned, so every later statement of the
             # transaction fails until its outermost block exits.
             pooled = state.connection
-            if block is not None and pooled is not None and not pooled.invalidated:
+            if block is not None and pooled is not None:
                 self._backend.pool.invalidate(pooled)
 
     def _abandon(self, state: _Transaction, block: str | None) -> None:
         """Last resort when a clean-up was interrupted: the connection's state is unknown, so it
         is closed (the server rolls the transaction back); the outermost level also ends."""
         pooled = state.connection
-        if pooled is not None and not pooled.invalidated:
+        if pooled is not None:
             self._backend.pool.invalidate(pooled)
         if block is None:
             state.connection, state.savepoints, state.blocks = None, [], []

@@ -72,24 +72,14 @@ def custom_type(python_type: Any) -> CustomType | None:
     """The registration of a custom type (or of its nearest registered base class)."""
     if not isinstance(python_type, type):
         return None
-    for klass in python_type.__mro__:
-        if klass in _custom_types:
-            return _custom_types[klass]
-    return None
+    return next((_custom_types[klass] for klass in python_type.__mro__ if klass in _custom_types), None)
 
 
 # -- converters shared by several dialects ----------------------------------------------
 
-def _utc(value: datetime.datetime) -> datetime.datetime:
-    """An aware datetime in UTC; a naive one is taken to be UTC already."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=datetime.timezone.utc)
-    return value.astimezone(datetime.timezone.utc)
-
-
 def datetime_to_utc_naive(value: datetime.datetime) -> datetime.datetime:
-    """For columns without a zone: store the UTC wall time of the instant."""
-    return _utc(value).replace(tzinfo=None)
+    """For columns without a zone: store the UTC wall time of the instant (a naive one is UTC already)."""
+    return value if value.tzinfo is None else value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
 
 
 def datetime_from_utc_naive(value: Any) -> datetime.datetime:
@@ -221,9 +211,7 @@ class TypeMap:
             return 'custom'
         if isinstance(python_type, type) and issubclass(python_type, enum.Enum):
             return 'enum_int' if all(isinstance(m.value, int) for m in python_type) else 'enum_str'
-        kind = _BUILTIN_KINDS.get(python_type)
-        if kind is None:
-            kind = self.extra_kind(spec)
+        kind = _BUILTIN_KINDS.get(python_type) or self.extra_kind(spec)
         if kind is None:
             raise ConfigurationError(
                 f'no column type for {getattr(python_type, "__name__", python_type)!r} on '
@@ -406,9 +394,7 @@ def _hashable(item: Any) -> Any:
 def container_to_db(container: type, inner: Converter | None) -> Converter:
     """A tuple/set field's values go to the driver as the list they are stored as."""
     items = list if container is tuple else set_items
-    if inner is None:
-        return items
-    return lambda value: inner(items(value))
+    return items if inner is None else (lambda value: inner(items(value)))
 
 
 def container_from_db(container: type, inner: Converter | None) -> Converter:

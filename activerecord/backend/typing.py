@@ -1,4 +1,4 @@
-"""ConnectionConfig (with from_url / from_env) and the DB-API shapes the backends rely on."""
+"""ConnectionConfig: every connection setting, checked when made; from_url / from_env."""
 from __future__ import annotations
 
 import dataclasses
@@ -6,10 +6,11 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..errors import ConfigurationError
+from .options import FLAG_WORDS
 
 #: URL scheme -> canonical backend name. The canonical names key the backend registry.
 URL_SCHEMES: dict[str, str] = {
@@ -21,32 +22,8 @@ URL_SCHEMES: dict[str, str] = {
     'mssql': 'mssql', 'sqlserver': 'mssql', 'mssql+pytds': 'mssql',
 }
 
-_SECONDS_FIELDS = ('pool_timeout', 'pool_recycle', 'connect_timeout')
-_BOOL_WORDS = {'1': True, 'true': True, 'yes': True, 'on': True,
-               '0': False, 'false': False, 'no': False, 'off': False}
-
-
-class DBAPICursor(Protocol):
-    """The part of a PEP 249 cursor the backends use."""
-    description: Any
-    rowcount: int
-
-    def execute(self, operation: str, parameters: Any = ...) -> Any: ...
-    def executemany(self, operation: str, seq_of_parameters: Sequence[Any]) -> Any: ...
-    def fetchone(self) -> Any: ...
-    def fetchmany(self, size: int = ...) -> Sequence[Any]: ...
-    def fetchall(self) -> Sequence[Any]: ...
-    def close(self) -> None: ...
-
-
-class DBAPIConnection(Protocol):
-    """The part of a PEP 249 connection the backends use."""
-
-    def cursor(self) -> DBAPICursor: ...
-    def commit(self) -> None: ...
-    def rollback(self) -> None: ...
-    def close(self) -> None: ...
-
+#: canonical backends whose URL path is a file (scheme:///relative.db), not host and database
+FILE_SCHEMES = frozenset({'sqlite'})
 
 def _bad(field_name: str, value: Any, allowed: str) -> ConfigurationError:
     shown = '***' if field_name == 'password' else repr(value)
@@ -88,7 +65,7 @@ class ConnectionConfig:
             raise _bad('pool_size', self.pool_size, 'an integer >= 1')
         if isinstance(self.max_overflow, bool) or not isinstance(self.max_overflow, int) or self.max_overflow < 0:
             raise _bad('max_overflow', self.max_overflow, 'an integer >= 0')
-        for name in _SECONDS_FIELDS:
+        for name in ('pool_timeout', 'pool_recycle', 'connect_timeout'):
             value = getattr(self, name)
             if value is None and name == 'pool_recycle':
                 continue
@@ -141,8 +118,8 @@ class ConnectionConfig:
         """A URL for messages: never contains the password."""
         user = f'{self.username}:***@' if self.password else (f'{self.username}@' if self.username else '')
         port = f':{self.port}' if self.port else ''
-        if self.scheme == 'sqlite':
-            return f'sqlite:///{self.database}'
+        if self.scheme in FILE_SCHEMES:
+            return f'{self.scheme}:///{self.database}'
         return f'{self.scheme or "db"}://{user}{self.host}{port}/{self.database or ""}'
 
     # -- building configs ---------------------------------------------------------------
@@ -159,7 +136,7 @@ class ConnectionConfig:
                                      f'expected one of {", ".join(sorted(URL_SCHEMES))}')
         scheme = URL_SCHEMES[scheme_text]
         values: dict[str, Any] = {'scheme': scheme}
-        if scheme == 'sqlite':
+        if scheme in FILE_SCHEMES:
             rest = url.split('://', 1)[1]
             path, _, query = rest.partition('?')
             # sqlite:///rel.db -> 'rel.db'; sqlite:////abs.db -> '/abs.db'; sqlite:// -> memory
@@ -209,7 +186,7 @@ class ConnectionConfig:
         values: dict[str, Any] = {}
         for name in _CONFIG_FIELD_TYPES:
             key = prefix + name.upper()
-            if name not in ('options', 'url') and key in env:
+            if name != 'options' and key in env:
                 values[name] = env[key] if name == 'scheme' else _coerce(name, env[key])
         if prefix + 'USER' in env and 'username' not in values:
             values['username'] = env[prefix + 'USER']
@@ -278,9 +255,9 @@ def _coerce(name: str, raw: str) -> Any:
     if kind is str:
         return raw
     if kind is bool:
-        if raw.lower() not in _BOOL_WORDS:
+        if raw.lower() not in FLAG_WORDS:
             raise _bad(name, raw, 'true/false, yes/no, on/off or 1/0')
-        return _BOOL_WORDS[raw.lower()]
+        return FLAG_WORDS[raw.lower()]
     if name == 'pool_recycle' and raw.lower() in ('', 'none', '-1'):
         return None
     try:

@@ -4,25 +4,25 @@ from __future__ import annotations
 import re
 import sys
 import typing
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, Sequence
+from typing import Any, Callable, ClassVar, Optional, Sequence
 
 import pydantic
 from pydantic import BaseModel, ConfigDict
-from pydantic._internal._model_construction import ModelMetaclass
 
+from ..backend.base import StorageBackend
+from ..backend.typing import ConnectionConfig
 from ..errors import ConfigurationError, ValidationError
+from ..query import ColumnNamespace, Query
 from . import config as _config
 from . import ddl, hooks, schema_check
+from .bulk import BulkMixin
 from .column import Column
 from .crud import CrudMixin
+from .finders import FinderMixin
 from .metadata import ModelMeta, _metas, build_meta
-from .rows import PERSISTED
-from .state import NEW, StateMixin, private_state
+from .pydantic_internals import ModelMetaclass, mark_base_init
+from .state import NEW, PERSISTED, StateMixin, private_state
 from .statements import statements_for
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..backend.base import StorageBackend
-    from ..backend.typing import ConnectionConfig
 
 _namespaces: dict[type, Any] = {}
 #: field names that would hide the model's API
@@ -40,8 +40,7 @@ class ActiveRecordMeta(ModelMetaclass):
             scopes.update(getattr(base, '__default_scopes__', None) or {})
         scopes.update(namespace.get('__default_scopes__') or {})
         namespace['__default_scopes__'] = scopes
-        cls = super().__new__(mcs, name, bases, namespace, **kwargs)
-        return cls
+        return super().__new__(mcs, name, bases, namespace, **kwargs)
 
     @property
     def __meta__(cls) -> ModelMeta:
@@ -58,7 +57,6 @@ class ActiveRecordMeta(ModelMetaclass):
         """Column expressions: `Model.c.field` (an unknown name raises AttributeError)."""
         namespace = _namespaces.get(cls)
         if namespace is None:
-            from ..query.expressions import ColumnNamespace
             namespace = _namespaces[cls] = ColumnNamespace(cls)
         return namespace
 
@@ -97,13 +95,8 @@ def _single_key_name(bases: tuple[type, ...], namespace: dict[str, Any], annotat
                     if (column := _column_in(annotation, namespace)) is not None and column.primary_key]
         if declared:
             return declared[0] if len(declared) == 1 else None
-        for base in bases:
-            for klass in base.__mro__:
-                if '__primary_key__' in klass.__dict__:
-                    explicit = klass.__dict__['__primary_key__']
-                    break
-            if explicit is not None:
-                break
+        explicit = next((klass.__dict__['__primary_key__'] for base in bases for klass in base.__mro__
+                         if '__primary_key__' in klass.__dict__), None)
     if explicit is None:
         return 'id'
     if isinstance(explicit, str):
@@ -156,7 +149,9 @@ def _evaluate(text: str, namespace: dict[str, Any]) -> Any:
         return None   # a forward reference: pydantic resolves it later; no DB default shortcut then
 
 
-class ActiveRecord(StateMixin, CrudMixin, BaseModel, metaclass=ActiveRecordMeta):
+# The model class is composed here, from mixins that each import only downward (crud and bulk
+# share model/values.py rather than each other).
+class ActiveRecord(StateMixin, CrudMixin, FinderMixin, BulkMixin, BaseModel, metaclass=ActiveRecordMeta):
     """A pydantic model stored in a table: configure(), create_table(), save(), find_one(), query()."""
 
     # A mistyped field name is an error, never silently dropped (pydantic's default is 'ignore').
@@ -176,16 +171,15 @@ class ActiveRecord(StateMixin, CrudMixin, BaseModel, metaclass=ActiveRecordMeta)
     # per-instance defaults are slow: a record constructed by pydantic has none of it yet, which
     # means "new, validated by its construction" (see state.private_state).
 
+    # Only the error type differs from pydantic's __init__: tell pydantic it is the base one, so
+    # that validation (model_validate, bulk rows) builds instances directly instead of calling it.
+    @mark_base_init
     def __init__(self, /, **data: Any) -> None:
         """Validate the values (activerecord.errors.ValidationError names each problem)."""
         try:
             self.__pydantic_validator__.validate_python(data, self_instance=self)
         except pydantic.ValidationError as error:
             raise ValidationError.from_pydantic(type(self).__name__, error) from None
-
-    # Only the error type differs from pydantic's __init__: tell pydantic it is the base one, so
-    # that validation (model_validate, bulk rows) builds instances directly instead of calling it.
-    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:
@@ -226,12 +220,12 @@ class ActiveRecord(StateMixin, CrudMixin, BaseModel, metaclass=ActiveRecordMeta)
     # -- configuration ------------------------------------------------------------------
 
     @classmethod
-    def configure(cls, config: 'ConnectionConfig | str', backend_class: type | None = None) -> 'StorageBackend':
+    def configure(cls, config: ConnectionConfig | str, backend_class: type | None = None) -> StorageBackend:
         """Bind this model (and subclasses without their own configuration) to a shared backend."""
         return _config.configure(cls, config, backend_class)
 
     @classmethod
-    def backend(cls) -> 'StorageBackend':
+    def backend(cls) -> StorageBackend:
         """The configured backend (ActiveRecordError if none)."""
         try:
             return _config._resolved[cls]
@@ -253,7 +247,6 @@ class ActiveRecord(StateMixin, CrudMixin, BaseModel, metaclass=ActiveRecordMeta)
     @classmethod
     def query(cls) -> Any:
         """A new Query on this model (default scopes apply when it renders)."""
-        from ..query.query import Query
         return Query(cls)
 
     @classmethod
@@ -285,11 +278,9 @@ class ActiveRecord(StateMixin, CrudMixin, BaseModel, metaclass=ActiveRecordMeta)
         return schema_check.differences(cls.__meta__, cls.backend())
 
     @classmethod
-    def _checked_backend(cls) -> 'StorageBackend':
+    def _checked_backend(cls) -> StorageBackend:
         """The backend, once the model's table was checked against its fields there (first use only)."""
-        backend = cls.backend()
-        schema_check.checked_statements(cls.__meta__, backend)
-        return backend
+        return schema_check.plan_for(cls)[0]
 
     # -- rows ---------------------------------------------------------------------------
 

@@ -7,17 +7,19 @@ are validated like constructed records (defaults applied) and run no per-row hoo
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Iterable, Sequence
 
 import pydantic
 
 from .. import errors
 from ..errors import ActiveRecordError, NotSupportedError
-from .bulk_rows import flattener, rows_validator
 from ..query.data_errors import naming_field
-from .schema_check import checked_statements
+from .bulk_rows import flattener, rows_validator
+from .schema_check import plan_for
 from .state import needs_validation, private_state
 from .statements import Pair, Statements
+from .values import sync_identity, to_params, utc_now
 
 
 class BulkMixin:
@@ -33,8 +35,7 @@ class BulkMixin:
         With return_keys=True it returns the primary keys of the rows instead, in order (needs
         INSERT ... RETURNING: NotSupportedError names the backend otherwise).
         """
-        backend = cls.backend()
-        statements = checked_statements(cls.__meta__, backend)   # the table agrees with the model
+        backend, statements = plan_for(cls)   # the table agrees with the model
         records = _validated(cls, rows)
         if not records:
             return [] if return_keys else 0
@@ -78,8 +79,7 @@ class BulkMixin:
         the dialect's own form (ON CONFLICT, ON DUPLICATE KEY UPDATE, MERGE). Returns the number
         of rows written (inserted or updated).
         """
-        backend = cls.backend()
-        statements = checked_statements(cls.__meta__, backend)   # the table agrees with the model
+        backend, statements = plan_for(cls)   # the table agrees with the model
         fields = statements.meta.fields
         conflict = _field_list(cls, 'conflict', conflict)
         if not conflict:
@@ -141,21 +141,17 @@ def _explicit_key(backend: Any, statements: Statements, pairs: list[Pair], sql: 
 def _sync_explicit_keys(backend: Any, statements: Statements, groups: list) -> None:
     """Rows that gave a generated key explicitly: keep the database's generator ahead of them."""
     if statements.auto and any(statements.pk_names[0] in dict(pairs) for pairs, _ in groups):
-        from .crud import sync_identity
         sync_identity(backend, statements)
 
 
 def _field_list(cls: type, argument: str, names: Sequence[str]) -> list[str]:
-    if isinstance(names, str):
-        names = [names]
+    names = [names] if isinstance(names, str) else list(names)
     fields = cls.__meta__.fields
-    result = []
     for name in names:
         if name not in fields:
             raise ActiveRecordError(f'{cls.__name__}.upsert({argument}=...): {name!r} is not a field; '
                                     f'fields: {", ".join(fields)}')
-        result.append(name)
-    return result
+    return names
 
 
 def _validated(cls: type, rows: Iterable[Any]) -> list[dict[str, Any]]:
@@ -192,7 +188,6 @@ def _validated(cls: type, rows: Iterable[Any]) -> list[dict[str, Any]]:
             for name in timestamps:
                 if values.get(name) is None:
                     if now is None:
-                        from .crud import utc_now
                         now = utc_now()
                     values[name] = now
         result.append(values)
@@ -200,7 +195,6 @@ def _validated(cls: type, rows: Iterable[Any]) -> list[dict[str, Any]]:
 
 
 def _fill_timestamps(result: list[dict[str, Any]], timestamps: tuple[str, ...]) -> None:
-    from .crud import utc_now
     now = utc_now()
     for values in result:
         for name in timestamps:
@@ -269,7 +263,6 @@ def _batches(backend: Any, rows: list[dict], width: int, batch_size: int | None)
 
 def _atomic(backend: Any, groups: list, batch_size: int | None) -> Any:
     """One transaction around several statements (unless one is already open)."""
-    import contextlib
     total = sum(len(group) for _, group in groups)
     per = _rows_per_statement(backend.features, max(len(pairs) for pairs, _ in groups), batch_size)
     several = len(groups) > 1 or total > per or not backend.features.multi_row_insert
@@ -279,7 +272,6 @@ def _atomic(backend: Any, groups: list, batch_size: int | None) -> Any:
 
 
 def _flat_params(cls: type, batch: list[dict], pairs: list[Pair]) -> list[Any]:
-    from .crud import to_params
     try:
         return flattener(pairs)(batch)
     except Exception:

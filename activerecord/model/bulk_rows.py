@@ -20,6 +20,8 @@ from typing import Any, Callable, Sequence
 import pydantic
 from pydantic_core import PydanticKnownError, SchemaValidator, ValidationError, core_schema
 
+from .pydantic_internals import plain_fields_schema
+
 RowsValidator = Callable[[list], list]
 Flattener = Callable[[Sequence[dict]], list]
 
@@ -38,15 +40,10 @@ def rows_validator(model: type) -> RowsValidator:
 def _fields_only(model: type) -> RowsValidator | None:
     """The model's field schema over a list, when that is all that validating the model does."""
     try:
-        schema = model.__pydantic_core_schema__
-        fields = schema.get('schema') or {}
-        if (schema.get('type') != 'model' or fields.get('type') != 'model-fields'
-                or schema.get('custom_init') or schema.get('root_model') or schema.get('post_init')
-                or model.__pydantic_post_init__ is not None
-                or model.__pydantic_decorators__.model_validators
-                or model.__pydantic_decorators__.root_validators):
+        fields = plain_fields_schema(model)
+        if fields is None:
             return None
-        config = schema.get('config')
+        config = model.__pydantic_core_schema__.get('config')
         # the model's config, as the model's own validator builds its fields with it
         validator = SchemaValidator(core_schema.list_schema(_with_quick_decimals(fields, config)), config)
     except Exception:   # a schema that cannot stand alone (references to definitions, ...)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import ConfigurationError
+
 
 class _Unset:
     """Marks "no database default" (None is a valid default: NULL)."""
@@ -36,7 +38,6 @@ class Column:
 
     def __init__(self, *, primary_key: bool = False, unique: bool = False, index: bool = False,
                  name: str | None = None, default: Any = UNSET, **options: Any) -> None:
-        from ..errors import ConfigurationError
         for flag, value in (('primary_key', primary_key), ('unique', unique), ('index', index)):
             if not isinstance(value, bool):
                 raise ConfigurationError(f'Column({flag}={value!r}): expected True or False')

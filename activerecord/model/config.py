@@ -2,23 +2,20 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 
 from ..backend import registry
+from ..backend.base import StorageBackend
 from ..backend.typing import URL_SCHEMES, ConnectionConfig
 from ..errors import ActiveRecordError, ConfigurationError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..backend.base import StorageBackend
-
 _lock = threading.Lock()
 #: class -> backend configured on that very class
-_bound: dict[type, 'StorageBackend'] = {}
+_bound: dict[type, StorageBackend] = {}
 #: class -> backend it resolves to (own binding or the nearest configured base); cleared on configure
-_resolved: dict[type, 'StorageBackend'] = {}
+_resolved: dict[type, StorageBackend] = {}
 
 
-def configure(model: type, config: ConnectionConfig | str, backend_class: type | None = None) -> 'StorageBackend':
+def configure(model: type, config: ConnectionConfig | str, backend_class: type | None = None) -> StorageBackend:
     """Bind `model` (and its subclasses without a configuration of their own) to a backend."""
     if isinstance(config, str):
         config = ConnectionConfig.from_url(config)
@@ -31,7 +28,6 @@ def configure(model: type, config: ConnectionConfig | str, backend_class: type |
                 f'{model.__name__}.configure(): the config names no backend; pass backend_class=... or a '
                 f'config with scheme= one of {", ".join(sorted(set(URL_SCHEMES.values())))}')
         backend_class = registry.backend_class_for(config.scheme)
-    from ..backend.base import StorageBackend
     if not (isinstance(backend_class, type) and issubclass(backend_class, StorageBackend)):
         raise ConfigurationError(f'{model.__name__}.configure(backend_class={backend_class!r}): '
                                  'expected a StorageBackend subclass')
@@ -50,7 +46,7 @@ def configure(model: type, config: ConnectionConfig | str, backend_class: type |
     return backend
 
 
-def resolve(model: type) -> 'StorageBackend':
+def resolve(model: type) -> StorageBackend:
     """The backend of a model: its own configuration or that of its nearest configured base."""
     try:
         return _resolved[model]
@@ -66,18 +62,13 @@ def resolve(model: type) -> 'StorageBackend':
                             '(or configure a base class or ActiveRecord itself) before using it')
 
 
-def _current_backend(model: type) -> 'StorageBackend | None':
+def _current_backend(model: type) -> StorageBackend | None:
     """The backend the model resolves to now, or None when it is not configured."""
     for klass in model.__mro__:
         backend = _bound.get(klass)
         if backend is not None:
             return backend
     return None
-
-
-def is_configured(model: type) -> bool:
-    """Whether the model resolves to a backend."""
-    return any(klass in _bound for klass in model.__mro__)
 
 
 def unbind(model: type) -> None:
@@ -87,4 +78,4 @@ def unbind(model: type) -> None:
         _resolved.clear()
 
 
-__all__ = ['configure', 'resolve', 'is_configured', 'unbind']
+__all__ = ['configure', 'resolve', 'unbind']

@@ -1,4 +1,4 @@
-"""save / create / delete / refresh / find_* of ActiveRecord (bulk writes are in bulk.py).
+"""save / create / delete / refresh of ActiveRecord (lookups are in finders.py, bulk writes in bulk.py).
 
 Hot paths are kept short: SQL texts and converters come from the cached Statements, values
 are read from `__dict__`, and a record is validated again only when a value changed since it
@@ -7,70 +7,20 @@ was last validated (construction validates; rows from the database are trusted).
 from __future__ import annotations
 
 import contextlib
-import datetime
 from typing import Any
-
-import pydantic
 
 from .. import errors
 from ..errors import ActiveRecordError, RecordNotFound, StaleObjectError
-from . import hooks as _hooks
-from .bulk import BulkMixin
-from .finders import FinderMixin
-from .config import _resolved
 from ..query.data_errors import naming_field
-from .metadata import _metas
-from .rows import _SET_PRIVATE, fingerprint
-from .schema_check import checked_statements, ensure_checked
-from .state import DELETED, NEW, PERSISTED, VALIDATED, needs_validation, private_state
-from .statements import Pair, Statements, statements_for
+from . import hooks as _hooks
+from .pydantic_internals import set_private
+from .schema_check import plan_for
+from .state import DELETED, NEW, PERSISTED, VALIDATED, fingerprint, needs_validation, private_state
+from .statements import Statements, statements_for
+from .values import conversion_error, sync_identity, to_params, utc_now, validate_record
 
 
-def to_params(model: type, values: dict[str, Any], pairs: list[Pair]) -> list[Any]:
-    """Field values converted for the driver (a failing converter is reported with its field)."""
-    try:
-        return [value if (value := values[name]) is None or convert is None else convert(value)
-                for name, convert in pairs]
-    except Exception as error:
-        raise conversion_error(model, values, pairs, error) from error
-
-
-def conversion_error(model: type, values: dict[str, Any], pairs: list[Pair], error: Exception) -> Exception:
-    """A DataError naming the field and value a converter refused."""
-    for name, convert in pairs:
-        value = values.get(name)
-        if value is None or convert is None:
-            continue
-        try:
-            convert(value)
-        except Exception as failure:
-            if isinstance(failure, errors.DataError):
-                message = f'{model.__name__}.{name}: {failure}'
-            else:
-                message = (f'{model.__name__}.{name}: cannot store {type(value).__name__} value {value!r:.80} '
-                           f'({failure})')
-            return errors.DataError(message)
-    return error if isinstance(error, ActiveRecordError) else errors.DataError(f'{model.__name__}: {error}')
-
-
-def validate_record(record: Any) -> None:
-    """Run pydantic validation on the record's current values, in place."""
-    cls = type(record)
-    values = record.__dict__
-    try:
-        fresh = cls.__pydantic_validator__.validate_python(
-            {name: values[name] for name in cls.model_fields if name in values})
-    except pydantic.ValidationError as error:
-        raise errors.ValidationError.from_pydantic(cls.__name__, error) from None
-    values.update(fresh.__dict__)
-
-
-def utc_now() -> datetime.datetime:
-    """The current instant, aware, in UTC (timestamps)."""
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-class CrudMixin(FinderMixin, BulkMixin):
+class CrudMixin:
     """Instance writes of ActiveRecord."""
 
     __slots__ = ()
@@ -85,14 +35,7 @@ class CrudMixin(FinderMixin, BulkMixin):
     def save(self) -> Any:
         """INSERT a new record (filling its key) or UPDATE its changed columns; returns self."""
         cls = type(self)
-        try:
-            backend = _resolved[cls]
-        except KeyError:
-            backend = cls.backend()
-        meta = _metas.get(cls) or cls.__meta__
-        statements = meta.plans.get(type(backend.dialect)) or statements_for(meta, backend.dialect)
-        if statements.checked_on is not backend:
-            ensure_checked(statements, backend)
+        backend, statements = plan_for(cls)
         private = self.__pydantic_private__
         if private is None:
             state, snapshot = NEW, VALIDATED   # constructed by pydantic and not assigned to since
@@ -101,10 +44,10 @@ class CrudMixin(FinderMixin, BulkMixin):
                 private_state(self)
             state, snapshot = private['_ar_state'], private['_ar_snap']
         values = self.__dict__
-        table = _hooks._tables.get(cls)
-        if table is None:
-            table = _hooks.hook_table(cls)
-        if not table and state == NEW and statements.plain_insert and values[statements.pk_names[0]] is None:
+        hooks = _hooks._tables.get(cls)
+        if hooks is None:
+            hooks = _hooks.hook_table(cls)
+        if not hooks and state == NEW and statements.plain_insert and values[statements.pk_names[0]] is None:
             # The hot path: nothing but the INSERT changes the record, so a failure leaves it as it was.
             if snapshot is not VALIDATED:
                 validate_record(self)
@@ -122,7 +65,7 @@ class CrudMixin(FinderMixin, BulkMixin):
             convert = statements.pk_from_db
             values[statements.pk_names[0]] = key if convert is None else convert(key)
             if private is None:
-                _SET_PRIVATE(self, {'_ar_snap': values.copy(), '_ar_state': PERSISTED})
+                set_private(self, {'_ar_snap': values.copy(), '_ar_state': PERSISTED})
             else:
                 private['_ar_snap'] = values.copy()
                 private['_ar_state'] = PERSISTED
@@ -130,28 +73,23 @@ class CrudMixin(FinderMixin, BulkMixin):
         if state == DELETED:
             raise ActiveRecordError(f'cannot save {_describe(self, statements)}: it was deleted')
         private = private_state(self)
-        backup = values.copy()
         try:
-            if table and state != NEW and _transaction_needed(backend, table) and not self._ar_changed():
-                # Nothing to write so far: no BEGIN/COMMIT is sent unless a before hook
-                # changes a value, and then the transaction opens just before the UPDATE.
-                _before_save(self, table, private, state)
-                with backend.transaction() if self._ar_changed() else contextlib.nullcontext():
-                    _write_and_after(self, cls, backend, statements, table, state)
+            # Nothing is written unless all of it is (or it is rolled back): on failure the
+            # record is as it was, still savable.
+            with Undo(values, private):
+                if hooks and state != NEW and _transaction_needed(backend, hooks) and not self._ar_changed():
+                    # Nothing to write so far: no BEGIN/COMMIT is sent unless a before hook
+                    # changes a value, and then the transaction opens just before the UPDATE.
+                    _before_save(self, hooks, private, state)
+                    with backend.transaction() if self._ar_changed() else contextlib.nullcontext():
+                        _write_and_after(self, cls, backend, statements, hooks, state)
+                    return self
+                with _write_transaction(backend, hooks, _AFTER_SAVE):
+                    _before_save(self, hooks, private, state)
+                    _write_and_after(self, cls, backend, statements, hooks, state)
                 return self
-            with _write_transaction(backend, table, _AFTER_SAVE):
-                _before_save(self, table, private, state)
-                _write_and_after(self, cls, backend, statements, table, state)
-            return self
-        except BaseException as error:
-            # Nothing was written (or it was rolled back): the object is as it was, still savable.
-            values.clear()
-            values.update(backup)
-            private['_ar_snap'] = snapshot
-            private['_ar_state'] = state
-            if isinstance(error, errors.DataError):
-                raise naming_field(cls, (values,), values, error)
-            raise
+        except errors.DataError as error:
+            raise naming_field(cls, (values,), values, error)
 
     def delete(self) -> bool:
         """DELETE the row (soft-delete models mark it); True if it deleted a row, False if the row was gone.
@@ -160,47 +98,33 @@ class CrudMixin(FinderMixin, BulkMixin):
         not run (nothing was deleted).
         """
         cls = type(self)
-        backend = cls.backend()
-        statements = checked_statements(cls.__meta__, backend)
+        backend, statements = plan_for(cls)
         private = private_state(self)
         state = private['_ar_state']
         if state != PERSISTED:
             raise ActiveRecordError(f'cannot delete {_describe(self, statements)}: '
                                     + ('it was never saved' if state == NEW else 'it was already deleted'))
-        values = self.__dict__
-        backup = values.copy()
-        snapshot = private['_ar_snap']
-        table = _hooks.hook_table(cls)
-        try:
-            with _write_transaction(backend, table, _AFTER_DELETE):
-                _hooks.run(table, 'before_delete', self)
-                soft = bool(cls.__soft_delete_field__) and not private.get('_ar_force')
+        hooks = _hooks.hook_table(cls)
+        soft = bool(cls.__soft_delete_field__) and not private.get('_ar_force')
+        with Undo(self.__dict__, private) as undo:
+            with _write_transaction(backend, hooks, _AFTER_DELETE):
+                _hooks.run(hooks, 'before_delete', self)
                 if soft:
                     deleted = _soft_delete(self, cls, backend, statements)
                 else:
                     deleted = _hard_delete(self, cls, backend, statements)
                 if deleted:
-                    _hooks.run(table, 'after_delete', self)
-        except BaseException:
-            values.clear()
-            values.update(backup)
-            private['_ar_snap'] = snapshot
-            private['_ar_state'] = state
-            raise
+                    _hooks.run(hooks, 'after_delete', self)
         if not deleted:
             # the row was already gone (or already soft-deleted): the record keeps its values; a
             # hard delete counts it as deleted, a soft-delete record stays stored (restore() works)
-            values.clear()
-            values.update(backup)
-            private['_ar_snap'] = snapshot
-            private['_ar_state'] = state if soft else DELETED
+            undo.restore(state if soft else DELETED)
         return deleted
 
     def refresh(self) -> Any:
         """Read the row again (by primary key) into this record; RecordNotFound if it is gone."""
         cls = type(self)
-        backend = cls.backend()
-        statements = checked_statements(cls.__meta__, backend)
+        backend, statements = plan_for(cls)
         private = private_state(self)
         if private['_ar_state'] == NEW:
             raise ActiveRecordError(f'cannot refresh {_describe(self, statements)}: it was never saved')
@@ -217,55 +141,82 @@ class CrudMixin(FinderMixin, BulkMixin):
 
 # -- the writes themselves ------------------------------------------------------------------
 
-def sync_identity(backend: Any, statements: Statements) -> None:
-    """After an explicit value for a generated key: keep the database's generator ahead of it."""
-    synced = backend.dialect.sync_identity_sql(statements.table, statements.pk_columns[0])
-    if synced is not None:
-        backend.execute(*synced)
+def update_columns(record: Any, **values: Any) -> None:
+    """Assign these fields of a stored record and UPDATE only their columns; on failure nothing changed."""
+    cls = type(record)
+    backend = cls.backend()
+    with Undo(record.__dict__, private_state(record)):
+        record.__dict__.update(values)
+        _update(record, cls, backend, statements_for(cls.__meta__, backend.dialect), list(values))
+
+
+class Undo:
+    """`with Undo(record.__dict__, private_state(record)):` puts values and state back when the block fails."""
+
+    __slots__ = ('values', 'backup', 'private', 'snapshot', 'state')
+
+    def __init__(self, values: dict[str, Any], private: dict[str, Any]) -> None:
+        self.values, self.backup, self.private = values, values.copy(), private
+        self.snapshot, self.state = private['_ar_snap'], private['_ar_state']
+
+    def __enter__(self) -> 'Undo':
+        return self
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> bool:
+        if kind is not None:
+            self.restore(self.state)
+        return False
+
+    def restore(self, state: int) -> None:
+        """The values and snapshot as they were, in the given state."""
+        self.values.clear()
+        self.values.update(self.backup)
+        self.private['_ar_snap'] = self.snapshot
+        self.private['_ar_state'] = state
 
 
 _AFTER_SAVE = frozenset({'after_save', 'after_create', 'after_update'})
 _AFTER_DELETE = frozenset({'after_delete'})
 
 
-def _write_transaction(backend: Any, table: dict, after: frozenset = _hooks.AFTER_WRITE) -> Any:
+def _write_transaction(backend: Any, hooks: dict, after: frozenset = _hooks.AFTER_WRITE) -> Any:
     """A transaction around hooks + write when hooks after this write (`after`) could fail it.
 
     Inside the caller's open transaction this is a savepoint, so that a failing after-hook undoes
     its own write and leaves the caller's transaction usable. Without such hooks nothing is sent.
     """
-    if _transaction_needed(backend, table, after):
+    if _transaction_needed(backend, hooks, after):
         return backend.transaction()
     return contextlib.nullcontext()
 
 
-def _transaction_needed(backend: Any, table: dict, after: frozenset = _AFTER_SAVE) -> bool:
+def _transaction_needed(backend: Any, hooks: dict, after: frozenset = _AFTER_SAVE) -> bool:
     """Whether the write needs a transaction or savepoint of its own (after-hooks that could fail it)."""
-    if not table.keys() & after:
+    if not hooks.keys() & after:
         return False
     return not backend.in_transaction or backend.features.savepoints
 
 
-def _before_save(record: Any, table: dict, private: dict, state: int) -> None:
+def _before_save(record: Any, hooks: dict, private: dict, state: int) -> None:
     """The hooks before a save's write, and validation when values changed."""
-    _hooks.run(table, 'before_validate', record)
+    _hooks.run(hooks, 'before_validate', record)
     if needs_validation(record, private):
         validate_record(record)
-    _hooks.run(table, 'after_validate', record)
-    _hooks.run(table, 'before_save', record)
-    _hooks.run(table, 'before_create' if state == NEW else 'before_update', record)
+    _hooks.run(hooks, 'after_validate', record)
+    _hooks.run(hooks, 'before_save', record)
+    _hooks.run(hooks, 'before_create' if state == NEW else 'before_update', record)
 
 
-def _write_and_after(record: Any, cls: type, backend: Any, statements: Statements, table: dict,
+def _write_and_after(record: Any, cls: type, backend: Any, statements: Statements, hooks: dict,
                      state: int) -> None:
     """A save's INSERT or UPDATE (none when nothing changed) and the hooks after it."""
     if state == NEW:
         _insert(record, cls, backend, statements)
-        _hooks.run(table, 'after_create', record)
+        _hooks.run(hooks, 'after_create', record)
     else:
         _update(record, cls, backend, statements)
-        _hooks.run(table, 'after_update', record)
-    _hooks.run(table, 'after_save', record)
+        _hooks.run(hooks, 'after_update', record)
+    _hooks.run(hooks, 'after_save', record)
 
 
 def _insert(record: Any, cls: type, backend: Any, statements: Statements) -> None:
@@ -347,10 +298,9 @@ def _update(record: Any, cls: type, backend: Any, statements: Statements,
         if lock not in changed:
             values[lock] = (snapshot[lock] or 0) + 1
             changed.append(lock)
-    fields, dialect = statements.meta.fields, statements.dialect
-    sql = statements.update_sql(tuple(changed), where, null_fields)
-    params = to_params(cls, values, [(name, fields[name].raw_to_db(dialect)) for name in changed])
-    params += to_params(cls, snapshot, [(name, fields[name].raw_to_db(dialect)) for name in where])
+    sql, set_pairs, where_pairs = statements.update_plan(tuple(changed), where, null_fields)
+    params = to_params(cls, values, set_pairs)
+    params += to_params(cls, snapshot, where_pairs)
     count = backend.execute(sql, params)
     if count == 0:
         if lock:
@@ -375,10 +325,7 @@ def _hard_delete(record: Any, cls: type, backend: Any, statements: Statements) -
     snapshot = private['_ar_snap'] or record.__dict__
     lock = cls.__lock_field__
     if lock:
-        where = statements.pk_names + (lock,)
-        quote = statements.dialect.quote
-        sql = (f'DELETE FROM {statements.quoted_table} WHERE '
-               + ' AND '.join(f'{quote(statements.meta.fields[name].column)} = ?' for name in where))
+        sql = statements.delete_locked_sql
         pairs = statements.pk_pairs + [(lock, statements.meta.fields[lock].raw_to_db(statements.dialect))]
     else:
         sql, pairs = statements.delete_sql, statements.pk_pairs
@@ -406,4 +353,4 @@ def _describe(record: Any, statements: Statements) -> str:
     return f'{type(record).__name__}({key})'
 
 
-__all__ = ['CrudMixin', 'to_params', 'validate_record', 'utc_now']
+__all__ = ['CrudMixin', 'Undo', 'update_columns']

@@ -1,6 +1,7 @@
 """CREATE TABLE / DROP TABLE from a model, through the backend's dialect and type map."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 from ..errors import ConfigurationError, IntegrityError, NotSupportedError
@@ -105,11 +106,8 @@ def create_table(model: type, if_not_exists: bool = True, deferred: frozenset[st
     """Run the model's DDL (in one transaction where the database has transactional DDL)."""
     backend = model.backend()
     statements = create_table_statements(model, backend.dialect, if_not_exists, deferred)
-    if backend.features.transactional_ddl and len(statements) > 1 and not backend.in_transaction:
-        with backend.transaction():
-            for sql in statements:
-                backend.execute(sql)
-    else:
+    atomic = backend.features.transactional_ddl and len(statements) > 1 and not backend.in_transaction
+    with backend.transaction() if atomic else nullcontext():
         for sql in statements:
             backend.execute(sql)
     # The model's first statement on this backend: its table is compared with its fields now.

@@ -1,21 +1,26 @@
 """find_one / find_one_or_fail / find_all: primary-key and equality lookups.
 
-Lookups build their SQL here (cached per model and dialect for the by-key form) and order by
-primary key. A model's default scopes apply: the soft-delete scope is added as SQL directly;
-any other default scope sends the lookup through Query, which owns scopes.
+A lookup by one key value runs the cached SELECT of the model's Statements (the hot path), as
+does one on a soft-delete model (its scope is part of that cached text). Every other lookup is
+a Query, so the query layer's rules for a value (None: IS NULL, a list: IN, an empty list:
+nothing) and for default scopes are the only ones; results are ordered by primary key. The
+query layer compiles such a lookup once per condition shape (its field names, and per value
+None, one value or a list of n); later lookups of that shape bind their values to that SQL.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
-from ..backend.dialect import SQLContext
 from ..errors import ActiveRecordError, RecordNotFound
-from .config import _resolved
-from .metadata import _metas
-from .schema_check import checked_statements, ensure_checked
-from .statements import Statements, statements_for
+from ..query import and_, or_
+from .schema_check import plan_for
+from .statements import Statements
 
 _SOFT_DELETE_SCOPE = 'soft_delete'
+_COLLECTIONS = (list, tuple, set, frozenset)   # compared with IN, as Query.where(field=[...]) does
+_ONE = -1   # the shape of a value compared with =; None's shape is None, a list's its length
+_PLAIN = frozenset({str, int, float, bool, bytes})   # never SQL expressions: no __sql__ to look for
+Binder = tuple[Any, int | None]   # (the field's ColumnRef, the shape of its value)
 
 
 class FinderMixin:
@@ -26,14 +31,7 @@ class FinderMixin:
     @classmethod
     def find_one(cls, condition: Any) -> Any:
         """The record with this primary key (a tuple for composite keys) or matching a dict; else None."""
-        try:
-            backend = _resolved[cls]
-        except KeyError:
-            backend = cls.backend()
-        meta = _metas.get(cls) or cls.__meta__
-        statements = meta.plans.get(type(backend.dialect)) or statements_for(meta, backend.dialect)
-        if statements.checked_on is not backend:
-            ensure_checked(statements, backend)
+        backend, statements = plan_for(cls)
         if statements.single_pk_pair is not None and not cls.__default_scopes__ \
                 and not isinstance(condition, (dict, tuple, list)):
             # the hot path: one key value, no scopes, the cached SELECT
@@ -46,11 +44,11 @@ class FinderMixin:
             found = _find(cls, backend, statements, condition, limit=1)
             return found[0] if found else None
         key = _key_values(cls, statements, condition)
-        scope = _scope_sql(cls, statements)
-        if scope is None:
+        variant = _scope_variant(cls)   # the cached SELECT by key with the soft-delete scope, or None
+        sql = None if variant is None else statements.select_live_by_pk_sql if variant else statements.select_by_pk_sql
+        if sql is None:
             found = _find(cls, backend, statements, dict(zip(statements.pk_names, key)), limit=1)
             return found[0] if found else None
-        sql = statements.select_by_pk_sql if not scope else statements.select_by_pk_sql + ' AND ' + scope
         try:
             params = [value if value is None or convert is None else convert(value)
                       for value, (_, convert) in zip(key, statements.pk_pairs)]
@@ -72,8 +70,7 @@ class FinderMixin:
     @classmethod
     def find_all(cls, condition: Any = None) -> list[Any]:
         """Every record (no argument), those with these primary keys (a list), or matching a dict."""
-        backend = cls.backend()
-        statements = checked_statements(cls.__meta__, backend)
+        backend, statements = plan_for(cls)
         if condition is None:
             return _find(cls, backend, statements, {}, limit=None)
         if isinstance(condition, dict):
@@ -98,40 +95,12 @@ def _key_values(cls: type, statements: Statements, key: Any) -> tuple[Any, ...]:
     return tuple(key)
 
 
-def _scope_sql(cls: type, statements: Statements) -> str | None:
-    """'' without scopes, the soft-delete condition, or None when another scope needs Query."""
+def _scope_variant(cls: type) -> str | None:
+    """'' without default scopes, 'live' with only the soft-delete one, None for any other (per call)."""
     scopes = cls.__default_scopes__
     if not scopes:
         return ''
-    if set(scopes) == {_SOFT_DELETE_SCOPE} and cls.__soft_delete_field__:
-        column = statements.meta.fields[cls.__soft_delete_field__].column
-        return f'{statements.dialect.quote(column)} IS NULL'
-    return None
-
-
-def _conditions(cls: type, statements: Statements, condition: dict) -> tuple[list[str], list[Any]]:
-    parts: list[str] = []
-    params: list[Any] = []
-    fields, dialect = statements.meta.fields, statements.dialect
-    for name, value in condition.items():
-        field = fields.get(name)
-        if field is None:
-            raise ActiveRecordError(f'{cls.__name__} has no field {name!r}; fields: {", ".join(fields)}')
-        column = dialect.quote(field.column)
-        convert = field.raw_to_db(dialect)
-        if value is None:
-            parts.append(f'{column} IS NULL')
-        elif isinstance(value, (list, tuple, set, frozenset)) and not field.mutable:
-            items = list(value)
-            if not items:
-                parts.append('1 = 0')
-                continue
-            parts.append(f'{column} IN (' + ', '.join(['?'] * len(items)) + ')')
-            params.extend(_convert(cls, name, convert, item) for item in items)
-        else:
-            parts.append(f'{column} = ?')
-            params.append(_convert(cls, name, convert, value))
-    return parts, params
+    return 'live' if set(scopes) == {_SOFT_DELETE_SCOPE} else None
 
 
 def _convert(cls: type, name: str, convert: Any, value: Any) -> Any:
@@ -145,41 +114,81 @@ def _convert(cls: type, name: str, convert: Any, value: Any) -> Any:
 
 
 def _find(cls: type, backend: Any, statements: Statements, condition: dict, limit: int | None) -> list[Any]:
-    scope = _scope_sql(cls, statements)
-    if scope is None:
-        return _find_through_query(cls, condition, limit)
-    parts, params = _conditions(cls, statements, condition)
-    if scope:
-        parts.append(scope)
-    ctx = SQLContext(statements.dialect)
-    ctx.literal(f'SELECT {statements.select_list} FROM {statements.quoted_table}')
-    if parts:
-        ctx.literal(' WHERE ' + ' AND '.join(parts))
-    ctx.literal(' ORDER BY ' + statements.order_by_pk)
-    if limit is not None:
-        statements.dialect.render_paging(ctx, limit, None, True)
-    sql, paging = ctx.finish()
-    labels, rows = backend.query_rows(sql, params + list(paging))
+    """The records whose fields equal `condition`, by primary key (the query layer's equality rules)."""
+    variant = _scope_variant(cls)
+    shape: list[Any] | None = None
+    if variant is not None:
+        shape = [variant, limit]
+        collection_fields = statements.collection_fields
+        for name, value in condition.items():
+            shape.append(name)
+            shape.append(None if value is None else len(value) if isinstance(value, _COLLECTIONS)
+                         and name not in collection_fields else _ONE)
+
+    def binders() -> tuple[Binder, ...]:
+        return tuple((getattr(cls.c, name), kind) for name, kind in zip(shape[2::2], shape[3::2]))
+
+    def query() -> Any:
+        fields = cls.__meta__.fields
+        unknown = next((name for name in condition if name not in fields), None)
+        if unknown is not None:
+            raise ActiveRecordError(f'{cls.__name__} has no field {unknown!r}; fields: {", ".join(fields)}')
+        found = cls.query().where(**condition).order_by(*cls.__meta__.primary_key)
+        return found if limit is None else found.limit(limit)
+    return _run(backend, statements, shape and tuple(shape), binders, condition.values(), query)
+
+
+def _run(backend: Any, statements: Statements, shape: tuple | None, binders: Callable[[], tuple[Binder, ...]],
+         values: Iterable[Any], query: Callable[[], Any]) -> list[Any]:
+    """The records of `query()`, whose SQL is compiled once per `shape` (None: every time) and cached."""
+    plan = statements.finds.get(shape) if shape is not None else None
+    if plan is not None:
+        sql, cached_binders, tail = plan
+        params = _bind(cached_binders, backend.dialect, values)
+        if params is not None:
+            labels, rows = backend.query_rows(sql, params + tail)
+            return statements.row_builder(labels)(rows)
+    sql, params = query().to_sql(backend.dialect)
+    if shape is not None and plan is None and len(statements.finds) < 256:
+        _remember(statements, shape, sql, params, binders(), values)
+    labels, rows = backend.query_rows(sql, params)
     return statements.row_builder(labels)(rows)
 
 
-def _find_through_query(cls: type, condition: dict, limit: int | None) -> list[Any]:
-    query = cls.query()
-    fields = cls.__meta__.fields
-    for name, value in condition.items():
-        if name not in fields:
-            raise ActiveRecordError(f'{cls.__name__} has no field {name!r}; fields: {", ".join(fields)}')
-        column = getattr(cls.c, name)
-        if value is None:
-            query = query.where(column.is_null())
-        elif isinstance(value, (list, tuple, set, frozenset)) and not fields[name].mutable:
-            query = query.where(column.in_(list(value)))
-        else:
-            query = query.where(column == value)
-    query = query.order_by(*cls.__meta__.primary_key)
-    if limit is not None:
-        query = query.limit(limit)
-    return query.all()
+def _bind(binders: Sequence[Binder], dialect: Any, values: Iterable[Any]) -> list[Any] | None:
+    """The parameters of `values` as the query layer binds them; None when one is an SQL expression."""
+    params: list[Any] = []
+    for (column, kind), value in zip(binders, values):
+        if kind is None:
+            continue   # IS NULL
+        items = (value,) if kind == _ONE else value
+        if not _PLAIN.issuperset(map(type, items)) and any(hasattr(item, '__sql__') for item in items):
+            return None   # only the query layer renders an expression
+        convert = column.field.to_db_for(dialect)
+        if convert is None:
+            params.extend(items)
+            continue
+        try:
+            params.extend([convert(item) for item in items])
+        except Exception:   # the query layer's own error for the value (DataError: cannot bind ...)
+            params.extend([column.to_db(dialect, item) for item in items])
+    return params
+
+
+def _remember(statements: Statements, shape: tuple, sql: str, params: Sequence[Any],
+              binders: tuple[Binder, ...], values: Iterable[Any]) -> None:
+    """Cache `sql` for `shape` if the query layer bound exactly our values, each to a placeholder of its own."""
+    try:
+        expected = _bind(binders, statements.dialect, values)
+        # where an equal value of a column shares its placeholder ($1 twice), the SQL fits only these values
+        owners = [column.name for column, kind in binders if kind is not None
+                  for _ in range(1 if kind == _ONE else kind)]
+        if expected is None or list(params[:len(expected)]) != expected or (
+                statements.dialect.shared_parameters and len(set(zip(owners, expected))) != len(expected)):
+            return
+    except Exception:   # a value the query layer could render but we cannot bind (or hash): never cached
+        return
+    statements.finds[shape] = (sql, binders, list(params[len(expected):]))
 
 
 def _find_keys(cls: type, backend: Any, statements: Statements, keys: list[Any]) -> list[Any]:
@@ -190,34 +199,46 @@ def _find_keys(cls: type, backend: Any, statements: Statements, keys: list[Any])
         keys = sorted(set(keys))
     except TypeError:
         pass  # unorderable keys: keep the given order
-    width = len(statements.pk_names)
+    names = statements.pk_names
     features = backend.features
-    chunk = max(1, min(features.max_in_list, (features.max_parameters - 1) // width))
+    chunk = max(1, min(features.max_in_list,
+                       (features.max_parameters - 1 - _scope_parameters(cls, statements)) // len(names)))
     found: list[Any] = []
     for start in range(0, len(keys), chunk):
         part = keys[start:start + chunk]
-        if width == 1:
-            found.extend(_find(cls, backend, statements, {statements.pk_names[0]: [key[0] for key in part]}, None))
+        if len(names) == 1:
+            found.extend(_find(cls, backend, statements, {names[0]: [key[0] for key in part]}, None))
         else:
             found.extend(_find_composite(cls, backend, statements, part))
     return found
 
 
-def _find_composite(cls: type, backend: Any, statements: Statements, keys: Iterable[tuple]) -> list[Any]:
-    scope = _scope_sql(cls, statements)
-    if scope is None:
-        return [record for key in keys
-                for record in _find_through_query(cls, dict(zip(statements.pk_names, key)), None)]
-    alternatives, params = [], []
-    for key in keys:
-        parts, values = _conditions(cls, statements, dict(zip(statements.pk_names, key)))
-        alternatives.append('(' + ' AND '.join(parts) + ')')
-        params.extend(values)
-    sql = (f'SELECT {statements.select_list} FROM {statements.quoted_table} WHERE ('
-           + ' OR '.join(alternatives) + ')' + (f' AND {scope}' if scope else '')
-           + ' ORDER BY ' + statements.order_by_pk)
-    labels, rows = backend.query_rows(sql, params)
-    return statements.row_builder(labels)(rows)
+def _scope_parameters(cls: type, statements: Statements) -> int:
+    """How many parameters the model's default scopes bind (counted once per set of scopes)."""
+    scopes = tuple(cls.__default_scopes__)
+    if not scopes:
+        return 0
+    count = statements.scope_parameters.get(scopes)
+    if count is None:
+        count = statements.scope_parameters[scopes] = len(cls.query().to_sql(statements.dialect)[1])
+    return count
+
+
+def _find_composite(cls: type, backend: Any, statements: Statements, keys: list[tuple]) -> list[Any]:
+    """(k1 = ? AND k2 = ?) OR ...: one statement for these keys."""
+    names = statements.pk_names
+    values = [value for key in keys for value in key]
+    variant = _scope_variant(cls)
+    shape = None if variant is None or None in values else (variant, 'keys', len(keys))
+
+    def binders() -> tuple[Binder, ...]:
+        return tuple((getattr(cls.c, name), _ONE) for name in names) * len(keys)
+
+    def query() -> Any:
+        columns = [getattr(cls.c, name) for name in names]
+        matches = or_(*(and_(*(column == value for column, value in zip(columns, key))) for key in keys))
+        return cls.query().where(matches).order_by(*names)
+    return _run(backend, statements, shape, binders, values, query)
 
 
 def _describe_condition(cls: type, condition: Any) -> str:

@@ -75,7 +75,5 @@ def _build(model: type) -> dict[str, tuple[Callable[[Any], Any], ...]]:
 
 def run(table: dict[str, tuple[Callable[[Any], Any], ...]], event: str, record: Any) -> None:
     """Call every hook of one event with the record."""
-    calls = table.get(event)
-    if calls:
-        for call in calls:
-            call(record)
+    for call in table.get(event, ()):
+        call(record)

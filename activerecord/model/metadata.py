@@ -6,17 +6,15 @@ import enum
 import re
 import types
 import typing
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import Any, Callable, Literal
 
 import annotated_types
 import pydantic
 
+from ..backend.dialect import Dialect
 from ..backend.types import ColumnSpec, Converter
 from ..errors import ConfigurationError
 from .column import UNSET, Column
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..backend.dialect import Dialect
 
 
 class FieldMeta:
@@ -43,47 +41,49 @@ class FieldMeta:
         # a default the database computes (an SQL expression): read back after INSERT
         self.db_generated = bool(column_info and column_info.has_default
                                  and hasattr(column_info.default, '__sql__'))
-        self._to_db: dict[type, Converter | None] = {}
-        self._from_db: dict[type, Converter | None] = {}
-        self._to_db_safe: dict[type, Converter | None] = {}
-        self._from_db_safe: dict[type, Converter | None] = {}
+        # converters by Dialect.cache_key: a type map may depend on its dialect's settings, and
+        # equal dialects (a fresh one per to_sql(dialect=...)) must not grow these caches
+        self._to_db: dict[str, Converter | None] = {}
+        self._from_db: dict[str, Converter | None] = {}
+        self._to_db_safe: dict[str, Converter | None] = {}
+        self._from_db_safe: dict[str, Converter | None] = {}
 
     def __repr__(self) -> str:
         return f'FieldMeta({self.name!r}, column={self.column!r}, type={_type_name(self.python_type)})'
 
     # Raw converters: never called with None (the model layer checks for None itself).
 
-    def raw_to_db(self, dialect: 'Dialect') -> Converter | None:
+    def raw_to_db(self, dialect: Dialect) -> Converter | None:
         """The type map's converter to the driver value (not None-safe)."""
-        key = type(dialect)
         try:
-            return self._to_db[key]
+            return self._to_db[dialect.cache_key]
         except KeyError:
-            converter = self._to_db[key] = _type_map(dialect).to_db(self.spec)
+            converter = self._to_db[dialect.cache_key] = _type_map(dialect).to_db(self.spec)
             return converter
 
-    def raw_from_db(self, dialect: 'Dialect') -> Converter | None:
+    def raw_from_db(self, dialect: Dialect) -> Converter | None:
         """The type map's converter from the driver value (not None-safe)."""
-        key = type(dialect)
         try:
-            return self._from_db[key]
+            return self._from_db[dialect.cache_key]
         except KeyError:
-            converter = self._from_db[key] = _type_map(dialect).from_db(self.spec)
+            converter = self._from_db[dialect.cache_key] = _type_map(dialect).from_db(self.spec)
             return converter
 
-    def to_db_for(self, dialect: 'Dialect') -> Callable[[Any], Any] | None:
+    def to_db_for(self, dialect: Dialect) -> Callable[[Any], Any] | None:
         """Converter of a Python value to what the driver binds (passes None through); None = as is."""
-        key = type(dialect)
-        if key not in self._to_db_safe:
-            self._to_db_safe[key] = _none_safe(self.raw_to_db(dialect))
-        return self._to_db_safe[key]
+        try:
+            return self._to_db_safe[dialect.cache_key]
+        except KeyError:
+            converter = self._to_db_safe[dialect.cache_key] = _none_safe(self.raw_to_db(dialect))
+            return converter
 
-    def from_db_for(self, dialect: 'Dialect') -> Callable[[Any], Any] | None:
+    def from_db_for(self, dialect: Dialect) -> Callable[[Any], Any] | None:
         """Converter of a driver value to the Python value (passes None through); None = as is."""
-        key = type(dialect)
-        if key not in self._from_db_safe:
-            self._from_db_safe[key] = _none_safe(self.raw_from_db(dialect))
-        return self._from_db_safe[key]
+        try:
+            return self._from_db_safe[dialect.cache_key]
+        except KeyError:
+            converter = self._from_db_safe[dialect.cache_key] = _none_safe(self.raw_from_db(dialect))
+            return converter
 
 
 def _none_safe(converter: Converter | None) -> Callable[[Any], Any] | None:
@@ -96,7 +96,7 @@ def _none_safe(converter: Converter | None) -> Callable[[Any], Any] | None:
     return convert
 
 
-def _type_map(dialect: 'Dialect') -> Any:
+def _type_map(dialect: Dialect) -> Any:
     type_map = dialect.type_map
     if type_map is None:
         raise ConfigurationError(f'dialect {dialect.name} has no type map (set type_map_class)')
@@ -122,7 +122,7 @@ class ModelMeta:
             key.autoincrement = True
         self.mutable_fields = tuple(name for name, meta in fields.items() if meta.mutable)
         self.db_generated = tuple(name for name, meta in fields.items() if meta.db_generated)
-        self.plans: dict[type, Any] = {}   # dialect class -> model.statements.Statements
+        self.statements: dict[str, Any] = {}   # Dialect.cache_key -> model.statements.Statements
 
     def __repr__(self) -> str:
         return f'ModelMeta({self.model.__name__}, table={self.table_name!r}, primary_key={self.primary_key})'
@@ -136,7 +136,8 @@ _metas: dict[type, ModelMeta] = {}
 
 def build_meta(model: type) -> ModelMeta:
     """Read table name, key and column specs from a pydantic model class."""
-    table_name = model.__dict__.get('__table_name__') or _inherited_table_name(model)
+    # An inherited __table_name__ is the parent's table: a subclass gets its own default name.
+    table_name = model.__dict__.get('__table_name__') or default_table_name(model.__name__)
     if not isinstance(table_name, str) or not table_name:
         raise ConfigurationError(f'{model.__name__}.__table_name__: {table_name!r} is not a table name')
     columns: dict[str, FieldMeta] = {}
@@ -177,19 +178,10 @@ def _table_order(model: type, columns: dict[str, FieldMeta], primary_key: tuple[
     return {name: columns[name] for name in ordered}
 
 
-def _inherited_table_name(model: type) -> str:
-    # An inherited explicit __table_name__ belongs to the parent's table; a subclass gets its own
-    # name unless it is the concrete class of that table (abstract parents have none).
-    return default_table_name(model.__name__)
-
-
 def primary_key_names(model: type, declared: list[str]) -> tuple[str, ...]:
     """__primary_key__ (a name or a tuple) or Column(primary_key=True) fields, else ('id',)."""
-    explicit = None
-    for klass in model.__mro__:
-        if '__primary_key__' in klass.__dict__:
-            explicit = klass.__dict__['__primary_key__']
-            break
+    explicit = next((klass.__dict__['__primary_key__'] for klass in model.__mro__
+                     if '__primary_key__' in klass.__dict__), None)
     if explicit is None:
         return tuple(declared) or ('id',)
     names = (explicit,) if isinstance(explicit, str) else tuple(explicit)
@@ -202,9 +194,14 @@ def primary_key_names(model: type, declared: list[str]) -> tuple[str, ...]:
 _CAMEL = re.compile(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])')
 
 
+def snake_case(name: str) -> str:
+    """'BlogPost' -> 'blog_post' (table names and default foreign keys)."""
+    return _CAMEL.sub('_', name).lower()
+
+
 def default_table_name(class_name: str) -> str:
     """'BlogPost' -> 'blog_posts', 'Category' -> 'categories', 'Address' -> 'addresses'."""
-    snake = _CAMEL.sub('_', class_name).lower()
+    snake = snake_case(class_name)
     if snake.endswith('y') and len(snake) > 1 and snake[-2] not in 'aeiou':
         return snake[:-1] + 'ies'
     if snake.endswith(('s', 'x', 'z', 'ch', 'sh')):
@@ -213,24 +210,25 @@ def default_table_name(class_name: str) -> str:
 
 
 def _column_of(info: Any) -> Column | None:
-    for item in _all_metadata(info):
-        if isinstance(item, Column):
-            return item
-    return None
+    return next((item for item in _all_metadata(info) if isinstance(item, Column)), None)
 
 
 def _all_metadata(info: Any) -> list[Any]:
     """Metadata of a field, including that of Annotated[...] nested inside Optional[...]."""
-    found = list(info.metadata)
-    annotation = info.annotation
+    return list(info.metadata) + _unwrap(info.annotation)[2]
+
+
+def _unwrap(annotation: Any) -> tuple[Any, bool, list[Any]]:
+    """The type inside Optional[Annotated[Optional[X], ...]] and friends, whether it may be None, the metadata."""
+    nullable, metadata = False, []
     for _ in range(4):
-        annotation, nullable = _strip_optional(annotation)
-        if typing.get_origin(annotation) is typing.Annotated:
-            found.extend(annotation.__metadata__)
-            annotation = annotation.__origin__
-            continue
-        break
-    return found
+        annotation, was_optional = _strip_optional(annotation)
+        nullable = nullable or was_optional
+        if typing.get_origin(annotation) is not typing.Annotated:
+            break
+        metadata.extend(annotation.__metadata__)
+        annotation = annotation.__origin__
+    return annotation, nullable, metadata
 
 
 def _strip_optional(annotation: Any) -> tuple[Any, bool]:
@@ -245,15 +243,7 @@ def _strip_optional(annotation: Any) -> tuple[Any, bool]:
 
 def column_spec(model: type, name: str, info: Any, column_info: Column | None) -> ColumnSpec:
     """Reduce a field's annotation and constraints to a ColumnSpec."""
-    annotation = info.annotation
-    nullable = False
-    for _ in range(4):  # Optional[Annotated[Optional[X], ...]] and friends
-        annotation, was_optional = _strip_optional(annotation)
-        nullable = nullable or was_optional
-        if typing.get_origin(annotation) is typing.Annotated:
-            annotation = annotation.__origin__
-            continue
-        break
+    annotation, nullable, _ = _unwrap(info.annotation)
     max_length = max_digits = decimal_places = None
     for item in _all_metadata(info):
         if isinstance(item, annotated_types.MaxLen) or (hasattr(item, 'max_length') and not isinstance(item, Column)):

@@ -11,46 +11,27 @@ import datetime
 import decimal
 import enum
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
-from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from ..backend.types import json_dumps, set_items
+from ..backend.dialect import Dialect
 from .metadata import ModelMeta
+from .pydantic_internals import set_extra, set_fields_set, set_private
+from .state import PERSISTED, fingerprint
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..backend.dialect import Dialect
-
-PERSISTED = 1
-# BaseModel's slots, set through their descriptors (cheaper than object.__setattr__ by name)
-_SET_FIELDS_SET = BaseModel.__dict__['__pydantic_fields_set__'].__set__
-_SET_EXTRA = BaseModel.__dict__['__pydantic_extra__'].__set__
-_SET_PRIVATE = BaseModel.__dict__['__pydantic_private__'].__set__
 RowBuilder = Callable[[Sequence[tuple]], list]
 #: defaults that are safe to share between records
 _IMMUTABLE = (int, float, str, bytes, bool, tuple, frozenset, decimal.Decimal, enum.Enum, uuid.UUID,
               datetime.date, datetime.time, datetime.timedelta)
 
 
-def fingerprint(value: Any) -> Any:
-    """A comparable copy of a dict/list/set value (its JSON text), for dirty tracking."""
-    if value is None:
-        return None
-    if isinstance(value, (set, frozenset)):
-        value = set_items(value)   # one text for equal sets, whatever their iteration order
-    try:
-        return json_dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def compile_row_builder(meta: ModelMeta, dialect: 'Dialect', labels: Sequence[str]) -> RowBuilder:
+def compile_row_builder(meta: ModelMeta, dialect: Dialect, labels: Sequence[str]) -> RowBuilder:
     """Compile a function turning rows with these column labels into persisted, clean instances."""
     model = meta.model
     namespace: dict[str, Any] = {'cls': model, 'new': object.__new__, 'set_dict': _dict_setter(model),
-                                 'fp': fingerprint, 'set_fields': _SET_FIELDS_SET, 'set_extra': _SET_EXTRA,
-                                 'set_private': _SET_PRIVATE}
+                                 'fp': fingerprint, 'set_fields': set_fields_set, 'set_extra': set_extra,
+                                 'set_private': set_private}
     by_column = meta.by_column
     lowered = {column.lower(): field for column, field in by_column.items()}
     items: list[str] = []
@@ -66,25 +47,15 @@ def compile_row_builder(meta: ModelMeta, dialect: 'Dialect', labels: Sequence[st
         else:
             namespace[f'c{index}'] = converter
             items.append(f'{field.name!r}: None if v{index} is None else c{index}(v{index})')
-    for name, info in model.model_fields.items():
-        if name in loaded or name not in meta.fields:
-            continue
-        # a column the statement did not select: the field's default (None without one), not "set"
-        if info.default_factory is None and (info.default is PydanticUndefined or info.default is None
-                                             or isinstance(info.default, _IMMUTABLE)):
-            namespace[f'd_{name}'] = None if info.default is PydanticUndefined else info.default
-            items.append(f'{name!r}: d_{name}')
-        else:   # a mutable default or a factory: a fresh value per record, as pydantic gives
-            namespace[f'd_{name}'] = info.get_default
-            items.append(f'{name!r}: d_{name}(call_default_factory=True)')
+    items.extend(_unselected_defaults(meta, loaded, namespace))
     namespace['LOADED'] = frozenset(loaded)
     private_defaults = _private_defaults(model)
     snapshot_lines = [f'snap[{name!r}] = fp(snap[{name!r}])' for name in meta.mutable_fields]
     if private_defaults is None:
-        private = "{'_ar_snap': snap, '_ar_state': 1}"
+        private = f"{{'_ar_snap': snap, '_ar_state': {PERSISTED!r}}}"
     else:
         namespace['private_defaults'] = private_defaults
-        private = "{**private_defaults(), '_ar_snap': snap, '_ar_state': 1}"
+        private = f"{{**private_defaults(), '_ar_snap': snap, '_ar_state': {PERSISTED!r}}}"
     body = [
         'def build(rows):',
         '    out = []',
@@ -107,6 +78,22 @@ def compile_row_builder(meta: ModelMeta, dialect: 'Dialect', labels: Sequence[st
     code = compile('\n'.join(body), f'<activerecord rows {model.__name__}>', 'exec')
     exec(code, namespace)  # generated from field names (identifiers) and indexes only
     return namespace['build']
+
+
+def _unselected_defaults(meta: ModelMeta, loaded: list[str], namespace: dict[str, Any]) -> list[str]:
+    """Dict display items for the columns a statement did not select: each field's default, not "set"."""
+    items = []
+    for name, info in meta.model.model_fields.items():
+        if name in loaded or name not in meta.fields:
+            continue
+        if info.default_factory is None and (info.default is PydanticUndefined or info.default is None
+                                             or isinstance(info.default, _IMMUTABLE)):
+            namespace[f'd_{name}'] = None if info.default is PydanticUndefined else info.default
+            items.append(f'{name!r}: d_{name}')
+        else:   # a mutable default or a factory: a fresh value per record, as pydantic gives
+            namespace[f'd_{name}'] = info.get_default
+            items.append(f'{name!r}: d_{name}(call_default_factory=True)')
+    return items
 
 
 def _dict_setter(model: type) -> Callable[[Any, dict], None]:

@@ -13,7 +13,8 @@ from typing import Any
 
 from ..backend.schema import ColumnInfo, kind_of_sql_type, kinds_compatible
 from ..errors import SchemaMismatchError
-from .metadata import ModelMeta
+from .config import _resolved
+from .metadata import ModelMeta, _metas
 from .statements import Statements, statements_for
 
 
@@ -31,12 +32,17 @@ class SchemaDifference:
         return f'{self.model} ({self.table}.{self.column}): {self.detail}'
 
 
-def checked_statements(meta: ModelMeta, backend: Any) -> Statements:
-    """The model's Statements on this backend, once its table was checked there."""
-    statements = meta.plans.get(type(backend.dialect)) or statements_for(meta, backend.dialect)
+def plan_for(model: type) -> tuple[Any, Statements]:
+    """The model's backend and its Statements there, once its table was checked (the hot paths' lookup)."""
+    try:
+        backend = _resolved[model]
+    except KeyError:
+        backend = model.backend()
+    meta = _metas.get(model) or model.__meta__
+    statements = meta.statements.get(backend.dialect.cache_key) or statements_for(meta, backend.dialect)
     if statements.checked_on is not backend:
         ensure_checked(statements, backend)
-    return statements
+    return backend, statements
 
 
 def ensure_checked(statements: Statements, backend: Any) -> None:
@@ -70,7 +76,7 @@ def check_quietly(meta: ModelMeta, backend: Any) -> None:
 def forget(meta: ModelMeta, backend: Any) -> None:
     """Check the model again on its next statement (its table was created or dropped)."""
     backend.schema.checked.discard(meta)
-    statements = meta.plans.get(type(backend.dialect))
+    statements = meta.statements.get(backend.dialect.cache_key)
     if statements is not None and statements.checked_on is backend:
         statements.checked_on = None
 
@@ -108,4 +114,4 @@ def _missing(meta: ModelMeta, columns: list[ColumnInfo]) -> list[str]:
     return [field.column for field in meta.fields.values() if field.column.lower() not in names]
 
 
-__all__ = ['SchemaDifference', 'check_quietly', 'checked_statements', 'differences', 'ensure_checked', 'forget']
+__all__ = ['SchemaDifference', 'check_quietly', 'differences', 'ensure_checked', 'forget', 'plan_for']

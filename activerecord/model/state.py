@@ -7,10 +7,11 @@ seen. Comparing the current values with it is all that `is_dirty` and `save()` n
 from __future__ import annotations
 
 import json
+import typing
 from typing import Any
 
-from ..backend.types import container_from_db
-from .rows import fingerprint
+from ..backend.types import container_from_db, json_dumps, set_items
+from .pydantic_internals import set_private
 
 NEW, PERSISTED, DELETED = 0, 1, 2
 
@@ -28,6 +29,18 @@ class _Validated:
 VALIDATED: Any = _Validated()
 
 
+def fingerprint(value: Any) -> Any:
+    """A comparable copy of a dict/list/set value (its JSON text), for dirty tracking."""
+    if value is None:
+        return None
+    if isinstance(value, (set, frozenset)):
+        value = set_items(value)   # one text for equal sets, whatever their iteration order
+    try:
+        return json_dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
 def private_state(record: Any) -> dict[str, Any]:
     """The record's private state dict ('_ar_snap', '_ar_state'), created when missing.
 
@@ -36,7 +49,7 @@ def private_state(record: Any) -> dict[str, Any]:
     private = record.__pydantic_private__
     if private is None:
         private = {'_ar_snap': VALIDATED, '_ar_state': NEW}
-        object.__setattr__(record, '__pydantic_private__', private)
+        set_private(record, private)
     elif '_ar_state' not in private:
         private['_ar_snap'] = VALIDATED
         private['_ar_state'] = NEW
@@ -142,7 +155,6 @@ def _mutable_of(model: type) -> tuple[str, ...]:
     """dict/list/set fields of a model (without building its metadata: abstract models have none)."""
     names = _mutable_cache.get(model)
     if names is None:
-        import typing
         names = []
         for name, info in model.model_fields.items():
             annotation = info.annotation

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
-from .metadata import FieldMeta, ModelMeta
+from ..backend.dialect import Dialect
+from .metadata import ModelMeta
 from .rows import RowBuilder, compile_row_builder
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..backend.dialect import Dialect
 
 Pair = tuple[str, Callable[[Any], Any] | None]   # (field name, raw to_db converter or None)
 _lock = threading.Lock()
@@ -17,14 +15,13 @@ _lock = threading.Lock()
 class Statements:
     """Cached SQL texts and (field, converter) lists for one model on one dialect."""
 
-    def __init__(self, meta: ModelMeta, dialect: 'Dialect') -> None:
+    def __init__(self, meta: ModelMeta, dialect: Dialect) -> None:
         self.meta = meta
         self.dialect = dialect
         quote = dialect.quote
         self.table = meta.table_name
         self.quoted_table = dialect.quote_table(meta.table_name)
         fields = list(meta.fields.values())
-        self.field_names = tuple(field.name for field in fields)
         self.all_pairs: list[Pair] = [(field.name, field.raw_to_db(dialect)) for field in fields]
         self.columns = tuple(field.column for field in fields)
         self.auto = meta.autoincrement
@@ -49,16 +46,29 @@ class Statements:
         # SQL-expression defaults, no dict/list fields to fingerprint): save()'s fast path
         self.plain_insert = bool(self.auto and not model.__timestamps__ and not meta.db_generated
                                  and not meta.mutable_fields)
-        self.select_list = ', '.join(quote(column) for column in self.columns)
-        self.pk_where = ' AND '.join(f'{quote(column)} = ?' for column in self.pk_columns)
-        self.order_by_pk = ', '.join(quote(column) for column in self.pk_columns)
-        self.select_by_pk_sql = f'SELECT {self.select_list} FROM {self.quoted_table} WHERE {self.pk_where}'
-        self.delete_sql = f'DELETE FROM {self.quoted_table} WHERE {self.pk_where}'
+        select_list = ', '.join(quote(column) for column in self.columns)
+        pk_where = ' AND '.join(f'{quote(column)} = ?' for column in self.pk_columns)
+        self.select_by_pk_sql = f'SELECT {select_list} FROM {self.quoted_table} WHERE {pk_where}'
+        self.delete_sql = f'DELETE FROM {self.quoted_table} WHERE {pk_where}'
+        # the by-key forms of a soft-delete model (scope: unmarked rows) and of a locked one
+        soft, lock = model.__soft_delete_field__, model.__lock_field__
+        self.select_live_by_pk_sql = (f'{self.select_by_pk_sql} AND {quote(meta.fields[soft].column)} IS NULL'
+                                      if soft in meta.fields else None)
+        self.delete_locked_sql = (f'{self.delete_sql} AND {quote(meta.fields[lock].column)} = ?'
+                                  if lock in meta.fields else None)
         #: the backend the model's table was last checked on (model/schema_check.py)
         self.checked_on: Any = None
         self._builders: dict[tuple, RowBuilder] = {}
-        self._updates: dict[tuple, str] = {}
+        self._updates: dict[tuple, tuple[str, list[Pair], list[Pair]]] = {}
         self._inserts: dict[tuple, tuple[str, list[Pair]]] = {}
+        #: find_one/find_all SQL by condition shape, with its binders and trailing parameters (finders.py)
+        self.finds: dict[tuple, tuple[str, tuple, list[Any]]] = {}
+        #: how many parameters a set of default scopes binds (finders.py sizes key lists with it)
+        self.scope_parameters: dict[tuple[str, ...], int] = {}
+        #: fields a list is compared with as one value (=), not as IN: the query layer's rule
+        self.collection_fields = frozenset(
+            field.name for field in fields
+            if getattr(field.python_type, '__origin__', field.python_type) in (list, dict, tuple, set, frozenset))
 
     def row_builder(self, labels: Sequence[str]) -> RowBuilder:
         """The compiled rows -> instances function for these labels."""
@@ -70,20 +80,22 @@ class Statements:
                 self._builders[key] = builder
         return builder
 
-    def update_sql(self, set_fields: tuple[str, ...], where_fields: tuple[str, ...],
-                   null_fields: tuple[str, ...] = ()) -> str:
-        """UPDATE t SET a = ?, ... WHERE k = ? AND ... [AND n IS NULL] (cached by the field lists)."""
+    def update_plan(self, set_fields: tuple[str, ...], where_fields: tuple[str, ...],
+                    null_fields: tuple[str, ...] = ()) -> tuple[str, list[Pair], list[Pair]]:
+        """UPDATE t SET a = ?, ... WHERE k = ? AND ... [AND n IS NULL], its SET pairs and WHERE pairs (cached)."""
         key = (set_fields, where_fields, null_fields)
-        sql = self._updates.get(key)
-        if sql is None:
-            quote, fields = self.dialect.quote, self.meta.fields
+        plan = self._updates.get(key)
+        if plan is None:
+            quote, fields, dialect = self.dialect.quote, self.meta.fields, self.dialect
             assignments = ', '.join(f'{quote(fields[name].column)} = ?' for name in set_fields)
             where = ' AND '.join([f'{quote(fields[name].column)} = ?' for name in where_fields]
                                  + [f'{quote(fields[name].column)} IS NULL' for name in null_fields])
-            sql = f'UPDATE {self.quoted_table} SET {assignments} WHERE {where}'
+            plan = (f'UPDATE {self.quoted_table} SET {assignments} WHERE {where}',
+                    [(name, fields[name].raw_to_db(dialect)) for name in set_fields],
+                    [(name, fields[name].raw_to_db(dialect)) for name in where_fields])
             if len(self._updates) < 512:
-                self._updates[key] = sql
-        return sql
+                self._updates[key] = plan
+        return plan
 
     def insert_without(self, omitted: tuple[str, ...]) -> tuple[str, list[Pair]]:
         """A one-row INSERT of every field except `omitted` (and their pairs)."""
@@ -98,18 +110,19 @@ class Statements:
             sql_pairs = self._inserts[omitted] = (sql, pairs)
         return sql_pairs
 
-    def field(self, name: str) -> FieldMeta:
-        """The FieldMeta of a field name."""
-        return self.meta.fields[name]
 
+def statements_for(meta: ModelMeta, dialect: Dialect) -> Statements:
+    """The cached Statements of a model on a dialect.
 
-def statements_for(meta: ModelMeta, dialect: 'Dialect') -> Statements:
-    """The cached Statements of a model on a dialect (by dialect class)."""
-    key = type(dialect)
-    statements = meta.plans.get(key)
+    Keyed by the dialect's cache_key, not its class: a dialect may render differently per instance
+    (MySQL's engine, charset and server version), so a plan never crosses to a dialect that
+    renders differently, and equal dialects (one per configure()) share one.
+    """
+    key = dialect.cache_key
+    statements = meta.statements.get(key)
     if statements is None:
         with _lock:
-            statements = meta.plans.get(key)
+            statements = meta.statements.get(key)
             if statements is None:
-                statements = meta.plans[key] = Statements(meta, dialect)
+                statements = meta.statements[key] = Statements(meta, dialect)
     return statements

@@ -1,19 +1,20 @@
-"""Rendering of a Query into SELECT / UPDATE / DELETE through the dialect's data and hooks."""
+"""Rendering of a Query into SELECT / UPDATE / DELETE through the dialect's data and hooks.
+
+Every `query` parameter is a `query.Query` (not annotated as one: query.py imports this module).
+"""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from ..backend.dialect import SQLContext
 from ..errors import ActiveRecordError, NotSupportedError
 from .cte import register_ctes
-from .expressions import And, Alias, ColumnRef, Ordering, Star, clause
+from .tree import Alias, And, Ordering, Raw, clause
+from .expressions import ColumnRef, NamedColumn
 from .functions import Function
 from .result_types import TypedLike
 from .sources import render_source
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .query import Query
 
 #: a name string in order_by / group_by / select: a field or alias, maybe with ASC/DESC
 NAME_PATTERN = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\s+(ASC|DESC))?\s*$', re.IGNORECASE)
@@ -53,14 +54,14 @@ def _alias_map(select: Sequence[Any] | None) -> dict[str, Any]:
     return {item.name: item for item in select if isinstance(item, Alias)}
 
 
-def _unknown_name(query: 'Query', ref: NameRef, aliases: Sequence[str]) -> ActiveRecordError:
+def _unknown_name(query: Any, ref: NameRef, aliases: Sequence[str]) -> ActiveRecordError:
     fields = ', '.join(query.model.__meta__.fields)
     alias_text = f'; select aliases: {", ".join(aliases)}' if aliases else ''
     return ActiveRecordError(f'{ref.method}({ref.text!r}): {ref.name!r} is neither a field of '
                              f'{query.model.__name__} (fields: {fields}) nor a select alias{alias_text}')
 
 
-def resolve_field(query: 'Query', ref: NameRef) -> ColumnRef:
+def resolve_field(query: Any, ref: NameRef) -> ColumnRef:
     """A name as a field of the query's model."""
     fields = query.model.__meta__.fields
     if ref.name not in fields:
@@ -69,7 +70,7 @@ def resolve_field(query: 'Query', ref: NameRef) -> ColumnRef:
     return getattr(query.model.c, ref.name)
 
 
-def resolve_order(query: 'Query', item: Any) -> Any:
+def resolve_order(query: Any, item: Any) -> Any:
     """An ORDER BY item: a select alias by name, else a field; directions become Ordering."""
     if not isinstance(item, NameRef):
         return item
@@ -83,19 +84,7 @@ def resolve_order(query: 'Query', item: Any) -> Any:
     return Ordering(target, item.descending)
 
 
-class _Position:
-    """GROUP BY n: the n-th select item (a position, never a value)."""
-
-    __slots__ = ('position',)
-
-    def __init__(self, position: int) -> None:
-        self.position = position
-
-    def __sql__(self, ctx: SQLContext) -> None:
-        ctx.literal(str(self.position))
-
-
-def resolve_group(query: 'Query', item: Any, dialect: Any) -> Any:
+def resolve_group(query: Any, item: Any, dialect: Any) -> Any:
     """A GROUP BY item: an alias is its select position where the database takes one, else its expression."""
     if not isinstance(item, NameRef):
         return item
@@ -103,17 +92,17 @@ def resolve_group(query: 'Query', item: Any, dialect: Any) -> Any:
     if item.name in aliases:
         alias = aliases[item.name]
         if dialect.group_by_position:
-            # The expression itself would carry its own copies of any bound values, which
-            # PostgreSQL does not see as the select list's expression.
-            return _Position(next(index for index, selected in enumerate(query._select, 1)
-                                  if selected is alias))
+            # GROUP BY n, the n-th select item: the expression itself would carry its own copies
+            # of any bound values, which PostgreSQL does not see as the select list's expression.
+            return Raw(str(next(index for index, selected in enumerate(query._select, 1)
+                                if selected is alias)))
         return alias.expression
     if item.name in query.model.__meta__.fields:
         return getattr(query.model.c, item.name)
     raise _unknown_name(query, item, list(aliases))
 
 
-def select_items(query: 'Query') -> tuple[Any, ...]:
+def select_items(query: Any) -> tuple[Any, ...]:
     """The select list: the explicit one, or every column of the model."""
     if query._select is not None:
         return query._select
@@ -158,7 +147,7 @@ def render_conditions(ctx: SQLContext, keyword: str, conditions: Sequence[Any], 
         ctx.sql(conditions[0] if len(conditions) == 1 else And(*conditions))
 
 
-def render_select(ctx: SQLContext, query: 'Query', columns: Sequence[Any] | None = None,
+def render_select(ctx: SQLContext, query: Any, columns: Sequence[Any] | None = None,
                   order: bool = True, paging: bool = True, lock: bool = True) -> None:
     """SELECT ... FROM ... (the query's default scopes applied first)."""
     query = query.scoped()
@@ -198,7 +187,7 @@ def render_select(ctx: SQLContext, query: 'Query', columns: Sequence[Any] | None
             dialect.render_for_update(ctx, *query._lock)
 
 
-def render_from(ctx: SQLContext, query: 'Query') -> None:
+def render_from(ctx: SQLContext, query: Any) -> None:
     """The model's table, or from_()'s source under the table's name (so Model.c still works)."""
     source = query._source
     if source is None:
@@ -213,13 +202,13 @@ def render_from(ctx: SQLContext, query: 'Query') -> None:
     ctx.literal(ctx.dialect.table_alias_keyword + ctx.dialect.quote(table_name))
 
 
-def needs_wrapping(query: 'Query') -> bool:
+def needs_wrapping(query: Any) -> bool:
     """Whether an aggregate over the query must read it as a derived table."""
     return bool(query._distinct or query._group_by or query._having or query._limit is not None
                 or query._offset)
 
 
-def render_aggregate(ctx: SQLContext, query: 'Query', function: str, expression: Any) -> None:
+def render_aggregate(ctx: SQLContext, query: Any, function: str, expression: Any) -> None:
     """SELECT FN(expression) over the query's rows (COUNT(*) when expression is None)."""
     query = query.scoped()
     if not needs_wrapping(query):
@@ -243,15 +232,14 @@ def render_aggregate(ctx: SQLContext, query: 'Query', function: str, expression:
 
 
 def _wrapper_column(name: str) -> Any:
-    from .expressions import NamedColumn
     return NamedColumn(WRAPPER_ALIAS, name)
 
 
-def _needs_key_subquery(query: 'Query') -> bool:
+def _needs_key_subquery(query: Any) -> bool:
     return bool(query._joins or query._source is not None or needs_wrapping(query) or query._order_by)
 
 
-def render_dml_where(ctx: SQLContext, query: 'Query') -> None:
+def render_dml_where(ctx: SQLContext, query: Any) -> None:
     """WHERE of UPDATE/DELETE; joins, paging or grouping select the keys in a derived table."""
     if not _needs_key_subquery(query):
         render_conditions(ctx, ' WHERE ', query._where, 'where')
@@ -278,7 +266,7 @@ def render_dml_where(ctx: SQLContext, query: 'Query') -> None:
         ctx.literal(')' + ctx.dialect.table_alias_keyword + ctx.dialect.quote(WRAPPER_ALIAS) + ')')
 
 
-def render_update(ctx: SQLContext, query: 'Query', assignments: Sequence[tuple[str, Any]]) -> None:
+def render_update(ctx: SQLContext, query: Any, assignments: Sequence[tuple[str, Any]]) -> None:
     """UPDATE table SET column = value, ... WHERE ..."""
     query = query.scoped()
     register_ctes(ctx, query._ctes)
@@ -292,13 +280,9 @@ def render_update(ctx: SQLContext, query: 'Query', assignments: Sequence[tuple[s
     render_dml_where(ctx, query)
 
 
-def render_delete(ctx: SQLContext, query: 'Query') -> None:
+def render_delete(ctx: SQLContext, query: Any) -> None:
     """DELETE FROM table WHERE ..."""
     query = query.scoped()
     register_ctes(ctx, query._ctes)
     ctx.literal('DELETE FROM ' + ctx.dialect.quote_table(query.model.__meta__.table_name))
     render_dml_where(ctx, query)
-
-
-__all__ = ['NameRef', 'Star', 'parse_name', 'render_select', 'render_aggregate', 'render_update',
-           'render_delete', 'select_items', 'resolve_field']

@@ -13,6 +13,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 from ..backend.dialect import Dialect, SQLContext
 from ..errors import ActiveRecordError, NotSupportedError
+from .tree import clause
 
 _NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 
@@ -61,10 +62,8 @@ def register_ctes(ctx: SQLContext, ctes: Sequence[CTE]) -> None:
     for cte in ctes:
         child = SQLContext(ctx.dialect)
         child.state = ctx.state  # CTEs inside the body register themselves first
-        saved = ctx.state.get('clause'), ctx.state.get('unqualified')
-        ctx.state['clause'], ctx.state['unqualified'] = None, False
-        cte.query.__subquery_sql__(child)
-        ctx.state['clause'], ctx.state['unqualified'] = saved
+        with clause(ctx, None, unqualified=False):
+            cte.query.__subquery_sql__(child)
         sql, params = child.finish()
         rendered = _Rendered(cte.recursive, cte.columns, sql, params)
         existing = registry.get(cte.name)

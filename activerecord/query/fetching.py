@@ -7,7 +7,8 @@ from ..backend.dialect import Dialect, SQLContext
 from ..backend.types import ColumnSpec
 from ..errors import ActiveRecordError, MultipleRecordsFound, RecordNotFound
 from .cte import render_statement
-from .expressions import Alias, ColumnRef
+from .tree import Alias
+from .expressions import ColumnRef
 from .functions import Function
 from .result_types import Scope, reader, result_type, scope_of
 
@@ -156,9 +157,6 @@ class Fetching:
     def _after_load(self, records: list) -> None:
         """Hook: work on freshly built records (eager loading)."""
 
-    def _with_limit(self, limit: int) -> 'Fetching':  # pragma: no cover
-        raise NotImplementedError
-
     def _ordered_for_first(self) -> 'Fetching':  # pragma: no cover
         raise NotImplementedError
 
@@ -248,10 +246,7 @@ class Fetching:
 
     def exists(self) -> bool:
         """Whether the query returns at least one row."""
-        backend = self._backend()
-        sql, params = render_statement(backend.dialect, self._render_exists)
-        labels, rows = backend.query_rows(sql, params)
-        return bool(rows)
+        return self._scalar(self._render_exists) is not None   # the probe selects 1
 
     def _aggregate(self, function: str, expression: Any) -> Any:
         if not hasattr(expression, '__sql__'):
@@ -283,11 +278,6 @@ class Fetching:
         backend.features.require('explain', backend.name)
         sql, params = render_statement(backend.dialect, self._render)
         labels, rows = backend.query_rows(backend.dialect.explain_sql(sql), params)
-        lines = []
-        for row in rows:
-            if len(row) == 1:
-                lines.append(str(row[0]))
-            else:
-                lines.append(', '.join(f'{label}: {value}' for label, value in zip(labels, row)
-                                       if value is not None))
-        return '\n'.join(lines)
+        return '\n'.join(str(row[0]) if len(row) == 1 else
+                         ', '.join(f'{label}: {value}' for label, value in zip(labels, row) if value is not None)
+                         for row in rows)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..backend.types import ColumnSpec
 from ..errors import ActiveRecordError, NotSupportedError
-from .expressions import ATOM, Expression, Ordering, Star, Value, clause
+from .tree import ATOM, Expression, Ordering, Value, clause
 from .result_types import (DIVISION_PLACES, FLOAT, INT, TEXT, Scope, first_typed, python_type_of,
                            render_scope, result_type, rule)
 
@@ -264,22 +264,19 @@ _SAME_AS_FIRST_ARGUMENT = frozenset({
     'sum', 'min', 'max', 'first_value', 'last_value', 'lag', 'lead', 'nth_value', 'abs',
     'any_value'})
 _FIRST_TYPED_ARGUMENT = frozenset({'coalesce', 'ifnull', 'nullif', 'greatest', 'least'})
-_INT_RESULTS = frozenset({'count', 'row_number', 'rank', 'dense_rank', 'ntile', 'length',
-                          'char_length'})
-_FLOAT_RESULTS = frozenset({'percent_rank', 'cume_dist'})
-_TEXT_RESULTS = frozenset({'lower', 'upper', 'substr', 'substring', 'trim', 'ltrim', 'rtrim',
-                           'replace', 'concat', 'string_agg', 'group_concat'})
+#: functions whose result type is the same whatever their arguments
+_FIXED_RESULTS: dict[str, ColumnSpec] = {
+    **dict.fromkeys(('count', 'row_number', 'rank', 'dense_rank', 'ntile', 'length', 'char_length'), INT),
+    **dict.fromkeys(('percent_rank', 'cume_dist'), FLOAT),
+    **dict.fromkeys(('lower', 'upper', 'substr', 'substring', 'trim', 'ltrim', 'rtrim', 'replace', 'concat',
+                     'string_agg', 'group_concat'), TEXT)}
 
 
 @rule(Function)
 def _function_type(node: Function, scope: Scope) -> ColumnSpec | None:
     name = node.name.lower()
-    if name in _INT_RESULTS:
-        return INT
-    if name in _FLOAT_RESULTS:
-        return FLOAT
-    if name in _TEXT_RESULTS:
-        return TEXT
+    if name in _FIXED_RESULTS:
+        return _FIXED_RESULTS[name]
     if name in _FIRST_TYPED_ARGUMENT:
         return first_typed(node.args, scope)
     if not node.args:
@@ -325,11 +322,3 @@ def _round_type(argument: ColumnSpec | None, places: tuple[Any, ...]) -> ColumnS
 @rule(Window)
 def _window_type(node: Window, scope: Scope) -> ColumnSpec | None:
     return result_type(node.function, scope)
-
-
-def count_star() -> Function:
-    """COUNT(*)."""
-    return Function('count', ())
-
-
-__all__ = ['Frame', 'Function', 'Star', 'Window', 'count_star', 'func']

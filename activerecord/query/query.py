@@ -1,35 +1,44 @@
 """The chainable query: every builder method returns a new Query and leaves its receiver alone."""
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from ..backend.dialect import SQLContext
 from ..errors import ActiveRecordError, DataError
 from . import compiler
-from .compiler import NameRef, parse_name, render_aggregate, render_delete, render_select, render_update
-from .cte import CTE, make_cte, render_statement, subquery_sql
+from .tree import Alias, Raw, _condition, clause
+from .builder import Builder
+from .compiler import parse_name, render_aggregate, render_delete, render_select, render_update
+from .cte import CTE, render_statement, subquery_sql
 from .data_errors import naming_field, refuse_too_long
-from .expressions import Alias, ColumnRef, Raw, _condition, clause
-from .fetching import Fetching
+from .expressions import ColumnRef
+from .set_ops import SetOperations
 from .sources import Join, SubqueryAlias, TableRef, check_source
 
 _COLLECTIONS = (list, tuple, set, frozenset)
 
-
-def _non_negative(value: Any, what: str) -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ActiveRecordError(f'{what}() takes a non-negative int or None, got {value!r}')
-    return value
+#: with_() support of the relation layer (a floor above this one), once it registers
+_eager_loading: dict[str, Callable[..., Any]] = {}
 
 
-class Query(Fetching):
+def register_eager_loading(compile_paths: Callable[[type, tuple], Any],
+                           load_records: Callable[[type, list, tuple], None]) -> None:
+    """Install with_(): `compile_paths(model, paths)` checks paths, `load_records(model, records, paths)` loads."""
+    _eager_loading['compile_paths'] = compile_paths
+    _eager_loading['load_records'] = load_records
+
+
+def _eager_step(step: str) -> Callable[..., Any]:
+    function = _eager_loading.get(step)
+    if function is None:
+        raise ActiveRecordError('with_() needs the relation layer (activerecord.relation), which is not loaded')
+    return function
+
+
+class Query(SetOperations, Builder):
     """A SELECT over one model's table, built step by step: `User.query().where(...).all()`."""
 
     # No __slots__: a builder step copies the instance dict in one call (see _clone).
-    #: set by the relation layer: fn(model, records, paths) loads with_() relations in bulk
-    eager_loader: ClassVar[Callable[[type, list, tuple], None] | None] = None
 
     def __init__(self, model: type) -> None:
         if not (isinstance(model, type) and hasattr(model, '__meta__')):
@@ -66,9 +75,8 @@ class Query(Fetching):
 
     def where(self, *conditions: Any, **equals: Any) -> 'Query':
         """Add conditions (ANDed): expressions, a raw fragment with `?` and its values, field=value."""
-        items = list(self._conditions(conditions, 'where'))
-        items.extend(self._equalities(equals))
-        return self._clone(_where=self._where + tuple(items))
+        return self._clone(_where=(*self._where, *self._conditions(conditions, 'where'),
+                                   *self._equalities(equals)))
 
     def having(self, *conditions: Any) -> 'Query':
         """Add HAVING conditions (ANDed), like where()."""
@@ -130,30 +138,19 @@ class Query(Fetching):
         """SELECT DISTINCT."""
         return self._clone(_distinct=bool(enabled))
 
-    def as_dicts(self, enabled: bool = True) -> 'Query':
-        """Return rows as dicts keyed by column label instead of model instances."""
-        return self._clone(_as_dicts=bool(enabled))
-
     # -- ordering, grouping, paging -------------------------------------------------------
 
     def order_by(self, *items: Any) -> 'Query':
         """Add ORDER BY items: expressions, .desc()/.asc(), 'field [DESC]' or 'alias'; None clears."""
         if len(items) == 1 and items[0] is None:
             return self._clone(_order_by=())
-        return self._clone(_order_by=self._order_by + tuple(_order_item(item, 'order_by') for item in items))
+        return self._clone(_order_by=self._order_by + tuple(_name_or_expression(item, 'order_by', True)
+                                                            for item in items))
 
     def group_by(self, *items: Any) -> 'Query':
         """Add GROUP BY items: expressions, field names or select aliases."""
         return self._clone(_group_by=self._group_by + tuple(_name_or_expression(item, 'group_by')
                                                             for item in items))
-
-    def limit(self, count: int | None) -> 'Query':
-        """At most `count` rows (None: no limit)."""
-        return self._clone(_limit=_non_negative(count, 'limit'))
-
-    def offset(self, count: int | None) -> 'Query':
-        """Skip the first `count` rows."""
-        return self._clone(_offset=_non_negative(count, 'offset'))
 
     # -- sources --------------------------------------------------------------------------
 
@@ -189,15 +186,6 @@ class Query(Fetching):
             raise ActiveRecordError(f'from_() takes a query or table(name), got {source!r}')
         return self._clone(_source=source)
 
-    def with_cte(self, name: str, query: Any, recursive: bool = False,
-                 columns: Sequence[str] | None = None) -> 'Query':
-        """Add `name AS (query)` to the statement's WITH clause (join it with table(name))."""
-        return self._clone(_ctes=self._ctes + (make_cte(name, query, recursive, columns),))
-
-    def as_(self, name: str) -> SubqueryAlias:
-        """This query under a name: a scalar subquery in select(), or a source for join()."""
-        return SubqueryAlias(self, name)
-
     # -- locking, scopes, relations ---------------------------------------------------------
 
     def for_update(self, nowait: bool = False, skip_locked: bool = False) -> 'Query':
@@ -220,8 +208,7 @@ class Query(Fetching):
 
     def with_(self, *paths: Any) -> 'Query':
         """Load these relations ('posts', 'posts.comments', ('posts', modifier)) for the records, one query per level."""
-        from ..relation.eager import compile_paths
-        compile_paths(self.model, paths)   # unknown names and bad declarations fail here, before any SQL
+        _eager_step('compile_paths')(self.model, paths)   # unknown names and bad declarations fail here, before any SQL
         return self._clone(_eager=self._eager + tuple(paths))
 
     def scoped(self) -> 'Query':
@@ -241,40 +228,9 @@ class Query(Fetching):
 
     def _after_load(self, records: list) -> None:
         if self._eager and records:
-            if Query.eager_loader is None:
-                raise ActiveRecordError('with_() needs the relation layer (activerecord.relation), which '
-                                        'is not loaded')
-            Query.eager_loader(self.model, records, self._eager)
-
-    # -- set operations -----------------------------------------------------------------
-
-    def union(self, other: Any) -> Any:
-        """Rows of either query, duplicates removed."""
-        from .set_ops import combine
-        return combine('union', self, other)
-
-    def union_all(self, other: Any) -> Any:
-        """Rows of both queries, duplicates kept."""
-        from .set_ops import combine
-        return combine('union_all', self, other)
-
-    def intersect(self, other: Any) -> Any:
-        """Rows in both queries."""
-        from .set_ops import combine
-        return combine('intersect', self, other)
-
-    def except_(self, other: Any) -> Any:
-        """Rows of this query that the other does not return."""
-        from .set_ops import combine
-        return combine('except', self, other)
+            _eager_step('load_records')(self.model, records, self._eager)
 
     # -- rendering ------------------------------------------------------------------------
-
-    def __sql__(self, ctx: SQLContext) -> None:
-        """As an operand: (SELECT ...)."""
-        ctx.literal('(')
-        self.__subquery_sql__(ctx)
-        ctx.literal(')')
 
     def __subquery_sql__(self, ctx: SQLContext) -> None:
         """The SELECT without parentheses (IN, EXISTS, CTE bodies, set operations)."""
@@ -300,11 +256,6 @@ class Query(Fetching):
     def result_items(self) -> tuple:
         """The select list's items."""
         return compiler.select_items(self)
-
-    def _with_limit(self, limit: int) -> 'Query':
-        if self._limit is not None and self._limit <= limit:
-            return self
-        return self._clone(_limit=limit)
 
     def _ordered_for_first(self) -> 'Query':
         if self._order_by:
@@ -375,22 +326,11 @@ def _is_collection_field(column: ColumnRef) -> bool:
     return origin in (list, dict, tuple, set, frozenset)
 
 
-def _name_or_expression(item: Any, method: str) -> Any:
+def _name_or_expression(item: Any, method: str, allow_direction: bool = False) -> Any:
     if isinstance(item, str):
-        return parse_name(item, method, allow_direction=False)
+        return parse_name(item, method, allow_direction=allow_direction)
     if not hasattr(item, '__sql__'):
-        raise ActiveRecordError(f'{method}() takes column expressions, field names or raw(), '
+        names = '"field [ASC|DESC]"' if allow_direction else 'field names'
+        raise ActiveRecordError(f'{method}() takes column expressions, {names} or raw(), '
                                 f'got {type(item).__name__} {item!r}')
     return item
-
-
-def _order_item(item: Any, method: str) -> Any:
-    if isinstance(item, str):
-        return parse_name(item, method, allow_direction=True)
-    if not hasattr(item, '__sql__'):
-        raise ActiveRecordError(f'{method}() takes column expressions, "field [ASC|DESC]" or raw(), '
-                                f'got {type(item).__name__} {item!r}')
-    return item
-
-
-__all__ = ['Query', 'NameRef']

@@ -17,9 +17,9 @@ import decimal
 from typing import Any, Callable, Iterable
 
 from ..backend.types import ColumnSpec, Converter, to_decimal
-from .expressions import (And, BinaryOp, BoundValue, ColumnRef, Expression, IsNull, NamedColumn,
-                          Negative, Not, Or, Value)
-from .nodes import Alias, Between, Case, Cast, Exists, In, Like
+from .tree import (Alias, And, Between, BinaryOp, BoundValue, Cast, Expression, In, IsNull, Like, Negative,
+                  Not, Or, Value)
+from .nodes import Case, Exists
 
 Rule = Callable[[Any, 'Scope'], 'ColumnSpec | None']
 
@@ -27,7 +27,6 @@ INT = ColumnSpec(int)
 FLOAT = ColumnSpec(float)
 BOOL = ColumnSpec(bool)
 TEXT = ColumnSpec(str)
-DECIMAL = ColumnSpec(decimal.Decimal)
 
 #: extra decimal places of a Decimal quotient or average (MySQL's div_precision_increment)
 DIVISION_PLACES = 4
@@ -158,11 +157,6 @@ def _typed_like(node: TypedLike, scope: Scope) -> ColumnSpec | None:
     return result_type(node.like, scope)
 
 
-@rule(ColumnRef)
-def _column(node: ColumnRef, scope: Scope) -> ColumnSpec:
-    return node.field.spec
-
-
 @rule(BoundValue)
 def _bound(node: BoundValue, scope: Scope) -> ColumnSpec:
     return node.column.field.spec
@@ -170,11 +164,8 @@ def _bound(node: BoundValue, scope: Scope) -> ColumnSpec:
 
 @rule(Value)
 def _value(node: Value, scope: Scope) -> ColumnSpec | None:
-    return spec_of_value(node.value)
-
-
-def spec_of_value(value: Any) -> ColumnSpec | None:
     """The result type of a constant (a Decimal keeps its own number of places)."""
+    value = node.value
     if value is None:
         return None
     if isinstance(value, decimal.Decimal):
@@ -187,11 +178,6 @@ def spec_of_value(value: Any) -> ColumnSpec | None:
 
 
 _CONSTANT_TYPES = frozenset({bool, int, float, str, datetime.date, datetime.datetime, datetime.time})
-
-
-@rule(NamedColumn)
-def _named(node: NamedColumn, scope: Scope) -> ColumnSpec | None:
-    return column_of_source(scope, node.table, node.name)
 
 
 @rule(Alias)
@@ -327,8 +313,3 @@ def decimal_reader(places: int | None) -> Converter:
     def read(value: Any) -> decimal.Decimal:
         return to_decimal(value).quantize(exponent, rounding=half_up)
     return read
-
-
-__all__ = ['Scope', 'TypedLike', 'arithmetic_type', 'first_typed', 'python_type_of', 'reader',
-           'render_scope', 'result_type',
-           'rule', 'scope_of']

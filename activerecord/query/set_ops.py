@@ -13,25 +13,20 @@ from typing import Any, Sequence
 
 from ..backend.dialect import SQLContext
 from ..errors import ActiveRecordError, NotSupportedError
+from .tree import Alias, Ordering, Raw, clause
+from .builder import Builder
 from .compiler import WRAPPER_ALIAS, NameRef, parse_name
-from .cte import CTE, make_cte, subquery_sql, register_ctes
-from .expressions import Alias, ColumnRef, NamedColumn, Ordering, Raw, clause
-from .fetching import Fetching
+from .cte import CTE, subquery_sql, register_ctes
+from .expressions import ColumnRef, NamedColumn
 from .functions import Function
-from .sources import SubqueryAlias
 
 _FEATURES = {'intersect': 'intersect', 'except': 'except_'}
 _ASSOCIATIVE = frozenset({'union', 'union_all', 'intersect'})
 
 
-def _is_query(candidate: Any) -> bool:
-    from .query import Query
-    return isinstance(candidate, (Query, CompoundQuery))
-
-
 def combine(kind: str, left: Any, right: Any) -> 'CompoundQuery':
     """left <kind> right, flattening chains of the same operation."""
-    if not _is_query(right):
+    if not isinstance(right, Builder):
         raise ActiveRecordError(f'{kind}() takes another query, got {type(right).__name__} {right!r}')
     members: list[Any] = []
     for position, side in enumerate((left, right)):
@@ -43,7 +38,29 @@ def combine(kind: str, left: Any, right: Any) -> 'CompoundQuery':
     return CompoundQuery(kind, tuple(members), left.model)
 
 
-class CompoundQuery(Fetching):
+class SetOperations:
+    """union / union_all / intersect / except_ of a Query or a CompoundQuery."""
+
+    __slots__ = ()
+
+    def union(self, other: Any) -> 'CompoundQuery':
+        """Rows of either query, duplicates removed (UNION)."""
+        return combine('union', self, other)
+
+    def union_all(self, other: Any) -> 'CompoundQuery':
+        """Rows of both queries, duplicates kept (UNION ALL)."""
+        return combine('union_all', self, other)
+
+    def intersect(self, other: Any) -> 'CompoundQuery':
+        """Rows in both queries (INTERSECT)."""
+        return combine('intersect', self, other)
+
+    def except_(self, other: Any) -> 'CompoundQuery':
+        """Rows of this query that the other does not return (EXCEPT)."""
+        return combine('except', self, other)
+
+
+class CompoundQuery(SetOperations, Builder):
     """Queries combined by one set operation; ordered, paged and run like a Query."""
 
     __slots__ = ('kind', 'members', 'model', '_order_by', '_limit', '_offset', '_ctes', '_as_dicts')
@@ -85,45 +102,6 @@ class CompoundQuery(Fetching):
             parsed.append(item)
         return self._clone(_order_by=self._order_by + tuple(parsed))
 
-    def limit(self, count: int | None) -> 'CompoundQuery':
-        """At most `count` rows."""
-        from .query import _non_negative
-        return self._clone(_limit=_non_negative(count, 'limit'))
-
-    def offset(self, count: int | None) -> 'CompoundQuery':
-        """Skip the first `count` rows."""
-        from .query import _non_negative
-        return self._clone(_offset=_non_negative(count, 'offset'))
-
-    def as_dicts(self, enabled: bool = True) -> 'CompoundQuery':
-        """Return rows as dicts keyed by column label."""
-        return self._clone(_as_dicts=bool(enabled))
-
-    def with_cte(self, name: str, query: Any, recursive: bool = False,
-                 columns: Sequence[str] | None = None) -> 'CompoundQuery':
-        """Add a CTE to the statement's WITH clause."""
-        return self._clone(_ctes=self._ctes + (make_cte(name, query, recursive, columns),))
-
-    def as_(self, name: str) -> SubqueryAlias:
-        """The combined query under a name, for join() or a select list."""
-        return SubqueryAlias(self, name)
-
-    def union(self, other: Any) -> 'CompoundQuery':
-        """UNION with another query."""
-        return combine('union', self, other)
-
-    def union_all(self, other: Any) -> 'CompoundQuery':
-        """UNION ALL with another query."""
-        return combine('union_all', self, other)
-
-    def intersect(self, other: Any) -> 'CompoundQuery':
-        """INTERSECT with another query."""
-        return combine('intersect', self, other)
-
-    def except_(self, other: Any) -> 'CompoundQuery':
-        """EXCEPT another query."""
-        return combine('except', self, other)
-
     def pluck(self, *columns: Any) -> list[Any]:
         """Values of one result column (a list), or tuples of several, by name or Model.c column."""
         if not columns:
@@ -142,11 +120,6 @@ class CompoundQuery(Fetching):
         return [tuple(row[name] for name in names) for row in rows]
 
     # -- rendering ------------------------------------------------------------------------
-
-    def __sql__(self, ctx: SQLContext) -> None:
-        ctx.literal('(')
-        self.__subquery_sql__(ctx)
-        ctx.literal(')')
 
     def __subquery_sql__(self, ctx: SQLContext) -> None:
         subquery_sql(ctx, self._render)
@@ -227,11 +200,6 @@ class CompoundQuery(Fetching):
 
     def _render_exists(self, ctx: SQLContext) -> None:
         self._wrapped(ctx, Alias(Raw('1'), 'one'), (), 1, self._offset)
-
-    def _with_limit(self, limit: int) -> 'CompoundQuery':
-        if self._limit is not None and self._limit <= limit:
-            return self
-        return self._clone(_limit=limit)
 
     def _ordered_for_first(self) -> 'CompoundQuery':
         if self._order_by:

@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ActiveRecordError, NotSupportedError
 from ..backend.types import ColumnSpec
-from .expressions import ColumnNamespace, NamedColumns, _condition, clause
+from .tree import _condition, clause
+from .expressions import ColumnNamespace, NamedColumns
 from .result_types import Scope, result_type, rule, scope_of
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -9,13 +9,13 @@
     user.posts.create(title='...')        # a post whose user_id is user.id
     User.query().with_('posts.comments')  # eager: one statement per relation level
 """
+from ..query import register_eager_loading
 from .descriptors import BelongsTo, BoundRelation, HasMany, HasOne, Relation, relations_of
+from .eager import compile_paths, load_records
 from .errors import DeleteRestrictedError, LazyLoadError, RelationError
 from .strict import set_strict_loading, strict_loading
-from ..query.query import Query as _Query
-from .eager import load_records as _load_records
 
-_Query.eager_loader = staticmethod(_load_records)  # the query layer's with_() hook
+register_eager_loading(compile_paths, load_records)  # what the query layer's with_() runs
 
 __all__ = ['BelongsTo', 'HasOne', 'HasMany', 'Relation', 'BoundRelation', 'relations_of',
            'RelationError', 'LazyLoadError', 'DeleteRestrictedError', 'strict_loading', 'set_strict_loading']

@@ -8,7 +8,7 @@ DELETE in one transaction, so a failure anywhere leaves the children as they wer
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from ..model import hooks
 from . import cache
@@ -18,14 +18,19 @@ _lock = threading.Lock()
 _registered: set[type] = set()
 
 
-def register(owner: type) -> None:
-    """Give `owner` (a model declaring a dependent relation) the delete listeners, once."""
+def register(owner: type, dependents_of: Callable[[type], list[Any]]) -> None:
+    """Give `owner` (a model declaring a dependent relation) the delete listeners, once.
+
+    `dependents_of(model)` lists a model's relations that have a dependent= option, restrict
+    ones first (the relation descriptors know them; this module does not import them).
+    """
     with _lock:
         if owner in _registered:
             return
         _registered.add(owner)
     # Listeners are inherited: only the one of the nearest declaring class acts on a record.
-    hooks.add_listener(owner, 'before_delete', lambda record: _acts(owner, record) and run_dependents(record))
+    hooks.add_listener(owner, 'before_delete',
+                       lambda record: _acts(owner, record) and run_dependents(record, dependents_of(type(record))))
     hooks.add_listener(owner, 'after_delete', lambda record: _acts(owner, record) and cache.clear(record))
 
 
@@ -33,16 +38,9 @@ def _acts(owner: type, record: Any) -> bool:
     return next(klass for klass in type(record).__mro__ if klass in _registered) is owner
 
 
-def dependents(model: type) -> list[Any]:
-    """The model's relations that have a dependent= option, restrict ones first."""
-    from .descriptors import relations_of
-    found = [relation for relation in relations_of(model).values() if getattr(relation, 'dependent', None)]
-    return sorted(found, key=lambda relation: relation.dependent != 'restrict')
-
-
-def run_dependents(record: Any) -> None:
-    """Apply every dependent= option of the record's relations before the record is deleted."""
-    for relation in dependents(type(record)):
+def run_dependents(record: Any, relations: list[Any]) -> None:
+    """Apply the dependent= option of each relation of the record before the record is deleted."""
+    for relation in relations:
         related = relation.query_for(record)
         action = relation.dependent
         if action == 'restrict':

@@ -13,8 +13,10 @@ import threading
 from typing import Any, ClassVar, Generic, Iterable, Sequence, TypeVar
 
 from ..errors import ActiveRecordError
-from ..model.metadata import _CAMEL   # the word splitter of default table names
+from ..model.base import ActiveRecord
+from ..model.metadata import snake_case
 from . import cache, loading
+from .dependent import register as register_dependents
 from .errors import RelationError
 from .resolution import resolve_target, target_name
 from .strict import check_lazy_load
@@ -22,12 +24,6 @@ from .strict import check_lazy_load
 T = TypeVar('T')
 
 DEPENDENT_OPTIONS = ('delete', 'delete_all', 'nullify', 'restrict')
-
-
-def model_base() -> type:
-    """The root model class (imported late: the model package is not needed to declare relations)."""
-    from ..model.base import ActiveRecord
-    return ActiveRecord
 
 
 class Resolved:
@@ -62,7 +58,7 @@ class Relation(Generic[T]):
         self.explicit_target = target
         self.owner: type | None = None
         self.name = ''
-        self._keys: Resolved | None = None
+        self._join: Resolved | None = None
         self._resolved: Resolved | None = None
         self._resolving = False
         self._lock = threading.RLock()
@@ -93,40 +89,40 @@ class Relation(Generic[T]):
         """Target model, key fields and checked inverse (found once; raises RelationError)."""
         resolved = self._resolved
         if resolved is None:
-            resolved = self.keys()
+            resolved = self.resolve_join()
             if self.inverse_of is not None and resolved.inverse is None:
                 resolved.inverse = self._check_inverse(resolved)
             self._resolved = resolved
         return resolved
 
-    def keys(self) -> Resolved:
+    def resolve_join(self) -> Resolved:
         """Target model and key fields only: what other relations need to resolve themselves."""
-        keys = self._keys
-        if keys is None:
+        join = self._join
+        if join is None:
             with self._lock:
-                if self._keys is None:
+                if self._join is None:
                     if self._resolving:
                         raise RelationError(f'{self.label}: the relation depends on itself (through/inverse_of loop)')
                     self._resolving = True
                     try:
-                        self._keys = self._find_keys()
+                        self._join = self._find_join()
                     finally:
                         self._resolving = False
-                keys = self._keys
-        return keys
+                join = self._join
+        return join
 
     @property
     def target(self) -> type:
         """The target model class."""
-        return self.keys().target
+        return self.resolve_join().target
 
-    def _find_keys(self) -> Resolved:
+    def _find_join(self) -> Resolved:
         if self.owner is None:
             raise RelationError(f'{type(self).__name__} is not declared on a model class')
         named = self.explicit_target if self.explicit_target is not None else target_name(self.owner, self.name)
-        return self._resolve_keys(resolve_target(self.owner, self.name, named, model_base()))
+        return self._join_on(resolve_target(self.owner, self.name, named, ActiveRecord))
 
-    def _resolve_keys(self, target: type) -> Resolved:  # pragma: no cover - abstract
+    def _join_on(self, target: type) -> Resolved:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _field(self, model: type, name: str, option: str) -> str:
@@ -140,11 +136,14 @@ class Relation(Generic[T]):
         raise RelationError(f'{self.label}: {option} {name!r} is not a field of {model.__name__} '
                             f'(its fields: {", ".join(meta.fields)})')
 
-    def _single_key(self, model: type, option: str) -> str:
+    def _key(self, model: type) -> str:
+        """The primary_key= option's field of `model`, else its single-field primary key."""
+        if self.primary_key:
+            return self._field(model, self.primary_key, 'primary_key')
         key = model.__meta__.primary_key
         if len(key) != 1:
             raise RelationError(f'{self.label}: {model.__name__} has the composite primary key {key}; a '
-                                f'relation joins on one field: give {option}=...')
+                                f'relation joins on one field: give primary_key=...')
         return key[0]
 
     def _check_inverse(self, resolved: Resolved) -> 'Relation':
@@ -155,7 +154,7 @@ class Relation(Generic[T]):
         if inverse is None:
             raise RelationError(f'{self.label}: inverse_of={self.inverse_of!r} is not a relation of '
                                 f'{target.__name__} (its relations: {", ".join(relations_of(target)) or "none"})')
-        other = inverse.keys()
+        other = inverse.resolve_join()
         if not issubclass(self.owner, other.target) or (other.owner_field, other.target_field) != (
                 resolved.target_field, resolved.owner_field):
             raise RelationError(f'{self.label}: inverse_of={self.inverse_of!r} names {inverse.label}, which does '
@@ -206,7 +205,7 @@ class Relation(Generic[T]):
 
     def check_selected(self, owner: Any) -> None:
         """Raise if `owner` (read by a query) lacks the key column: it would look unrelated."""
-        field = self.keys().owner_field
+        field = self.resolve_join().owner_field
         # rows become records whose fields_set is exactly the columns the query selected
         if getattr(owner, field) is None and field not in owner.__pydantic_fields_set__:
             raise RelationError(f'{self.label} needs {type(owner).__name__}.{field}, which the query that read '
@@ -332,11 +331,9 @@ class BelongsTo(Relation[T]):
 
     accessor = BelongsToAccessor
 
-    def _resolve_keys(self, target: type) -> Resolved:
+    def _join_on(self, target: type) -> Resolved:
         foreign_key = self._field(self.owner, self.foreign_key or f'{self.name}_id', 'foreign_key')
-        target_key = (self._field(target, self.primary_key, 'primary_key') if self.primary_key
-                      else self._single_key(target, 'primary_key'))
-        return Resolved(target, foreign_key, target_key)
+        return Resolved(target, foreign_key, self._key(target))
 
 
 class _HasRelation(Relation[T]):
@@ -357,12 +354,10 @@ class _HasRelation(Relation[T]):
     def __set_name__(self, owner: type, name: str) -> None:
         super().__set_name__(owner, name)
         if self.dependent is not None:
-            from .dependent import register
-            register(owner)
+            register_dependents(owner, dependents_of)
 
-    def _resolve_keys(self, target: type) -> Resolved:
-        owner_key = (self._field(self.owner, self.primary_key, 'primary_key') if self.primary_key
-                     else self._single_key(self.owner, 'primary_key'))
+    def _join_on(self, target: type) -> Resolved:
+        owner_key = self._key(self.owner)
         foreign_key = self.foreign_key or self._inverse_foreign_key(target) or f'{snake_case(self.owner.__name__)}_id'
         resolved = Resolved(target, owner_key, self._field(target, foreign_key, 'foreign_key'))
         resolved.order = self._order(target)
@@ -374,7 +369,7 @@ class _HasRelation(Relation[T]):
     def _inverse_foreign_key(self, target: type) -> str | None:
         inverse = relations_of(target).get(self.inverse_of) if self.inverse_of else None
         if isinstance(inverse, BelongsTo):
-            return inverse.keys().owner_field
+            return inverse.resolve_join().owner_field
         return None
 
     def _order(self, target: type) -> tuple[Any, ...]:
@@ -412,17 +407,17 @@ class HasMany(_HasRelation[T]):
         self.through = through
         self.source = source
 
-    def _resolve_keys(self, target: type) -> Resolved:
+    def _join_on(self, target: type) -> Resolved:
         if self.through is None:
-            return super()._resolve_keys(target)
+            return super()._join_on(target)
         through = relations_of(self.owner).get(self.through)
         if through is None or through is self:
             others = ', '.join(name for name in relations_of(self.owner) if name != self.name)
             raise RelationError(f'{self.label}: through={self.through!r} is not a relation of {self.owner.__name__} '
                                 f'(its relations: {others})')
-        joined = through.keys()
+        joined = through.resolve_join()
         source = self._source_relation(joined.target, target)
-        if source.keys().through is not None:
+        if source.resolve_join().through is not None:
             raise RelationError(f'{self.label}: the source {source.label} goes through another relation; '
                                 'the source of a through relation must be direct')
         resolved = Resolved(target, joined.owner_field, None)
@@ -497,11 +492,6 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def snake_case(name: str) -> str:
-    """'BlogPost' -> 'blog_post' (the default foreign key is '<owner>_id')."""
-    return _CAMEL.sub('_', name).lower()
-
-
 _relations: dict[type, dict[str, Relation]] = {}
 
 
@@ -518,3 +508,9 @@ def relations_of(model: type) -> dict[str, Relation]:
                     del found[name]
         _relations[model] = found
     return found
+
+
+def dependents_of(model: type) -> list[Relation]:
+    """The model's relations that have a dependent= option, restrict ones first."""
+    found = [relation for relation in relations_of(model).values() if getattr(relation, 'dependent', None)]
+    return sorted(found, key=lambda relation: relation.dependent != 'restrict')

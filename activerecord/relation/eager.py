@@ -70,7 +70,7 @@ def _add(model: type, plan: Plan, path: str, modifier: Modifier | None) -> None:
 
 
 def load_records(model: type, records: list, paths: tuple) -> None:
-    """Query.eager_loader: load a query's with_() relations into the records it just built."""
+    """Load a query's with_() relations into the records it just built (registered with the query layer)."""
     _load_level(records, compile_paths(model, paths))
 
 

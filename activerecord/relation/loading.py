@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Sequence
 
+from ..query import Query
 from .errors import RelationError
 
 Modifier = Callable[[Any], Any]
@@ -23,7 +24,6 @@ def level_query(target: type, modifier: Modifier | None, order: Sequence[Any], w
     """target.query() passed through a with_() modifier, then ordered; `where` names it in errors."""
     query = target.query()
     if modifier is not None:
-        from ..query.query import Query
         modified = modifier(query)
         if not isinstance(modified, Query) or modified.model is not target:
             raise RelationError(f'the query modifier for {where} must return a query of {target.__name__} '

@@ -14,6 +14,7 @@ import sys
 import typing
 from typing import Any, ForwardRef
 
+from ..model.pydantic_internals import definition_namespace
 from .errors import RelationError
 
 
@@ -84,7 +85,7 @@ def resolve_target(owner: type, attribute: str, target: Any, base: type) -> type
 
 
 def _lookup(owner: type, name: str, base: type) -> type | None:
-    scope = _definition_scope(owner)
+    scope = definition_namespace(owner)
     module = sys.modules.get(owner.__module__)
     for namespace in (scope, vars(module) if module is not None else {}):
         try:
@@ -94,18 +95,6 @@ def _lookup(owner: type, name: str, base: type) -> type | None:
         if isinstance(value, type) and issubclass(value, base):
             return value
     return None
-
-
-def _definition_scope(owner: type) -> dict[str, Any]:
-    """The locals of the function that defined the owner (pydantic keeps them as weak references)."""
-    scope = getattr(owner, '__pydantic_parent_namespace__', None)
-    if not scope:
-        return {}
-    try:  # pydantic's own reader of that namespace; absent in some versions
-        from pydantic._internal._model_construction import unpack_lenient_weakvaluedict
-    except ImportError:  # pragma: no cover
-        return {}
-    return unpack_lenient_weakvaluedict(scope) or {}
 
 
 def _by_class_name(owner: type, attribute: str, name: str, base: type) -> type:

@@ -8,6 +8,7 @@ models on it (tests/backend/test_custom_backend.py). It shows every piece a back
 - the dialect and type map: this driver talks to a server whose SQL the project already speaks,
   so they subclass MySQLDialect / MySQLTypeMap and state only what this driver does differently;
 - the paramstyle (`pyformat`: `%(p1)s` with a dict), to which `?` is translated once per SQL text;
+- its options as data: name -> parser, parsed once when the backend is made;
 - the connect template's hooks: connect_kwargs, setup_session, ping_connection,
   transaction_open, is_disconnect, error_code, error_sqlstate, tls_in_use.
 
@@ -23,11 +24,16 @@ from activerecord.backend.base import StorageBackend, require_driver
 from activerecord.backend.impl.mysql.backend import DEFAULT_SQL_MODE, DISCONNECT_CODES, ERROR_CODES
 from activerecord.backend.impl.mysql.dialect import MySQLDialect
 from activerecord.backend.impl.mysql.types import MySQLTypeMap
+from activerecord.backend.options import OptionParser, matching
 from activerecord.backend.types import Converter, to_bytes
-from activerecord.errors import ConfigurationError
 
 #: the pip package that provides the driver module
 DRIVER_PACKAGE = 'mysql-connector-python'
+
+
+def is_mode_list(text: str) -> bool:
+    """Mode names and commas only: sql_mode is written into SET, which cannot take a parameter."""
+    return text.replace('_', '').replace(',', '').isalnum()
 
 
 class ConnectorTypeMap(MySQLTypeMap):
@@ -55,7 +61,9 @@ class MySQLConnectorBackend(StorageBackend):
     # `%` is doubled for %-formatting, so the driver must format even without parameters.
     always_pass_params = True
     default_port = 3306
-    known_options = frozenset({'sql_mode'})
+    option_specs: ClassVar[dict[str, OptionParser]] = {
+        'sql_mode': matching(is_mode_list, 'comma-separated mode names'),
+    }
     # Error numbers are the server's, whichever driver reports them: reuse the MySQL table.
     error_codes: ClassVar[dict[Any, type[errors.DatabaseError]]] = ERROR_CODES
 
@@ -73,14 +81,6 @@ class MySQLConnectorBackend(StorageBackend):
             raise errors.MissingDriverError(
                 f'{cls.__name__} needs the driver module {cls.driver_module!r}: '
                 f'pip install {DRIVER_PACKAGE}') from None
-
-    def check_config(self, config: Any) -> None:
-        """A database name, and an sql_mode that can be written into SET."""
-        super().check_config(config)
-        sql_mode = config.options.get('sql_mode', DEFAULT_SQL_MODE)
-        if not isinstance(sql_mode, str) or not sql_mode.replace('_', '').replace(',', '').isalnum():
-            raise ConfigurationError(f"ConnectionConfig.options['sql_mode']: {sql_mode!r} is not allowed; "
-                                     'expected comma-separated mode names')
 
     # -- the connect template's hooks ---------------------------------------------------
 
@@ -102,7 +102,7 @@ class MySQLConnectorBackend(StorageBackend):
             # UPDATE reports matched rows, not changed ones (what optimistic locking counts).
             'client_flags': [ClientFlag.FOUND_ROWS],
             'init_command': "SET time_zone = '+00:00', sql_mode = '%s'"
-                            % config.options.get('sql_mode', DEFAULT_SQL_MODE),
+                            % self.options.get('sql_mode', DEFAULT_SQL_MODE),
         }
         if config.ssl_ca or config.ssl_cert:
             # TLS asked for: required, with the chain and the host name checked unless ssl_verify=False.

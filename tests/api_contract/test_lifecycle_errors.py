@@ -155,7 +155,7 @@ def test_features_and_not_supported_errors_name_backend_and_feature(db: Any) -> 
     db.use(Featured)
     features = db.backend.features
     assert isinstance(features.savepoints, bool) and isinstance(features.window_functions, bool)
-    unsupported = [name for name in ('fulltext', 'json_operators', 'arrays', 'plsql', 'full_join')
+    unsupported = [name for name in ('fulltext', 'json_operators', 'arrays', 'full_join')
                    if getattr(features, name) is False]
     assert unsupported
     attempts = {

@@ -13,6 +13,7 @@ from typing import Any
 from activerecord import errors
 from activerecord.backend.base import StorageBackend
 from activerecord.backend.dialect import Dialect
+from activerecord.backend.options import as_given
 from activerecord.backend.typing import ConnectionConfig
 
 apilevel = '2.0'
@@ -206,7 +207,7 @@ class FakeBackend(StorageBackend):
     driver_module = __name__
     dialect_class = FakeDialect
     default_port = 7777
-    known_options = frozenset({'flavour'})
+    option_specs = {'flavour': as_given}
     error_codes = {1213: errors.OperationalError}   # a deadlock, whatever class the driver gave
 
     def connect_kwargs(self) -> dict[str, Any]:

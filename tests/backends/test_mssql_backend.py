@@ -27,8 +27,8 @@ import pytest
 import pytds
 
 from activerecord import errors
-from activerecord.backend.impl.mssql.backend import (DISCONNECT_CODES, ERROR_CODES, SQLServerBackend,
-                                                      certificate_matches_host)
+from activerecord.backend.impl.mssql.backend import DISCONNECT_CODES, ERROR_CODES, SQLServerBackend
+from activerecord.backend.impl.mssql.tds_internals import certificate_matches_host
 from activerecord.backend.transaction import IsolationLevel
 from activerecord.backend.typing import ConnectionConfig
 from tests.backends.closed_port import check_fails_plainly, refused_at_a_closed_port

@@ -7,7 +7,7 @@ import pytest
 from pydantic import Field
 
 from activerecord import ActiveRecord, Column, errors
-from activerecord.query.mysql_ops import match
+from activerecord.query import match
 
 ARTICLES = [
     ('Foxes', 'the quick brown fox jumps over the lazy dog'),

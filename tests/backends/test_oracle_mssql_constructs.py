@@ -124,7 +124,7 @@ def _model(name: str) -> Callable[[Dialect], Statements]:
     def render(dialect: Dialect) -> Statements:
         plan = statements_for(Account.__meta__, dialect)
         return {'select_by_key': _one(plan.select_by_pk_sql, (7,)),
-                'update': _one(plan.update_sql(('name',), ('id',)), ('Bo', 7)),
+                'update': _one(plan.update_plan(('name',), ('id',))[0], ('Bo', 7)),
                 'delete': _one(plan.delete_sql, (7,)),
                 'insert_generated_key': _one(plan.insert_auto_sql, _returning(dialect, ROW)),
                 'insert_explicit_key': _one(plan.insert_all_sql, (7,) + ROW)}[name]

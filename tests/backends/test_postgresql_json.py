@@ -129,6 +129,10 @@ def test_misuse_is_named_before_any_sql_is_sent(posts) -> None:
         Post.c.meta[1.5]
     with pytest.raises(errors.ActiveRecordError, match='takes a list of items'):
         Post.c.tags.contains('sql')
+    with pytest.raises(errors.ActiveRecordError, match=r"\['k'\] needs a dict \(JSON\).*Post.c.title is str"):
+        Post.c.title['k']   # noqa: B018
+    with pytest.raises(errors.ActiveRecordError, match=r'overlaps\(\) needs a native array.*notes is stored as JSON'):
+        Post.query().where(Post.c.notes.overlaps([{'by': 'ann'}])).all()
 
 
 def test_other_dialects_refuse_with_the_backend_and_feature_named(posts) -> None:

@@ -7,72 +7,30 @@ autocommit on (transactions are BEGIN TRANSACTION ... COMMIT sent as SQL), verif
 """
 from __future__ import annotations
 
-import ipaddress
 import socket
-from typing import Any, ClassVar, Sequence
+from functools import partial
+from typing import Any, ClassVar
 
 from .... import errors
 from ....errors import ConfigurationError
-from ...base import StorageBackend, parse_version, require_driver, tls_file_errors
+from ...base import StorageBackend, parse_version, require_driver
+from ...options import OptionParser, as_text, flag, seconds
+from ...tls import tls_file_errors
+from . import tds_internals  # without python-tds: MissingDriverError naming the pip extra
 from .dialect import SQLServerDialect
 
 pytds = require_driver('pytds', 'mssql', 'SQLServerBackend')
-import pytds.tls  # noqa: E402  (only after the driver is known to be there)
 
-
-def certificate_matches_host(cert: Any, name: bytes | str) -> bool:
-    """Whether a server certificate (pyOpenSSL X509) names `name`, by RFC 6125 rules.
-
-    The subjectAltName entries decide when there are any (an IP address matches an IP entry,
-    a host name a DNS entry, `*.` only as a whole leftmost label); the common name only
-    when there are none.
-    """
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
-
-    host = name.decode('ascii') if isinstance(name, bytes) else name
-    cert = cert.to_cryptography()  # python-tds calls validate_host(cert=..., name=...)
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    try:
-        alt_names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        alt_names = None
-    if alt_names is not None:
-        if address is not None:
-            return address in alt_names.get_values_for_type(x509.IPAddress)
-        return any(_dns_name_matches(pattern, host) for pattern in alt_names.get_values_for_type(x509.DNSName))
-    common_names = [str(attribute.value) for attribute in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-    if address is not None:
-        return host in common_names
-    return any(_dns_name_matches(pattern, host) for pattern in common_names)
-
-
-def _dns_name_matches(pattern: str, host: str) -> bool:
-    pattern, host = pattern.lower().rstrip('.'), host.lower().rstrip('.')
-    if pattern.startswith('*.'):
-        head, _, rest = host.partition('.')
-        return bool(head) and rest == pattern[2:] and '*' not in rest
-    return pattern == host
-
-
-# python-tds checks the host name after its TLS handshake with pytds.tls.validate_host, which
-# reads subjectAltName through pyOpenSSL's X509.get_extension; pyOpenSSL 24.3 removed that
-# method, so every certificate whose CN is not the host name failed with AttributeError.
-pytds.tls.validate_host = certificate_matches_host
-
-#: ConnectionConfig.options this backend accepts -> pytds.connect keyword
-CONNECT_OPTIONS: dict[str, str] = {
-    'appname': 'appname',            # shown in sys.dm_exec_sessions.program_name
-    'query_timeout': 'timeout',      # seconds a statement may run (None: no limit)
-    'readonly': 'readonly',          # ApplicationIntent=ReadOnly (availability-group replicas)
-    'failover_partner': 'failover_partner',
-    'enc_login_only': 'enc_login_only',
+#: ConnectionConfig.options this backend accepts -> parser; each is passed to pytds.connect
+CONNECT_OPTIONS: dict[str, OptionParser] = {
+    'appname': as_text,              # shown in sys.dm_exec_sessions.program_name
+    'query_timeout': seconds,        # seconds a statement may run (None: no limit)
+    'readonly': partial(flag, expected='true or false', by_text=True),   # ApplicationIntent=ReadOnly (replicas)
+    'failover_partner': as_text,
+    'enc_login_only': partial(flag, expected='true or false', by_text=True),   # (the wording its refusals always had)
 }
-_BOOL_OPTIONS = frozenset({'readonly', 'enc_login_only'})
-_BOOL_WORDS = {'1': True, 'true': True, 'yes': True, 'on': True, '0': False, 'false': False, 'no': False, 'off': False}
+#: options whose pytds.connect keyword has another name
+_KEYWORDS = {'query_timeout': 'timeout'}
 
 #: SQL Server error numbers whose PEP 249 class (python-tds: mostly OperationalError) is too vague
 ERROR_CODES: dict[int, type[errors.DatabaseError]] = {
@@ -132,27 +90,6 @@ ERROR_CODES: dict[int, type[errors.DatabaseError]] = {
 DISCONNECT_CODES = frozenset({233, 10053, 10054, 596, 6005, 4060, 18456})
 
 
-def _option_value(key: str, value: Any) -> Any:
-    if key in _BOOL_OPTIONS:
-        if isinstance(value, bool):
-            return value
-        word = str(value).lower()
-        if word not in _BOOL_WORDS:
-            raise ConfigurationError(f'ConnectionConfig.options[{key!r}]: {value!r} is not allowed; '
-                                     'expected true or false')
-        return _BOOL_WORDS[word]
-    if key == 'query_timeout':
-        try:
-            seconds = float(value)
-        except (TypeError, ValueError):
-            seconds = -1.0
-        if isinstance(value, bool) or seconds <= 0:
-            raise ConfigurationError(f"ConnectionConfig.options['query_timeout']: {value!r} is not allowed; "
-                                     'expected a number of seconds > 0')
-        return seconds
-    return str(value)
-
-
 class SQLServerBackend(StorageBackend):
     """SQL Server 2016+ (and Azure SQL) through python-tds."""
 
@@ -169,20 +106,18 @@ class SQLServerBackend(StorageBackend):
     # connection would pay a cancel round trip, so fetch_one drains it.
     fetchone_drains = False
     default_port = 1433
-    known_options = frozenset(CONNECT_OPTIONS)
+    option_specs = CONNECT_OPTIONS
     error_codes: ClassVar[dict[Any, type[errors.DatabaseError]]] = ERROR_CODES
     #: deadlock victim, snapshot isolation update conflict
     retryable_codes: ClassVar[frozenset[Any]] = frozenset({1205, 3960})
     sqlstate_classes: ClassVar[dict[str, type[errors.DatabaseError]]] = {}
 
     def check_config(self, config: Any) -> None:
-        """A database name; no client certificate (python-tds cannot send one); valid options."""
+        """A database name; no client certificate (python-tds cannot send one)."""
         super().check_config(config)
         if config.ssl_cert or config.ssl_key:
             raise ConfigurationError('ConnectionConfig.ssl_cert: client certificates are not allowed for '
                                      'SQLServerBackend (python-tds cannot present one); use ssl_ca only')
-        for key, value in config.options.items():
-            _option_value(key, value)
 
     def connect_kwargs(self) -> dict[str, Any]:
         """pytds.connect keywords: server, port, database, credentials, autocommit, cafile + host check."""
@@ -196,8 +131,8 @@ class SQLServerBackend(StorageBackend):
             # Our own retries would re-run a login behind the caller's back: one attempt.
             'disable_connect_retry': True,
         }
-        for key, value in config.options.items():
-            kwargs[CONNECT_OPTIONS[key]] = _option_value(key, value)
+        for key, value in self.options.items():
+            kwargs[_KEYWORDS.get(key, key)] = value
         if config.ssl_ca:
             # Requests encryption (ENCRYPT_ON): a server without TLS fails the login, never
             # falls back to plain text. The chain is verified against cafile; validate_host
@@ -222,14 +157,10 @@ class SQLServerBackend(StorageBackend):
 
     # -- sessions -----------------------------------------------------------------------
 
-    def transaction_open(self, raw: Any) -> bool:
-        """python-tds records the transaction the server reports (also for BEGIN sent as SQL)."""
-        tds_socket = getattr(raw, '_tds_socket', None)
-        if tds_socket is None:
-            return True
-        return bool(getattr(tds_socket, 'tds72_transaction', True))
+    #: python-tds records the transaction the server reports (also for BEGIN sent as SQL)
+    transaction_open = staticmethod(tds_internals.transaction_open)
 
-    def _reset_connection(self, raw: Any) -> None:
+    def reset_connection(self, raw: Any) -> None:
         """Roll back a transaction left open (in autocommit mode python-tds's rollback() does nothing)."""
         if self.transaction_open(raw):
             self.run_internal(raw, self.dialect.rollback_sql)
@@ -244,26 +175,17 @@ class SQLServerBackend(StorageBackend):
         value = self.fetch_value("SELECT CAST(CONNECTIONPROPERTY('encrypt_option') AS NVARCHAR(10))")
         return str(value or '').upper() == 'TRUE'
 
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
-        """Run one statement (or batch); returns the first count and reads the batch to its end."""
-        sql, bound, count = self._prepare(sql, params)
-        with self.connection() as pooled:
-            cursor = self._run(pooled, sql, bound, count)
-            try:
-                rowcount = cursor.rowcount
-                # python-tds stops at the first statement that counts rows; what follows in the
-                # batch (SET IDENTITY_INSERT ... OFF) is read now, or the next statement on the
-                # connection would pay a cancel round trip and its errors would surface there.
-                while cursor.nextset():
-                    pass
-            except Exception as error:
-                self._handle_failure(pooled, error)
-                raise self.translate_error(error) from error
-            finally:
-                self._close_cursor(cursor)
+    def affected_rows(self, cursor: Any) -> int:
+        """The first count of the statement (or batch), after reading the batch to its end."""
+        rowcount = cursor.rowcount
+        # python-tds stops at the first statement that counts rows; what follows in the batch
+        # (SET IDENTITY_INSERT ... OFF) is read now, or the next statement on the connection
+        # would pay a cancel round trip and its errors would surface there.
+        while cursor.nextset():
+            pass
         return rowcount
 
-    def _close_cursor(self, cursor: Any) -> None:
+    def close_cursor(self, cursor: Any) -> None:
         """Read the end of a finished result before closing, so the connection is idle again.
 
         python-tds stops reading after the last row; the end-of-call tokens that follow
@@ -271,37 +193,17 @@ class SQLServerBackend(StorageBackend):
         statement on the connection would first send a cancel and wait for its answer. A
         result whose rows were not all read (a stream left early) is left to that cancel.
         """
-        session = getattr(cursor, '_session', None)
         try:
-            while session is not None and not session.more_rows and cursor.nextset():
-                pass
+            tds_internals.read_to_end_of_call(cursor)
         except Exception:
             pass  # as with close(): the next statement on this connection reports a broken one
-        try:
-            cursor.close()
-        except Exception:
-            pass
-
-    def insert_returning_key(self, sql: str, params: Sequence[Any]) -> Any:
-        """INSERT ... OUTPUT INSERTED.key: the first row's first value (the result is read to its end)."""
-        sql, bound, count = self._prepare(sql, params)
-        with self.connection() as pooled:
-            cursor = self._run(pooled, sql, bound, count)
-            try:
-                rows = cursor.fetchall()
-            except Exception as error:
-                self._handle_failure(pooled, error)
-                raise self.translate_error(error) from error
-            finally:
-                self._close_cursor(cursor)
-        return rows[0][0] if rows else None
+        super().close_cursor(cursor)
 
     # -- errors -------------------------------------------------------------------------
 
     def error_code(self, error: BaseException) -> Any:
         """The SQL Server error number (python-tds's `msg_no`)."""
-        number = getattr(error, 'msg_no', None)
-        return number or None
+        return getattr(error, 'msg_no', None) or None
 
     def is_disconnect(self, error: BaseException) -> bool:
         """A closed connection, a socket error, or an error number that ends the session."""
@@ -311,16 +213,14 @@ class SQLServerBackend(StorageBackend):
             return True
         return self.error_code(error) in DISCONNECT_CODES
 
-    def describe_error(self, error: BaseException) -> str:
+    def driver_message(self, error: BaseException) -> str:
         """The server's message (with its number), or the driver's; a bare TimeoutError names its cause."""
         if isinstance(error, pytds.tds_base.DatabaseError) and getattr(error, 'msg_no', 0):
-            text = f'SQL Server error {error.msg_no}: {error.text}'
-            password = self.config.password
-            return text.replace(password, '***') if password else text
-        text = super().describe_error(error)
+            return f'SQL Server error {error.msg_no}: {error.text}'
+        text = super().driver_message(error)
         if isinstance(error, TimeoutError) and text == 'TimeoutError':
             cause = error.__cause__ or error.__context__
-            text = 'timed out' + (f' ({super().describe_error(cause)})' if cause is not None else '')
+            text = 'timed out' + (f' ({super().driver_message(cause)})' if cause is not None else '')
         return text
 
 

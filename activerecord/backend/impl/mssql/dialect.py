@@ -32,11 +32,11 @@ class SQLServerDialect(Dialect):
     lexical_rules = SQLSERVER
     inline_integer_arguments = True   # @P1 and @P2 make two copies of one expression differ
     features = Features(   # the flags not named here keep Features' defaults
-        generated_keys='output_inserted', returning=False, upsert='merge', paging='offset_fetch',
+        generated_keys='output_inserted', returning=False, upsert='merge',
         release_savepoint=False, transactional_ddl=True,
         # row locks are table hints: WITH (UPDLOCK, ROWLOCK[, NOWAIT | READPAST])
         for_update_nowait=True, for_update_skip_locked=True,
-        full_join=True, boolean_type=False, read_only_transactions=False,
+        full_join=True, read_only_transactions=False,
         # SHOWPLAN is a session setting that must be alone in its batch
         explain=False,
         # An RPC carries at most 2100 parameters; sp_executesql takes two of them.
@@ -67,9 +67,6 @@ class SQLServerDialect(Dialect):
     savepoint_name_rule = 'letters, digits and _ (not starting with a digit), at most 32 characters'
 
     autoincrement_column_template = '{name} {type} IDENTITY(1, 1)'
-    autoincrement_type = 'BIGINT'
-    supports_if_not_exists = False
-    supports_drop_if_exists = False
     # IF OBJECT_ID(...) works on every version, unlike DROP TABLE IF EXISTS (2016+ only)
     ddl_guards: ClassVar[dict[str, str]] = {
         'create_table': "IF OBJECT_ID({table_text}, N'U') IS NULL {sql}",
@@ -83,10 +80,8 @@ class SQLServerDialect(Dialect):
     # concurrent upserts of one new key cannot both insert it; T-SQL ends a MERGE with `;`.
     merge_target_hint = ' WITH (HOLDLOCK)'
     merge_terminator = ';'
-    string_concat_operator = '+'
     boolean_literals: ClassVar[dict[bool, str]] = {True: '1', False: '0'}
     server_version_sql = 'SELECT @@VERSION'
-    ping_sql = 'SELECT 1'
 
     # -- query constructs ---------------------------------------------------------------
     recursive_with_keyword = 'WITH'           # recursive CTEs need no keyword, only a column list
@@ -144,7 +139,7 @@ class SQLServerDialect(Dialect):
         """INSERT [OUTPUT INSERTED.col, ...] VALUES (...), ...; beyond 1000 rows a derived table."""
         head = f'INSERT INTO {self.quote_table(table)}'
         if not columns:
-            return head + self.output_clause(returning) + ' DEFAULT VALUES'
+            return head + self.output_clause(returning) + self.default_values_sql   # OUTPUT comes first in T-SQL
         column_list = ', '.join(self.quote(column) for column in columns)
         row = '(' + ', '.join(['?'] * len(columns)) + ')'
         rows = ', '.join([row] * row_count)
@@ -165,10 +160,6 @@ class SQLServerDialect(Dialect):
         if not returning:
             return ''
         return ' OUTPUT ' + ', '.join(f'INSERTED.{self.quote(column)}' for column in returning)
-
-    def default_values_clause(self, returning: Sequence[str]) -> str:
-        """OUTPUT comes before DEFAULT VALUES in T-SQL."""
-        return self.output_clause(returning) + ' DEFAULT VALUES'
 
     # -- DDL ----------------------------------------------------------------------------
 

@@ -58,34 +58,19 @@ class SQLServerTypeMap(TypeMap):
     """BIT, BIGINT, DECIMAL, NVARCHAR, VARBINARY(MAX), DATETIMEOFFSET, UNIQUEIDENTIFIER."""
 
     column_types: ClassVar[dict[str, str]] = {
-        'bool': 'BIT',
-        'int': 'BIGINT',
-        'float': 'FLOAT',
-        'decimal': 'DECIMAL({precision}, {scale})',
-        'decimal_unbounded': 'DECIMAL(38, 10)',
-        'str': 'NVARCHAR({length})',
-        'text': 'NVARCHAR(MAX)',
-        'bytes': 'VARBINARY(MAX)',
-        'datetime': 'DATETIMEOFFSET(6)',
-        'datetime_naive': 'DATETIME2(6)',
-        'date': 'DATE',
-        'time': 'TIME(6)',
-        'timedelta': 'BIGINT',
-        'uuid': 'UNIQUEIDENTIFIER',
-        'json': 'NVARCHAR(MAX) ' + JSON_CHECK,
-        'enum_str': 'NVARCHAR({length})',
-        'enum_int': 'INT',
+        'bool': 'BIT', 'int': 'BIGINT', 'float': 'FLOAT',
+        'decimal': 'DECIMAL({precision}, {scale})', 'decimal_unbounded': 'DECIMAL(38, 10)',
+        'str': 'NVARCHAR({length})', 'text': 'NVARCHAR(MAX)', 'bytes': 'VARBINARY(MAX)',
+        'datetime': 'DATETIMEOFFSET(6)', 'datetime_naive': 'DATETIME2(6)', 'date': 'DATE', 'time': 'TIME(6)',
+        'timedelta': 'BIGINT', 'uuid': 'UNIQUEIDENTIFIER', 'json': 'NVARCHAR(MAX) ' + JSON_CHECK,
+        'enum_str': 'NVARCHAR({length})', 'enum_int': 'INT',
     }
     to_db_converters: ClassVar[dict[str, Converter]] = {
-        'json': json_dumps,
-        'timedelta': TypeMap.to_db_converters['timedelta'],
-        'bytes': to_binary,
+        'json': json_dumps, 'timedelta': TypeMap.to_db_converters['timedelta'], 'bytes': to_binary,
         'datetime': to_utc_aware,
     }
     from_db_converters: ClassVar[dict[str, Converter]] = {
-        **TypeMap.from_db_converters,
-        'uuid': to_uuid,
-        'decimal_unbounded': trimmed_decimal,
+        **TypeMap.from_db_converters, 'uuid': to_uuid, 'decimal_unbounded': trimmed_decimal,
         'datetime': datetime_from_utc_naive,
     }
     param_converters: ClassVar[dict[type, Converter]] = {bytes: to_binary}

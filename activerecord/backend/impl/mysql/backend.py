@@ -11,13 +11,12 @@ from typing import Any, ClassVar
 
 from .... import errors
 from ....errors import ConfigurationError
-from ...base import StorageBackend, require_driver
+from ...base import StorageBackend
+from ...options import OptionParser, matching, seconds, text
 from ...pool import PooledConnection
 from ...typing import ConnectionConfig
+from . import pymysql_internals  # without PyMySQL: MissingDriverError naming the pip extra
 from .dialect import MySQLDialect, is_mariadb_version, server_version_tuple
-
-# Importing the backend without its driver fails here, naming the extra (as the other backends do).
-require_driver('pymysql', 'mysql', 'MySQLBackend')
 
 #: the session's sql_mode unless options['sql_mode'] says otherwise: strict, no zero dates,
 #: and an explicit 0 in an AUTO_INCREMENT column is stored as given
@@ -65,10 +64,20 @@ ERROR_CODES: dict[Any, type[errors.DatabaseError]] = {
     1235: errors.NotSupportedError,  # ER_NOT_SUPPORTED_YET
 }
 
-#: option -> type accepted in ConnectionConfig.options
-OPTIONS: dict[str, type] = {
-    'sql_mode': str, 'init_command': str, 'collation': str, 'engine': str, 'unix_socket': str,
-    'read_timeout': float, 'write_timeout': float, 'server_version': str,
+
+def _fits_in_a_literal(value: str) -> bool:
+    """Whether text can go inside a SET statement's string literal (it cannot take parameters)."""
+    return not any(character in value for character in "'\\\x00")
+
+
+#: ConnectionConfig.options this backend accepts -> parser
+OPTIONS: dict[str, OptionParser] = {
+    'sql_mode': matching(_fits_in_a_literal, 'comma-separated mode names'),
+    'engine': matching(str.isidentifier, 'a storage engine name such as InnoDB'),
+    'collation': matching(lambda name: name.replace('_', '').isalnum(),
+                          'a MySQL collation name such as utf8mb4_general_ci'),
+    'init_command': text, 'unix_socket': text, 'server_version': text,
+    'read_timeout': seconds, 'write_timeout': seconds,
 }
 
 
@@ -84,7 +93,7 @@ class MySQLBackend(StorageBackend):
     # `%` is doubled for %-formatting, so the driver must format even without parameters.
     always_pass_params = True
     default_port = 3306
-    known_options = frozenset(OPTIONS)
+    option_specs = OPTIONS
     error_codes: ClassVar[dict[Any, type[errors.DatabaseError]]] = ERROR_CODES
     #: deadlock (also Galera's certification conflict) and lock wait timeout: run_transaction
     #: rolls the whole transaction back before running it again, so both are safe to retry
@@ -92,53 +101,38 @@ class MySQLBackend(StorageBackend):
 
     def __init__(self, config: ConnectionConfig, **overrides: Any) -> None:
         super().__init__(config, **overrides)
-        options = config.options
-        self.dialect = MySQLDialect(engine=options.get('engine', 'InnoDB'),
-                                    charset=config.charset or 'utf8mb4', collation=options.get('collation'))
-        # The session's sql_mode decides where literals end: the translator must read them alike.
-        self.dialect.adopt_sql_mode(options.get('sql_mode', DEFAULT_SQL_MODE))
-        if options.get('server_version'):
-            # A known server: SQL built before connecting already fits it.
-            self.dialect.adopt_server(options['server_version'])
         self._version_text: str | None = None   # VERSION() of the server, read on first connect
         self._adopt_lock = threading.Lock()
-        from pymysql.constants import CLIENT, SERVER_STATUS
+        from pymysql.constants import CLIENT
         from pymysql.cursors import SSCursor
         self._client_flags = CLIENT.FOUND_ROWS
-        self._in_trans_flag = SERVER_STATUS.SERVER_STATUS_IN_TRANS
         self._stream_cursor = SSCursor
 
+    def make_dialect(self) -> MySQLDialect:
+        """MySQL's SQL for the configured engine, charset, collation and sql_mode."""
+        options = self.options
+        dialect = MySQLDialect(engine=options.get('engine', 'InnoDB'), charset=self.config.charset or 'utf8mb4',
+                               collation=options.get('collation'))
+        # The session's sql_mode decides where literals end: the translator must read them alike.
+        dialect.adopt_sql_mode(options.get('sql_mode', DEFAULT_SQL_MODE))
+        if options.get('server_version'):
+            # A known server: SQL built before connecting already fits it.
+            dialect.adopt_server(options['server_version'])
+        return dialect
+
     def check_config(self, config: ConnectionConfig) -> None:
-        """A database name, and options of the right types."""
+        """A database name, and a charset name that can be written into SQL."""
         super().check_config(config)
-        for key, value in config.options.items():
-            expected = OPTIONS.get(key)
-            if expected is float:
-                if isinstance(value, bool) or not _is_number(value) or float(value) <= 0:
-                    raise ConfigurationError(f'ConnectionConfig.options[{key!r}]: {value!r} is not allowed; '
-                                             'expected a number of seconds > 0')
-            elif expected is str and (not isinstance(value, str) or not value):
-                raise ConfigurationError(f'ConnectionConfig.options[{key!r}]: {value!r} is not allowed; '
-                                         'expected a non-empty string')
-        if 'sql_mode' in config.options:
-            _sql_text(config.options['sql_mode'])
-        engine = config.options.get('engine')
-        if engine is not None and not engine.isidentifier():
-            raise ConfigurationError(f"ConnectionConfig.options['engine']: {engine!r} is not allowed; "
-                                     'expected a storage engine name such as InnoDB')
-        for key in ('charset', 'collation'):
-            value = config.charset if key == 'charset' else config.options.get('collation')
-            if value is not None and not value.replace('_', '').isalnum():
-                raise ConfigurationError(f'ConnectionConfig.{key}: {value!r} is not allowed; '
-                                         f'expected a MySQL {key} name such as utf8mb4')
+        if config.charset is not None and not config.charset.replace('_', '').isalnum():
+            raise ConfigurationError(f'ConnectionConfig.charset: {config.charset!r} is not allowed; '
+                                     'expected a MySQL charset name such as utf8mb4')
 
     # -- connecting ---------------------------------------------------------------------
 
     def connect_kwargs(self) -> dict[str, Any]:
         """pymysql.connect arguments: autocommit, utf8mb4, UTC session, strict sql_mode, TLS."""
         config = self.config
-        options = config.options
-        sql_mode = options.get('sql_mode', DEFAULT_SQL_MODE)
+        options = self.options
         kwargs: dict[str, Any] = {
             'host': config.host, 'port': config.port or self.default_port,
             'user': config.username, 'password': config.password or '',
@@ -149,15 +143,11 @@ class MySQLBackend(StorageBackend):
             # bytes are sent as _binary'...' so that no charset check mangles them
             'binary_prefix': True, 'local_infile': False,
             # One round trip for the session: UTC for DATETIME/NOW(), strict modes.
-            'init_command': "SET SESSION time_zone = '+00:00', SESSION sql_mode = '%s'" % _sql_text(sql_mode),
+            'init_command': "SET SESSION time_zone = '+00:00', SESSION sql_mode = '%s'"
+                            % options.get('sql_mode', DEFAULT_SQL_MODE),
         }
-        if options.get('collation'):
-            kwargs['collation'] = options['collation']
-        for key in ('read_timeout', 'write_timeout'):
-            if key in options:
-                kwargs[key] = float(options[key])
-        if options.get('unix_socket'):
-            kwargs['unix_socket'] = options['unix_socket']
+        kwargs.update((key, options[key]) for key in ('read_timeout', 'write_timeout') if key in options)
+        kwargs.update((key, options[key]) for key in ('collation', 'unix_socket') if options.get(key))
         context = self.ssl_context()
         if context is not None:
             # An SSLContext makes TLS required; it verifies the chain and the host name itself
@@ -168,67 +158,53 @@ class MySQLBackend(StorageBackend):
 
     def setup_session(self, raw: Any) -> None:
         """Run options['init_command']; on the first connection read the server's version."""
-        init_command = self.config.options.get('init_command')
-        if init_command:
+        if init_command := self.options.get('init_command'):
             self.run_internal(raw, init_command)
         if self._version_text is None:
             with self._adopt_lock:
                 if self._version_text is None:
                     text = str(self.run_internal(raw, self.dialect.server_version_sql)[0][0])
-                    if not self.config.options.get('server_version'):
+                    if not self.options.get('server_version'):
                         self.dialect.adopt_server(text)   # a pinned version keeps its flags
                     self._server_version = server_version_tuple(text)
                     self._version_text = text
 
-    def _known_version_text(self) -> str:
+    def server_version_text(self) -> str:
+        """The server's VERSION(), e.g. '10.11.6-MariaDB-0+deb12u1' (connects if needed)."""
         if self._version_text is None:
             self.ping()  # the first connection reads it
         return self._version_text or ''
 
     def read_server_version(self, raw: Any) -> tuple[int, ...]:
         """Known from the first connection (setup_session read it)."""
-        return server_version_tuple(self._known_version_text())
-
-    def server_version_text(self) -> str:
-        """The server's VERSION(), e.g. '10.11.6-MariaDB-0+deb12u1' (connects if needed)."""
-        return self._known_version_text()
+        return server_version_tuple(self.server_version_text())
 
     @property
     def is_mariadb(self) -> bool:
         """Whether the server is MariaDB (connects if needed)."""
-        return is_mariadb_version(self._known_version_text())
+        return is_mariadb_version(self.server_version_text())
 
     # -- small verbs --------------------------------------------------------------------
 
     def close_connection(self, raw: Any) -> None:
         """COM_QUIT and close; an unfinished streamed result is abandoned first."""
-        result = getattr(raw, '_result', None)
-        if result is not None:
-            # Its finalizer (and its cursor's) would otherwise try to read the rest of the rows
-            # from the closed socket, and fail noisily in the garbage collector.
-            result.unbuffered_active = False
+        pymysql_internals.abandon_unread_result(raw)
         raw.close()
 
     def ping_connection(self, raw: Any) -> None:
         """COM_PING: no SQL to parse, one small packet."""
         raw.ping(reconnect=False)
 
-    def transaction_open(self, raw: Any) -> bool:
-        """The server's status flags say whether a transaction is open (no round trip)."""
-        return bool(raw.server_status & self._in_trans_flag)
+    #: the server's status flags say whether a transaction is open (no round trip)
+    transaction_open = staticmethod(pymysql_internals.transaction_open)
 
-    @staticmethod
-    def _close_cursor(cursor: Any) -> None:
+    def close_cursor(self, cursor: Any) -> None:
+        """Close, then let go of the rows PyMySQL's connection keeps of its last result."""
         if cursor is None:
             return   # cursor() itself failed or was interrupted: nothing to close
         connection = cursor.connection
-        StorageBackend._close_cursor(cursor)
-        # PyMySQL's connection keeps its last result, every row of it, until its next query:
-        # a connection idle in the pool would keep a large result set alive. The cursor
-        # holds its own copies of rowcount and lastrowid, so nothing reads it afterwards.
-        result = getattr(connection, '_result', None)
-        if result is not None and not result.unbuffered_active and not result.has_next:
-            connection._result = None
+        super().close_cursor(cursor)
+        pymysql_internals.release_finished_result(connection)
 
     def is_disconnect(self, error: BaseException) -> bool:
         """'Server has gone away', lost connection, killed connection, closed socket."""
@@ -253,22 +229,18 @@ class MySQLBackend(StorageBackend):
         """The SQLSTATE the server sent with the error (pymysql keeps it as .sqlstate)."""
         return getattr(error, 'sqlstate', None)
 
-    def describe_error(self, error: BaseException) -> str:
-        """'Duplicate entry ... (MariaDB error 1062, SQLSTATE 23000)', without any password."""
+    def driver_message(self, error: BaseException) -> str:
+        """'Duplicate entry ... (MariaDB error 1062, SQLSTATE 23000)'."""
         args = getattr(error, 'args', ())
         if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
             state = self.error_sqlstate(error)
-            text = f'{args[1] or type(error).__name__} ({self.dialect.flavor} error {args[0]}' + (
+            return f'{args[1] or type(error).__name__} ({self.dialect.flavor} error {args[0]}' + (
                 f', SQLSTATE {state})' if state else ')')
-        else:
-            text = str(error) or type(error).__name__
-        password = self.config.password
-        return text.replace(password, '***') if password else text
+        return super().driver_message(error)
 
     def where(self) -> str:
         """host:port, or the Unix socket."""
-        socket_path = self.config.options.get('unix_socket')
-        return socket_path or super().where()
+        return self.options.get('unix_socket') or super().where()
 
     def tls_in_use(self) -> bool:
         """Whether this connection is encrypted, as the server reports it (Ssl_cipher)."""
@@ -277,7 +249,7 @@ class MySQLBackend(StorageBackend):
 
     # -- streaming ----------------------------------------------------------------------
 
-    def _open_stream(self, pooled: PooledConnection, sql: str, bound: Any, count: int) -> Any:
+    def open_stream(self, pooled: PooledConnection, sql: str, bound: Any, count: int) -> Any:
         """An unbuffered cursor (SSCursor): rows arrive as they are fetched, memory stays flat.
 
         Inside a transaction the connection is shared with the statements of the loop's body,
@@ -287,22 +259,6 @@ class MySQLBackend(StorageBackend):
         if pooled.in_transaction:
             return self._run(pooled, sql, bound, count)
         return self._run(pooled, sql, bound, count, cursor_args=(self._stream_cursor,))
-
-
-def _is_number(value: Any) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-def _sql_text(value: str) -> str:
-    """A string literal's body for SET statements that cannot take bound parameters."""
-    if "'" in value or '\\' in value or '\x00' in value:
-        raise ConfigurationError(f"ConnectionConfig.options['sql_mode']: {value!r} is not allowed; "
-                                 'expected comma-separated mode names')
-    return value
 
 
 __all__ = ['MySQLBackend', 'DEFAULT_SQL_MODE', 'DISCONNECT_CODES', 'ERROR_CODES']

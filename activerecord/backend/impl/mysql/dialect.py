@@ -10,6 +10,7 @@ right for either server even when it is rendered before any connection.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any, ClassVar, Sequence
 
 from ....errors import NotSupportedError
@@ -25,11 +26,11 @@ ALL_LEVELS = frozenset({IsolationLevel.READ_UNCOMMITTED, IsolationLevel.READ_COM
 
 #: flags a current server of either kind has; `adopt_server` turns off what an older one lacks
 BASE_FEATURES = Features(
-    generated_keys='lastrowid', returning=False, upsert='on_duplicate_key', paging='limit_offset',
+    generated_keys='lastrowid', returning=False, upsert='on_duplicate_key',
     transactional_ddl=False, for_update=True, for_update_nowait=True, for_update_skip_locked=True,
     ilike=False, window_functions=True, cte=True, recursive_cte=True, intersect=True, except_=True,
     right_join=True, full_join=False, json=True, json_operators=False, arrays=False, fulltext=True,
-    spatial=True, boolean_type=False, read_only_transactions=True, explain=True,
+    spatial=True, read_only_transactions=True, explain=True,
     # pymysql binds on the client: the limit is max_allowed_packet, not a parameter count.
     max_parameters=65535, max_parameters_enforced=False, max_in_list=50000, isolation_levels=ALL_LEVELS,
 )
@@ -69,7 +70,6 @@ def is_mariadb_version(text: str) -> bool:
 
 def server_version_tuple(text: str) -> tuple[int, ...]:
     """'10.11.6-MariaDB' -> (10, 11, 6); '5.5.5-10.11.6-MariaDB' (old handshake form) -> (10, 11, 6)."""
-    import re
     if text.startswith('5.5.5-') and is_mariadb_version(text):
         text = text[len('5.5.5-'):]
     match = re.match(r'\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?', text)
@@ -105,6 +105,7 @@ class MySQLDialect(Dialect):
     lexical_rules = MYSQL
     #: a backslash in a string literal escapes (sql_mode without NO_BACKSLASH_ESCAPES)
     backslash_escapes = True
+    cache_settings = ('server_version', 'is_mariadb', 'engine', 'charset', 'collation', 'lexical_rules')
     features = BASE_FEATURES
     type_map_class = MySQLTypeMap
     quote_start = '`'
@@ -117,23 +118,29 @@ class MySQLDialect(Dialect):
     begin_read_only_template = 'START TRANSACTION READ ONLY'
     isolation_template: ClassVar[str] = 'SET TRANSACTION ISOLATION LEVEL {level}'
 
+    default_values_sql = ' () VALUES ()'
+    #: indexes go inside CREATE TABLE: MySQL 8 has no CREATE INDEX IF NOT EXISTS, and a table
+    #: built with its FULLTEXT/SPATIAL indexes at once is built once
+    indexes_in_create_table = True
     autoincrement_column_template = '{name} {type} NOT NULL AUTO_INCREMENT'
-    autoincrement_type = 'BIGINT'
-    supports_if_not_exists = True
-    supports_drop_if_exists = True
     # `||` is OR unless sql_mode has PIPES_AS_CONCAT; LENGTH counts bytes, CHAR_LENGTH characters.
     operator_functions: ClassVar[dict[str, str]] = {'||': 'CONCAT'}
     function_names: ClassVar[dict[str, str]] = {'length': 'CHAR_LENGTH', 'random': 'RAND'}
     supports_nulls_ordering = False
     group_by_position = True
+    # full-text search (query/text_search.py) and spatial functions (query/spatial_ops.py)
+    operator_templates: ClassVar[dict[str, str]] = {
+        'match_natural': 'MATCH ({0}) AGAINST ({1} IN NATURAL LANGUAGE MODE)',
+        'match_boolean': 'MATCH ({0}) AGAINST ({1} IN BOOLEAN MODE)',
+        'match_expansion': 'MATCH ({0}) AGAINST ({1} WITH QUERY EXPANSION)',
+        'st_distance': 'ST_Distance({0}, {1})', 'st_distance_sphere': 'ST_Distance_Sphere({0}, {1})',
+        'st_contains': 'ST_Contains({0}, {1})', 'st_within': 'ST_Within({0}, {1})'}
     # AVG of integers is a DECIMAL with 4 places here; as a double it equals the other databases' AVG
     typed_argument_casts: ClassVar[dict[tuple[str, Any], str]] = {('avg', int): 'float', ('avg', bool): 'float'}
     cast_types: ClassVar[dict[str, str]] = {
         'int': 'SIGNED', 'float': 'DOUBLE', 'decimal': 'DECIMAL(65, 30)', 'str': 'CHAR', 'text': 'CHAR',
         'date': 'DATE', 'datetime': 'DATETIME(6)', 'time': 'TIME(6)', 'bool': 'SIGNED'}
-    boolean_literals: ClassVar[dict[bool, str]] = {True: 'TRUE', False: 'FALSE'}
     server_version_sql = 'SELECT VERSION()'
-    ping_sql = 'SELECT 1'
 
     def __init__(self, server_version: tuple[int, ...] | None = None, *, mariadb: bool | None = None,
                  engine: str = 'InnoDB', charset: str = 'utf8mb4', collation: str | None = None) -> None:
@@ -147,6 +154,7 @@ class MySQLDialect(Dialect):
         self.collation = collation
         if server_version is not None and mariadb is not None:
             self._tune(server_version, mariadb)
+        self.refresh_cache_key()
 
     # -- the server ---------------------------------------------------------------------
 
@@ -163,6 +171,7 @@ class MySQLDialect(Dialect):
         self.returning_statements = frozenset(
             statement for statement, minimums in VERSIONED_RETURNING.items()
             if _at_least(version, minimums[0] if mariadb else minimums[1]))
+        self.refresh_cache_key()
 
     def adopt_sql_mode(self, sql_mode: str) -> None:
         """Read and write literals as a session with this sql_mode does (placeholders, DDL defaults)."""
@@ -170,6 +179,7 @@ class MySQLDialect(Dialect):
         self.backslash_escapes = 'NO_BACKSLASH_ESCAPES' not in modes
         rules = MYSQL_ANSI_QUOTES if modes & {'ANSI_QUOTES', 'ANSI'} else MYSQL
         self.lexical_rules = rules.with_backslash_escapes(self.backslash_escapes)
+        self.refresh_cache_key()
 
     @property
     def flavor(self) -> str:
@@ -182,7 +192,8 @@ class MySQLDialect(Dialect):
                          features: Features) -> list[str]:
         """SET TRANSACTION ISOLATION LEVEL (next transaction only), then START TRANSACTION [READ ONLY]."""
         if read_only and not features.read_only_transactions:
-            raise NotSupportedError(f'{self.flavor} {self._version_text()} has no read-only transactions')
+            version = '.'.join(str(part) for part in self.server_version or ())
+            raise NotSupportedError(f'{self.flavor} {version} has no read-only transactions')
         statements = []
         if level is not None:
             actual = effective_level(level, features.isolation_levels, self.flavor)
@@ -190,17 +201,7 @@ class MySQLDialect(Dialect):
         statements.append(self.begin_read_only_template if read_only else self.begin_template)
         return statements
 
-    def _version_text(self) -> str:
-        return '.'.join(str(part) for part in self.server_version or ())
-
     # -- DML ----------------------------------------------------------------------------
-
-    def default_values_clause(self, returning: Sequence[str]) -> str:
-        """MySQL spells an all-defaults row `() VALUES ()`."""
-        sql = ' () VALUES ()'
-        if returning:
-            sql += ' RETURNING ' + ', '.join(self.quote(column) for column in returning)
-        return sql
 
     def upsert_sql(self, table: str, columns: Sequence[str], row_count: int,
                    conflict: Sequence[str], update: Sequence[str], increment: Sequence[str] = ()) -> str:
@@ -225,27 +226,19 @@ class MySQLDialect(Dialect):
     @property
     def create_table_suffix(self) -> str:  # type: ignore[override]
         """ENGINE and the utf8mb4 character set, on every table."""
-        suffix = f' ENGINE={self.engine} DEFAULT CHARSET={self.charset}'
-        if self.collation:
-            suffix += f' COLLATE={self.collation}'
-        return suffix
+        collate = f' COLLATE={self.collation}' if self.collation else ''
+        return f' ENGINE={self.engine} DEFAULT CHARSET={self.charset}{collate}'
 
     def column_definition(self, name: str, type_sql: str, *, nullable: bool, primary_key: bool = False,
                           autoincrement: bool = False, unique: bool = False, default: Any = None,
                           has_default: bool = False, inline_primary_key: bool = False) -> str:
         """One column; TEXT/BLOB/JSON/spatial defaults are written as (expressions)."""
-        if not has_default or autoincrement or not type_sql.upper().startswith(_EXPRESSION_DEFAULT_TYPES):
-            return super().column_definition(
-                name, type_sql, nullable=nullable, primary_key=primary_key, autoincrement=autoincrement,
-                unique=unique, default=default, has_default=has_default, inline_primary_key=inline_primary_key)
-        parts = [self.quote(name), type_sql, f'DEFAULT ({self.literal_sql(default)})']
-        if not nullable:
-            parts.append('NOT NULL')
-        if inline_primary_key:
-            parts.append('PRIMARY KEY')
-        if unique and not primary_key:
-            parts.append('UNIQUE')
-        return ' '.join(parts)
+        if has_default and not autoincrement and type_sql.upper().startswith(_EXPRESSION_DEFAULT_TYPES):
+            # the base writes the rest of the column after the type, this default included
+            type_sql, has_default = f'{type_sql} DEFAULT ({self.literal_sql(default)})', False
+        return super().column_definition(
+            name, type_sql, nullable=nullable, primary_key=primary_key, autoincrement=autoincrement,
+            unique=unique, default=default, has_default=has_default, inline_primary_key=inline_primary_key)
 
     def create_index_sql(self, name: str, table: str, columns: Sequence[str], unique: bool = False,
                          if_not_exists: bool = False, kind: str | None = None) -> str:
@@ -254,10 +247,6 @@ class MySQLDialect(Dialect):
         guard = '/*M! IF NOT EXISTS */ ' if if_not_exists else ''
         return (f'CREATE {prefix}INDEX {guard}{self.quote(name)} ON {self.quote_table(table)} ('
                 + ', '.join(self.quote(column) for column in columns) + ')')
-
-    #: indexes go inside CREATE TABLE: MySQL 8 has no CREATE INDEX IF NOT EXISTS, and a table
-    #: built with its FULLTEXT/SPATIAL indexes at once is built once
-    indexes_in_create_table = True
 
     def inline_index_sql(self, name: str, columns: Sequence[str], unique: bool = False,
                          kind: str | None = None) -> str:

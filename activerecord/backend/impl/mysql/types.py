@@ -10,8 +10,11 @@ import datetime
 import decimal
 from typing import Any, ClassVar
 
+from ....errors import ConfigurationError
+from ....spatial import Geometry, Point
 from ...types import (ColumnSpec, Converter, TypeMap, datetime_from_utc_naive, datetime_to_utc_naive,
                       to_decimal)
+from .geometry import from_mysql_internal, to_mysql_internal
 
 #: the longest VARCHAR a utf8mb4 column can be (65535 bytes per row / 4 bytes per character)
 MAX_VARCHAR = 16383
@@ -95,7 +98,6 @@ class MySQLTypeMap(TypeMap):
 
     def extra_kind(self, spec: ColumnSpec) -> str | None:
         """Spatial fields: activerecord.types.Point and Geometry."""
-        from ....spatial import Geometry, Point
         python_type = spec.python_type
         if isinstance(python_type, type):
             if issubclass(python_type, Point):
@@ -111,28 +113,22 @@ class MySQLTypeMap(TypeMap):
     def column_type(self, spec: ColumnSpec) -> str:
         """The column type; decimal sizes are checked against DECIMAL's limits."""
         if spec.max_digits is not None and spec.max_digits > MAX_DECIMAL_DIGITS:
-            from ....errors import ConfigurationError
             raise ConfigurationError(f'max_digits={spec.max_digits}: MySQL DECIMAL holds at most '
                                      f'{MAX_DECIMAL_DIGITS} digits')
         if spec.decimal_places is not None and spec.decimal_places > MAX_DECIMAL_SCALE:
-            from ....errors import ConfigurationError
             raise ConfigurationError(f'decimal_places={spec.decimal_places}: MySQL DECIMAL keeps at most '
                                      f'{MAX_DECIMAL_SCALE} digits after the point')
         return super().column_type(spec)
 
     def to_db(self, spec: ColumnSpec) -> Converter | None:
         """Spatial values go as MySQL's internal format (SRID + WKB), with the column's SRID by default."""
-        kind = self.kind_of(spec)
-        if kind in ('point', 'geometry'):
-            from ....spatial import to_mysql_internal
+        if self.kind_of(spec) in ('point', 'geometry'):
             srid = int(spec.options.get('srid', 0) or 0)
             return lambda value: to_mysql_internal(value, srid)
         return super().to_db(spec)
 
     def from_db(self, spec: ColumnSpec) -> Converter | None:
         """Spatial values come back from the internal format as Point / Geometry."""
-        kind = self.kind_of(spec)
-        if kind in ('point', 'geometry'):
-            from ....spatial import from_mysql_internal
+        if self.kind_of(spec) in ('point', 'geometry'):
             return from_mysql_internal
         return super().from_db(spec)

@@ -3,36 +3,36 @@
 Thin mode is oracledb's default; this module never calls `init_oracle_client()`. The adapter
 supplies the connect arguments (service name or SID, `tcps` with a verifying SSLContext), a
 session in UTC with LOBs fetched as values and exact numbers, RETURNING ... INTO for generated
-keys, the ORA-/DPY- error table, and PL/SQL calls (`execute_plsql`, `callproc`, `callfunc`).
+keys, and the ORA-/DPY- error table; PL/SQL calls (`execute_plsql`, `callproc`, `callfunc`)
+come from plsql.py.
 """
 from __future__ import annotations
 
-import datetime
 import decimal
-import re
-import time
-from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Sequence
 
 from .... import errors
-from ....errors import ConfigurationError, ProgrammingError
+from ....errors import ConfigurationError
 from ...base import StorageBackend, parse_version, require_driver
-from ...placeholders import translate
+from ...options import OptionParser, as_given, choice, integer, or_none
+from ...tls import tls_context
 from ...pool import PooledConnection
 from .dialect import OracleDialect
+from .plsql import InOut, Out, PLSQLCalls
 
 oracledb = require_driver('oracledb', 'oracle', 'OracleBackend')
 
-#: ConnectionConfig.options this backend accepts (each is passed to oracledb.connect as is,
-#: except call_timeout, which is set on the connection, in milliseconds)
-CONNECT_OPTIONS = frozenset({
-    'service_name', 'sid', 'protocol', 'ssl_server_cert_dn', 'wallet_location', 'expire_time',
-    'retry_count', 'retry_delay', 'stmtcachesize', 'https_proxy', 'https_proxy_port', 'edition',
-    'program', 'machine', 'sdu',
-})
+#: ConnectionConfig.options this backend accepts -> parser. Each is passed to oracledb.connect
+#: (which checks the text ones) except SESSION_OPTIONS, set on the connection.
+OPTIONS: dict[str, OptionParser] = {
+    **dict.fromkeys(('service_name', 'sid', 'ssl_server_cert_dn', 'wallet_location', 'https_proxy',
+                     'edition', 'program', 'machine'), as_given),
+    **dict.fromkeys(('expire_time', 'retry_count', 'retry_delay', 'stmtcachesize', 'https_proxy_port',
+                     'sdu', 'call_timeout'), integer),
+    'protocol': or_none(choice('tcp', 'tcps', expected="'tcp' or 'tcps'")),
+}
+#: call_timeout: milliseconds a round trip may take, set on each new connection
 SESSION_OPTIONS = frozenset({'call_timeout'})
-_INT_OPTIONS = frozenset({'expire_time', 'retry_count', 'retry_delay', 'stmtcachesize',
-                          'https_proxy_port', 'sdu', 'call_timeout'})
 
 #: ORA-/DPY- codes whose PEP 249 class (or none) is too vague for the error family
 ERROR_CODES: dict[str, type[errors.DatabaseError]] = {
@@ -107,33 +107,9 @@ DISCONNECT_CODES = frozenset({
     'DPY-4011', 'DPY-1001', 'ORA-03113', 'ORA-03114', 'ORA-03135', 'ORA-00028', 'ORA-01012',
     'ORA-02396', 'ORA-01092', 'ORA-12537', 'ORA-12547', 'ORA-12570',
 })
-#: a name given to callproc/callfunc: [schema.][package.]name, unquoted or "quoted" parts
-_PLSQL_NAME = re.compile(r'(?:[A-Za-z][A-Za-z0-9_$#]*|"[^"\x00]+")(?:\.(?:[A-Za-z][A-Za-z0-9_$#]*|"[^"\x00]+")){0,2}\Z')
-_KEYWORD_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_$#]*\Z')
-#: text and bytes OUT variables are sized for the largest PL/SQL VARCHAR2/RAW
-PLSQL_MAX_BYTES = 32767
-
-
-@dataclass(frozen=True)
-class Out:
-    """An OUT parameter of execute_plsql / callproc: its Python type (or an oracledb DB_TYPE_*)."""
-    type: Any = str
-    size: int = 0
-
-
-@dataclass(frozen=True)
-class InOut:
-    """An IN OUT parameter: the value sent in, and the type of the value that comes back."""
-    value: Any
-    type: Any = None
-    size: int = 0
-
-
 def _number_outconverter(value: decimal.Decimal) -> Any:
     """A NUMBER of unknown scale (COUNT, SUM, NUMBER without precision): int when integral."""
-    if value == value.to_integral_value():
-        return int(value)
-    return value
+    return int(value) if value == value.to_integral_value() else value
 
 
 def output_type_handler(cursor: Any, metadata: Any) -> Any:
@@ -159,7 +135,7 @@ _LOB_AS_LONG = {
 }
 
 
-class OracleBackend(StorageBackend):
+class OracleBackend(PLSQLCalls, StorageBackend):
     """Oracle Database 12.2+ through oracledb's thin mode."""
 
     name = 'oracle'
@@ -168,7 +144,7 @@ class OracleBackend(StorageBackend):
     dialect_class = OracleDialect
     paramstyle = 'named'
     default_port = 1521
-    known_options = CONNECT_OPTIONS | SESSION_OPTIONS
+    option_specs = OPTIONS
     error_codes: ClassVar[dict[Any, type[errors.DatabaseError]]] = ERROR_CODES
     #: deadlock detected, can't serialize access
     retryable_codes: ClassVar[frozenset[Any]] = frozenset({'ORA-00060', 'ORA-08177'})
@@ -176,33 +152,20 @@ class OracleBackend(StorageBackend):
     #: the session time zone: datetimes are bound and read as UTC wall times (see types.py)
     session_statements: ClassVar[tuple[str, ...]] = ("ALTER SESSION SET TIME_ZONE = '+00:00'",)
 
-    Out = Out
-    InOut = InOut
-
     # -- configuration ------------------------------------------------------------------
 
     def check_config(self, config: Any) -> None:
-        """A service name (database) or options sid; integer options must be integers."""
-        if config.database is None and 'sid' not in config.options and 'service_name' not in config.options:
+        """A service name (database) or options sid; no plain tcp when TLS files are given."""
+        if config.database is None and 'sid' not in self.options and 'service_name' not in self.options:
             raise ConfigurationError('ConnectionConfig.database: None is not allowed for OracleBackend; expected '
                                      "the service name (e.g. 'FREEPDB1'), or options={'sid': ...}")
-        for key in _INT_OPTIONS & set(config.options):
-            value = config.options[key]
-            if isinstance(value, bool) or not str(value).lstrip('-').isdigit():
-                raise ConfigurationError(f'ConnectionConfig.options[{key!r}]: {value!r} is not allowed; '
-                                         'expected an integer')
-        protocol = config.options.get('protocol')
-        if protocol is not None and protocol not in ('tcp', 'tcps'):
-            raise ConfigurationError(f"ConnectionConfig.options['protocol']: {protocol!r} is not allowed; "
-                                     "expected 'tcp' or 'tcps'")
-        if protocol == 'tcp' and (config.ssl_ca or config.ssl_cert):
+        if self.options.get('protocol') == 'tcp' and (config.ssl_ca or config.ssl_cert):
             raise ConfigurationError("ConnectionConfig.options['protocol']: 'tcp' is not allowed with ssl_ca/"
                                      "ssl_cert; TLS needs 'tcps' (the default when ssl_ca is set)")
 
     def uses_tls(self) -> bool:
         """Whether connections use tcps (ssl_ca/ssl_cert given, or options protocol='tcps')."""
-        config = self.config
-        return bool(config.ssl_ca or config.ssl_cert) or config.options.get('protocol') == 'tcps'
+        return bool(self.config.ssl_ca or self.config.ssl_cert) or self.options.get('protocol') == 'tcps'
 
     def connect_kwargs(self) -> dict[str, Any]:
         """oracledb.connect keywords: host, port, service name or SID, credentials, tcps + SSLContext."""
@@ -213,17 +176,14 @@ class OracleBackend(StorageBackend):
             'tcp_connect_timeout': float(config.connect_timeout),
             'retry_count': 0,
         }
-        options = dict(config.options)
-        options.pop('call_timeout', None)
-        if 'sid' not in options and 'service_name' not in options:
+        if 'sid' not in self.options and 'service_name' not in self.options:
             kwargs['service_name'] = config.database
-        for key, value in options.items():
-            kwargs[key] = int(value) if key in _INT_OPTIONS else value
+        kwargs.update((key, value) for key, value in self.options.items() if key not in SESSION_OPTIONS)
         if self.uses_tls():
             kwargs['protocol'] = 'tcps'
             # The driver verifies the chain with this context and matches the certificate to
             # the host name itself (ssl_server_dn_match); ssl_verify=False turns both off.
-            kwargs['ssl_context'] = self.ssl_context() or _default_tls_context(config.ssl_verify)
+            kwargs['ssl_context'] = tls_context(config, system_default=True)
             kwargs['ssl_server_dn_match'] = config.ssl_verify
         kwargs.update(self._connection_overrides)
         return kwargs
@@ -234,29 +194,30 @@ class OracleBackend(StorageBackend):
         """Autocommit outside transactions, exact numbers, LOBs as values, UTC session time zone."""
         raw.autocommit = True
         raw.outputtypehandler = output_type_handler
-        call_timeout = self.config.options.get('call_timeout')
-        if call_timeout is not None:
-            raw.call_timeout = int(call_timeout)
+        if 'call_timeout' in self.options:
+            raw.call_timeout = self.options['call_timeout']
         for statement in self.session_statements:
             self.run_internal(raw, statement)
 
-    def run_control(self, pooled: PooledConnection, statements: Sequence[str]) -> None:
-        """Oracle has no BEGIN: opening a transaction turns the driver's autocommit off."""
-        raw = pooled.raw
-        opening = not pooled.in_transaction
-        if opening:
-            raw.autocommit = False
+    def begin(self, pooled: PooledConnection, statements: Sequence[str]) -> None:
+        """Oracle has no BEGIN: a transaction is the driver's autocommit turned off (then SET TRANSACTION)."""
+        pooled.raw.autocommit = False
         try:
-            super().run_control(pooled, statements)
+            self.run_control(pooled, statements)
         except BaseException:
-            if opening:
-                raw.autocommit = True
+            if not pooled.invalidated:
+                pooled.raw.autocommit = True
             raise
-        finally:
-            if not opening and statements and statements[-1] in (self.dialect.commit_sql, self.dialect.rollback_sql):
-                raw.autocommit = True   # the transaction is over (even if COMMIT failed: Oracle rolled back)
 
-    def _reset_connection(self, raw: Any) -> None:
+    def end(self, pooled: PooledConnection, statements: Sequence[str], commit: bool) -> None:
+        """COMMIT or ROLLBACK, then autocommit again (also when COMMIT failed: Oracle rolled back)."""
+        try:
+            self.run_control(pooled, statements)
+        finally:
+            if not pooled.invalidated:   # a closed connection refuses the setting, and is gone anyway
+                pooled.raw.autocommit = True
+
+    def reset_connection(self, raw: Any) -> None:
         """Roll back what a transaction left behind and put autocommit back on."""
         if not raw.autocommit or self.transaction_open(raw):
             raw.rollback()
@@ -300,158 +261,16 @@ class OracleBackend(StorageBackend):
 
     # -- generated keys -----------------------------------------------------------------
 
-    def insert_returning_key(self, sql: str, params: Sequence[Any]) -> Any:
-        """Run INSERT ... RETURNING col INTO ?: output variables fill the extra placeholders."""
-        translated = translate(sql, self.paramstyle, False, self.dialect.lexical_rules)
-        outputs = translated.placeholder_count - len(params)
-        if outputs < 1:
-            raise ProgrammingError('insert_returning_key needs an INSERT built with returning=[...] '
-                                   f'(RETURNING ... INTO ?) on oracle; got: {sql[:200]}')
-        with self.connection() as pooled:
-            cursor = self._cursor(pooled)
-            try:
-                # The key is an identity (NUMBER) column; further columns come back as text.
-                variables = [cursor.var(int)] + [cursor.var(str) for _ in range(outputs - 1)]
-                bound = translated.bind(list(self.adapt_params(params)) + variables)
-                self._execute_on(pooled, cursor, translated.sql, bound, translated.placeholder_count)
-                values = variables[0].getvalue()
-            finally:
-                self._close_cursor(cursor)
-        # A DML RETURNING variable holds one value per row the statement touched.
+    def key_outputs(self, cursor: Any, count: int) -> list[Any]:
+        """Variables for RETURNING ... INTO: the key is an identity (NUMBER), further columns text."""
+        return [cursor.var(int)] + [cursor.var(str) for _ in range(count - 1)]
+
+    def returned_key(self, cursor: Any, outputs: Sequence[Any] = ()) -> Any:
+        """The key's output variable, which holds one value per row the statement touched."""
+        values = outputs[0].getvalue()
         if isinstance(values, list):
             return values[0] if values else None
         return values
-
-    # -- PL/SQL -------------------------------------------------------------------------
-
-    def execute_plsql(self, block: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
-        """Run an anonymous PL/SQL block; returns its parameters after the call (OUT ones filled in).
-
-        Positional parameters use `?` placeholders; a dict binds `:name` placeholders by name.
-        Mark output parameters with `OracleBackend.Out(type)` / `OracleBackend.InOut(value, type)`.
-        """
-        if params is None:
-            params = ()
-        if isinstance(params, Mapping):
-            for key in params:
-                if not isinstance(key, str) or not _KEYWORD_NAME.match(key):
-                    raise ProgrammingError(f'execute_plsql: bind name {key!r} is not an identifier')
-            return self._call(block, dict(params), len(params), named=True)
-        if not isinstance(params, (list, tuple)):
-            raise ProgrammingError(f'execute_plsql: parameters must be a list, tuple or dict, got '
-                                   f'{type(params).__name__}')
-        translated = translate(block, self.paramstyle, False, self.dialect.lexical_rules)
-        if translated.placeholder_count != len(params):
-            translated.bind(params)  # raises the count error
-        return self._call(translated.sql, list(params), len(params), named=False)
-
-    def callproc(self, name: str, args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None) -> list[Any]:
-        """Call a stored procedure; returns `args` with OUT/IN OUT values replaced by their results.
-
-        `kwargs` pass parameters by name (`name => value`); their results are not returned.
-        """
-        call, binds = self._call_text(name, args, kwargs)
-        values = self._call(f'BEGIN {call}; END;', binds, len(binds), named=True)
-        return [values[f'p{index}'] for index in range(1, len(args) + 1)]
-
-    def callfunc(self, name: str, return_type: Any, args: Sequence[Any] = (),
-                 kwargs: Mapping[str, Any] | None = None) -> Any:
-        """Call a stored function and return its value (`return_type`: a Python type or DB_TYPE_*)."""
-        call, binds = self._call_text(name, args, kwargs)
-        binds = {'ret': Out(return_type), **binds}
-        values = self._call(f'BEGIN :ret := {call}; END;', binds, len(binds), named=True)
-        return values['ret']
-
-    def _call_text(self, name: str, args: Sequence[Any],
-                   kwargs: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
-        if not isinstance(name, str) or not _PLSQL_NAME.match(name):
-            raise ProgrammingError(f'{name!r} is not a PL/SQL name; expected [schema.][package.]name')
-        if not isinstance(args, (list, tuple)):
-            raise ProgrammingError(f'the arguments of {name} must be a list or tuple, got {type(args).__name__}')
-        binds = {f'p{index}': value for index, value in enumerate(args, 1)}
-        parts = [f':p{index}' for index in range(1, len(args) + 1)]
-        for key, value in (kwargs or {}).items():
-            if not isinstance(key, str) or not _KEYWORD_NAME.match(key):
-                raise ProgrammingError(f'{name}: parameter name {key!r} is not an identifier')
-            binds[f'k_{key}'] = value
-            parts.append(f'{key} => :k_{key}')
-        return f'{name}(' + ', '.join(parts) + ')', binds
-
-    def _call(self, sql: str, params: list[Any] | dict[str, Any], count: int, named: bool) -> Any:
-        """Execute a PL/SQL block with OUT variables; returns the parameters after the call."""
-        with self.connection() as pooled:
-            cursor = self._cursor(pooled)
-            try:
-                items = params.items() if named else enumerate(params, 1)
-                bound = {}
-                variables = {}
-                for key, value in items:
-                    bind_name = key if named else f'p{key}'
-                    if isinstance(value, (Out, InOut)):
-                        variable = self._plsql_variable(cursor, value)
-                        variables[bind_name] = variable
-                        bound[bind_name] = variable
-                    else:
-                        bound[bind_name] = self._plsql_value(value)
-                self._execute_on(pooled, cursor, sql, bound, count)
-                results = {key: (variables[key].getvalue() if key in variables else value)
-                           for key, value in bound.items()}
-            finally:
-                self._close_cursor(cursor)
-        for key, value in params.items() if named else enumerate(params, 1):
-            bind_name = key if named else f'p{key}'
-            if not isinstance(value, (Out, InOut)):
-                results[bind_name] = value     # the caller's object, not its driver form
-        if named:
-            return results
-        return [results[f'p{index}'] for index in range(1, len(params) + 1)]
-
-    def _plsql_variable(self, cursor: Any, parameter: Out | InOut) -> Any:
-        python_type = parameter.type
-        if python_type is None and isinstance(parameter, InOut):
-            python_type = type(parameter.value) if parameter.value is not None else str
-        size = parameter.size or (PLSQL_MAX_BYTES if python_type in (str, bytes) else 0)
-        variable = cursor.var(python_type, size)
-        if isinstance(parameter, InOut):
-            variable.setvalue(0, self._plsql_value(parameter.value))
-        return variable
-
-    def _plsql_value(self, value: Any) -> Any:
-        """A PL/SQL argument: bool stays a PL/SQL BOOLEAN; other types convert as in SQL."""
-        if value is None or isinstance(value, (bool, int, float, str, bytes, decimal.Decimal,
-                                               datetime.date, datetime.timedelta)):
-            return value
-        return self.adapt_params([value])[0]
-
-    # -- execution helpers --------------------------------------------------------------
-
-    def _cursor(self, pooled: PooledConnection) -> Any:
-        try:
-            return pooled.raw.cursor()
-        except Exception as error:
-            self._handle_failure(pooled, error)
-            raise self.translate_error(error) from error
-
-    def _execute_on(self, pooled: PooledConnection, cursor: Any, sql: str, bound: Any, count: int) -> None:
-        """cursor.execute with the same logging and error translation as every statement."""
-        started = time.perf_counter()
-        try:
-            cursor.execute(sql, bound)
-        except Exception as error:
-            self._log(sql, count, started, error)
-            self._handle_failure(pooled, error)
-            raise self.translate_error(error) from error
-        self._log(sql, count, started, None)
-
-
-def _default_tls_context(verify: bool) -> Any:
-    """The system's trust store (options protocol='tcps' without ssl_ca)."""
-    import ssl
-    context = ssl.create_default_context()
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 __all__ = ['OracleBackend', 'Out', 'InOut', 'ERROR_CODES', 'DISCONNECT_CODES', 'output_type_handler']

@@ -73,42 +73,22 @@ class OracleTypeMap(TypeMap):
     """NUMBER, NVARCHAR2/NCLOB, BLOB, TIMESTAMP WITH TIME ZONE, INTERVAL, NUMBER(1) booleans."""
 
     column_types: ClassVar[dict[str, str]] = {
-        'bool': 'NUMBER(1) ' + BOOLEAN_CHECK,
-        'int': 'NUMBER(19)',
-        'float': 'BINARY_DOUBLE',
-        'decimal': 'NUMBER({precision}, {scale})',
-        'decimal_unbounded': 'NUMBER',
-        'str': 'NVARCHAR2({length})',
-        'text': 'NCLOB',
-        'bytes': 'BLOB',
-        'datetime': 'TIMESTAMP(6) WITH TIME ZONE',
-        'datetime_naive': 'TIMESTAMP(6)',
-        'date': 'DATE',
-        'time': 'INTERVAL DAY(0) TO SECOND(6)',
-        'timedelta': 'INTERVAL DAY(9) TO SECOND(6)',
-        'uuid': 'VARCHAR2(36)',
-        'json': 'NCLOB ' + JSON_CHECK,
-        'enum_str': 'NVARCHAR2({length})',
-        'enum_int': 'NUMBER(10)',
+        'bool': 'NUMBER(1) ' + BOOLEAN_CHECK, 'int': 'NUMBER(19)', 'float': 'BINARY_DOUBLE',
+        'decimal': 'NUMBER({precision}, {scale})', 'decimal_unbounded': 'NUMBER',
+        'str': 'NVARCHAR2({length})', 'text': 'NCLOB', 'bytes': 'BLOB',
+        'datetime': 'TIMESTAMP(6) WITH TIME ZONE', 'datetime_naive': 'TIMESTAMP(6)', 'date': 'DATE',
+        'time': 'INTERVAL DAY(0) TO SECOND(6)', 'timedelta': 'INTERVAL DAY(9) TO SECOND(6)',
+        'uuid': 'VARCHAR2(36)', 'json': 'NCLOB ' + JSON_CHECK,
+        'enum_str': 'NVARCHAR2({length})', 'enum_int': 'NUMBER(10)',
     }
     to_db_converters: ClassVar[dict[str, Converter]] = {
-        'bool': bool_to_number,
-        'uuid': str,
-        'json': json_dumps,
-        'datetime': datetime_to_utc_naive,
+        'bool': bool_to_number, 'uuid': str, 'json': json_dumps, 'datetime': datetime_to_utc_naive,
         'time': time_to_interval,
     }
     from_db_converters: ClassVar[dict[str, Converter]] = {
-        'bool': number_to_bool,
-        'uuid': to_uuid,
-        'json': oracle_json_loads,
-        'text': lob_text,
-        'decimal': to_decimal,
-        'decimal_unbounded': to_decimal,
-        'bytes': to_bytes,
-        'datetime': datetime_from_utc_naive,
-        'date': date_from_oracle,
-        'time': interval_to_time,
+        'bool': number_to_bool, 'uuid': to_uuid, 'json': oracle_json_loads, 'text': lob_text,
+        'decimal': to_decimal, 'decimal_unbounded': to_decimal, 'bytes': to_bytes,
+        'datetime': datetime_from_utc_naive, 'date': date_from_oracle, 'time': interval_to_time,
     }
     #: raw parameters: bool becomes 0/1 so that `WHERE flag = ?` with True matches NUMBER(1)
     param_converters: ClassVar[dict[type, Converter]] = {bool: bool_to_number}

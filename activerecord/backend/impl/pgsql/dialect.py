@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from ...dialect import Dialect
 from ...features import Features
 from ...sql_lexer import POSTGRESQL
-from ...transaction import IsolationLevel, effective_level
+from ...transaction import IsolationLevel
 from .types import PostgreSQLTypeMap
 
 #: the protocol's Bind message counts parameters in an unsigned 16-bit field
@@ -45,7 +45,6 @@ class PostgreSQLDialect(Dialect):
                                     IsolationLevel.SNAPSHOT, IsolationLevel.SERIALIZABLE}),
     )
     type_map_class = PostgreSQLTypeMap
-    max_identifier_length = 63
     group_by_position = True
     cast_select_parameters = True   # pg8000 sends parameters as 'unknown': SELECT $1 would be text
     inline_integer_arguments = True
@@ -65,7 +64,16 @@ class PostgreSQLDialect(Dialect):
         'ROUND(TRUNC(SUM({distinct}{arg}){over}, {exact_places}) / COUNT({distinct}{arg}){over}, {places})')}
     # A datetime field is an instant here (TIMESTAMPTZ), and CAST(x AS VARCHAR(n)) would truncate.
     cast_types: ClassVar[dict[str, str]] = {**Dialect.cast_types, 'datetime': 'TIMESTAMPTZ', 'str': 'TEXT'}
-    #: an isolation level -> the words PostgreSQL uses for it, where they differ
+    # JSONB and native arrays (query/documents.py); a key is cast so that PostgreSQL picks ->(text) or ->(int)
+    operator_templates: ClassVar[dict[str, str]] = {
+        'json_member': '({0} -> CAST({1} AS TEXT))', 'json_element': '({0} -> CAST({1} AS INTEGER))',
+        'json_member_text': '({0} ->> CAST({1} AS TEXT))', 'json_element_text': '({0} ->> CAST({1} AS INTEGER))',
+        'json_value': 'CAST({0} AS JSONB)', 'json_keys': 'CAST({0} AS TEXT[])',
+        'json_contains': '{0} @> {1}', 'json_contained_by': '{0} <@ {1}', 'json_has_key': '{0} ? {1}',
+        'json_has_any_key': '{0} ?| {1}', 'json_has_all_keys': '{0} ?& {1}',
+        'array_contains': '{0} @> {1}', 'array_contained_by': '{0} <@ {1}', 'array_overlaps': '{0} && {1}',
+        'array_any_eq': '{1} = ANY({0})'}
+    # SNAPSHOT is PostgreSQL's REPEATABLE READ under its own name
     isolation_sql: ClassVar[dict[IsolationLevel, str]] = {IsolationLevel.SNAPSHOT: 'REPEATABLE READ'}
 
     def sync_identity_sql(self, table: str, column: str) -> tuple[str, tuple]:
@@ -78,12 +86,3 @@ class PostgreSQLDialect(Dialect):
         # second literally (a plain column name).
         target = (self.quote_table(table), column)
         return sql, target + target
-
-    def begin_statements(self, level: IsolationLevel | None, read_only: bool, features: Features) -> list[str]:
-        """BEGIN [ISOLATION LEVEL ...] [READ ONLY], one statement, no session state to undo."""
-        if level is None:
-            return [self.begin_read_only_template if read_only else self.begin_template]
-        actual = effective_level(level, features.isolation_levels, self.name)
-        access = self.read_only_clause if read_only else ''
-        return [self.begin_with_isolation_template.format(
-            level=self.isolation_sql.get(actual, actual.value), access=access)]

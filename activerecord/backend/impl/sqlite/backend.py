@@ -5,27 +5,40 @@ import itertools
 import os
 import sqlite3
 import threading
-from typing import Any, ClassVar
+from typing import Any
 
 from .... import errors
 from ....errors import ConfigurationError
 from ...base import StorageBackend
+from ...options import OptionParser, choice, flag, refused
 from ...typing import ConnectionConfig
 from .dialect import SQLiteDialect
 from .functions import refusal, register_functions
 
 _memory_names = itertools.count(1)
 
-#: option -> allowed values (a set) or a type; options become PRAGMAs on every new connection
-PRAGMA_OPTIONS: dict[str, Any] = {
-    'journal_mode': {'DELETE', 'TRUNCATE', 'PERSIST', 'MEMORY', 'WAL', 'OFF'},
-    'synchronous': {'OFF', 'NORMAL', 'FULL', 'EXTRA', '0', '1', '2', '3'},
-    'foreign_keys': bool,
-    'busy_timeout': int,
-    'cache_size': int,
-    'temp_store': {'DEFAULT', 'FILE', 'MEMORY', '0', '1', '2'},
-    'mmap_size': int,
-    'wal_autocheckpoint': int,
+
+def _pragma_integer(name: str, value: Any) -> int:
+    """Whatever int() takes but a bool: SQLite's PRAGMA numbers have always been read so (5.5 -> 5)."""
+    try:
+        if not isinstance(value, bool):
+            return int(value)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    raise refused(name, value, 'an integer')
+
+
+#: option -> parser; options become PRAGMAs on every new connection. PRAGMAs cannot take bound
+#: parameters, so only these checked words and integers are written into the statement.
+PRAGMA_OPTIONS: dict[str, OptionParser] = {
+    'journal_mode': choice('DELETE', 'TRUNCATE', 'PERSIST', 'MEMORY', 'WAL', 'OFF', any_case=True),
+    'synchronous': choice('OFF', 'NORMAL', 'FULL', 'EXTRA', '0', '1', '2', '3', any_case=True),
+    'foreign_keys': flag,
+    'busy_timeout': _pragma_integer,
+    'cache_size': _pragma_integer,
+    'temp_store': choice('DEFAULT', 'FILE', 'MEMORY', '0', '1', '2', any_case=True),
+    'mmap_size': _pragma_integer,
+    'wal_autocheckpoint': _pragma_integer,
 }
 DEFAULT_PRAGMAS = {'foreign_keys': True, 'busy_timeout': 5000}
 
@@ -48,7 +61,7 @@ class SQLiteBackend(StorageBackend):
     driver_module = 'sqlite3'
     dialect_class = SQLiteDialect
     paramstyle = 'qmark'
-    known_options = frozenset(PRAGMA_OPTIONS)
+    option_specs = PRAGMA_OPTIONS
     #: sqlite3 raises OperationalError for every SQLITE_ERROR (syntax, no such table/column):
     #: those are mistakes in the SQL, i.e. ProgrammingError in PEP 249's terms.
     error_codes = {'SQLITE_ERROR': errors.ProgrammingError, 'SQLITE_MISMATCH': errors.DataError,
@@ -59,7 +72,9 @@ class SQLiteBackend(StorageBackend):
 
     def __init__(self, config: ConnectionConfig, **overrides: Any) -> None:
         super().__init__(config, **overrides)
-        self.pragmas = {key: _pragma_value(key, value) for key, value in {**DEFAULT_PRAGMAS, **config.options}.items()}
+        #: PRAGMA name -> its value as written into `PRAGMA name = value`
+        self.pragmas = {key: ('ON' if value else 'OFF') if isinstance(value, bool) else str(value)
+                        for key, value in {**DEFAULT_PRAGMAS, **self.options}.items()}
         self.is_memory = config.database in (':memory:', '')
         # A private name in the memdb VFS: every pooled connection opens the same in-memory
         # database. (Shared-cache mode would too, but its table locks fail at once with
@@ -75,8 +90,6 @@ class SQLiteBackend(StorageBackend):
         if config.database is None:
             raise ConfigurationError("ConnectionConfig.database: None is not allowed for SQLiteBackend; "
                                      "expected a file path or ':memory:'")
-        for key, value in config.options.items():
-            _pragma_value(key, value)
 
     def connect_kwargs(self) -> dict[str, Any]:
         """sqlite3.connect arguments: autocommit mode (we BEGIN ourselves), any thread."""
@@ -117,19 +130,17 @@ class SQLiteBackend(StorageBackend):
         """sqlite3's extended error code name, e.g. 'SQLITE_CONSTRAINT_UNIQUE'."""
         return getattr(error, 'sqlite_errorname', None)
 
-    def translate_error(self, error: BaseException, connecting: bool = False) -> errors.ActiveRecordError:
-        """As the base, but an exact decimal aggregate's refusal is a DataError saying why.
+    def error_class(self, error: BaseException, code: Any) -> type[errors.DatabaseError] | None:
+        """An exact decimal aggregate that refused its result is a DataError (see driver_message)."""
+        if refusal.message is not None and 'user-defined' in str(error):
+            return errors.DataError
+        return super().error_class(error, code)
 
-        sqlite3 reports any exception of a Python function as a generic OperationalError
-        ("user-defined aggregate's 'finalize' method raised error"); the function left its
-        reason on this thread (functions.refusal).
-        """
-        reason = refusal.message
-        if reason is not None:
-            refusal.message = None
-            if 'user-defined' in str(error):
-                return errors.DataError(reason, code=self.error_code(error))
-        return super().translate_error(error, connecting)
+    def driver_message(self, error: BaseException) -> str:
+        """Why an exact decimal aggregate refused its result (sqlite3 says only "user-defined aggregate's
+        'finalize' method raised error"; the function left its reason in functions.refusal), else sqlite3's."""
+        reason, refusal.message = refusal.message, None
+        return reason if reason is not None and 'user-defined' in str(error) else super().driver_message(error)
 
     def where(self) -> str:
         """The database file (or ':memory:')."""
@@ -144,31 +155,4 @@ class SQLiteBackend(StorageBackend):
                 self._anchor = None
 
 
-def _pragma_value(key: str, value: Any) -> str:
-    """Check one PRAGMA option and render its value (PRAGMAs cannot take bound parameters)."""
-    allowed = PRAGMA_OPTIONS.get(key)
-    if allowed is None:
-        raise ConfigurationError(f'ConnectionConfig.options: {key!r} is not an option of SQLiteBackend; '
-                                 f'allowed: {", ".join(sorted(PRAGMA_OPTIONS))}')
-    if allowed is bool:
-        if isinstance(value, str) and value.lower() in ('1', '0', 'true', 'false', 'on', 'off', 'yes', 'no'):
-            value = value.lower() in ('1', 'true', 'on', 'yes')
-        if not isinstance(value, bool):
-            raise ConfigurationError(f'ConnectionConfig.options[{key!r}]: {value!r} is not allowed; expected True or False')
-        return 'ON' if value else 'OFF'
-    if allowed is int:
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            number = None
-        if number is None or isinstance(value, bool):
-            raise ConfigurationError(f'ConnectionConfig.options[{key!r}]: {value!r} is not allowed; expected an integer')
-        return str(number)
-    text = str(value).upper()
-    if text not in allowed:
-        raise ConfigurationError(f'ConnectionConfig.options[{key!r}]: {value!r} is not allowed; expected one of '
-                                 f'{", ".join(sorted(allowed))}')
-    return text
-
-
-__all__ = ['SQLiteBackend', 'errors']
+__all__ = ['SQLiteBackend']

@@ -38,8 +38,7 @@ class SQLiteDialect(Dialect):
     features = Features(
         generated_keys='lastrowid', returning=_VERSION >= (3, 35), upsert='on_conflict',
         transactional_ddl=True, alter_add_foreign_key=False, for_update=False, ilike=False,
-        right_join=_VERSION >= (3, 39),
-        full_join=_VERSION >= (3, 39), json=True, boolean_type=False,
+        right_join=_VERSION >= (3, 39), full_join=_VERSION >= (3, 39), json=True,
         max_parameters=32766 if _VERSION >= (3, 32) else 999,
         # the real limit is compiled into the library (often 250000): SQLite refuses more itself
         max_parameters_enforced=False, max_in_list=30000,

@@ -50,17 +50,13 @@ class InexactResult(ArithmeticError):
     """An exact aggregate whose result a double cannot hold."""
 
 
-def _refuse(message: str) -> None:
-    refusal.message = message
-    raise InexactResult(message)
-
-
 def _as_double(exact: decimal.Decimal, what: str) -> float:
     """The exact result as a double, refused when the double does not read back as it."""
     number = float(exact)
     if decimal.Decimal(repr(number)) != exact:
-        _refuse(f'the exact {what} {exact} has more than {FLOAT_DIGITS} significant digits: SQLite '
-                f'keeps decimals as doubles and cannot return it without rounding')
+        refusal.message = (f'the exact {what} {exact} has more than {FLOAT_DIGITS} significant digits: '
+                           'SQLite keeps decimals as doubles and cannot return it without rounding')
+        raise InexactResult(refusal.message)
     return number
 
 

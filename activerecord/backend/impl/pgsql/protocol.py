@@ -1,0 +1,132 @@
+"""pg8000's private API, fenced: the one module of activerecord that reaches inside pg8000.
+
+pg8000's DB-API cursor rescans every statement character by character to turn its paramstyle
+into `$n`, and spends three round trips per statement. Our placeholders are translated to `$n`
+once per SQL text (paramstyle 'dollar'), so `OneTripCursor` hands the SQL to the protocol as
+it is, in one round trip: Parse, Bind, Describe, Execute and Sync in a single write (a
+statement without parameters: one simple Query message). pg8000 has no public API for that,
+nor for the socket and the transaction status the adapter reads, hence the private names here.
+
+Each private name is checked against the installed pg8000 by
+tests/backends/test_driver_fences.py, which names the one that changed.
+"""
+from __future__ import annotations
+
+import datetime
+import decimal
+import socket
+from typing import Any, Sequence
+
+from ...base import require_driver
+
+# Through require_driver, so that importing the backend without pg8000 names the pip extra.
+dbapi, core, converters = (require_driver(module, 'pgsql', 'PostgreSQLBackend')
+                           for module in ('pg8000.dbapi', 'pg8000.core', 'pg8000.converters'))
+make_params = converters.make_params   # undocumented: pg8000's own parameter encoder
+
+#: the pg8000 releases this module was written and checked for (pyproject.toml pins the same);
+#: 1.31.3 is the first with the startup_params the adapter's connect sends
+WRITTEN_FOR = '>=1.31.3,<1.32'
+
+#: Python type -> the type OID its parameters are declared with. Other values (str, None, bytes,
+#: UUID, lists, JSON text) go untyped and take the type the statement gives them, as literals do.
+_PARAMETER_OIDS: dict[type, int] = {
+    bool: 16, float: 701, decimal.Decimal: 1700, datetime.date: 1082, datetime.timedelta: 1186,
+}
+_INT4, _INT8, _NUMERIC, _TIMESTAMP, _TIMESTAMPTZ = 23, 20, 1700, 1114, 1184
+#: ReadyForQuery statuses of a session inside a transaction (a healthy one, a failed one)
+_OPEN_STATUSES = frozenset({core.IN_TRANSACTION, core.IN_FAILED_TRANSACTION})
+
+
+def parameter_types(values: Sequence[Any]) -> tuple[int, ...]:
+    """Type OIDs for the Parse message, so that `SELECT ?` and `depth + ?` know an int is one."""
+    oids = []
+    typed = False
+    for value in values:
+        kind = type(value)
+        if kind is int:
+            # The smallest type that holds it: an int4 widens to int8 or numeric where needed,
+            # and functions taking integer (repeat, substr, ...) accept it.
+            oid = _INT4 if -2**31 <= value < 2**31 else _INT8 if -2**63 <= value < 2**63 else _NUMERIC
+        elif kind is datetime.datetime:
+            oid = _TIMESTAMP if value.tzinfo is None else _TIMESTAMPTZ
+        else:
+            oid = _PARAMETER_OIDS.get(kind, 0)
+        typed = typed or oid != 0
+        oids.append(oid)
+    return tuple(oids) if typed else ()
+
+
+class OneTripCursor(dbapi.Cursor):
+    """A pg8000 cursor that sends `$n` SQL as it is, in one round trip."""
+
+    def execute(self, operation: str, args: Sequence[Any] = (), stream: Any = None) -> None:
+        """Parse, bind, describe and execute `operation` with `args` bound to $1, $2, ..."""
+        # _c, _context and _row_iter are the fields pg8000's own execute() fills and its
+        # fetch methods read; the checks below are the ones its execute() makes.
+        connection = self._c
+        if connection is None:
+            raise dbapi.InterfaceError('Cursor closed')
+        if connection._sock is None:
+            raise dbapi.InterfaceError('connection is closed')
+        if not args and stream is None:
+            # Nothing to bind: one Query message, as pg8000's own cursor sends it. The server
+            # skips the bind/describe steps (about a fifth of the client+server CPU of a
+            # `SELECT 1`, see docs/performance.md).
+            context = connection.execute_simple(operation)
+        else:
+            # Parameters are encoded before anything is sent: a value that fails to encode must
+            # not leave half a message exchange on the wire.
+            params = make_params(connection.py_types, args)   # py_types: the connection's encoders
+            context = core.Context(operation, stream=stream)
+            # pg8000's execute_unnamed() syncs and waits after Parse and again after Describe;
+            # writing all five messages with one Sync is what saves the two round trips.
+            connection.send_PARSE(core.NULL_BYTE, operation, parameter_types(args))
+            connection.send_BIND(core.NULL_BYTE, params)
+            # pg8000 only describes statements; the portal's Describe goes through _send_message.
+            connection._send_message(core.DESCRIBE, core.PORTAL + core.NULL_BYTE)
+            connection.send_EXECUTE()
+            # _sock is the buffered socket file; _write/_flush turn its OSError into InterfaceError.
+            core._write(connection._sock, core.SYNC_MSG)
+            core._flush(connection._sock)
+            connection.handle_messages(context)
+        self._context = context
+        # pg8000 builds each row as a list; DB-API rows (and the other backends') are tuples.
+        self._row_iter = None if context.rows is None else map(tuple, context.rows)
+
+
+class OneTripConnection(dbapi.Connection):
+    """pg8000's connection, handing out the one-round-trip cursor."""
+
+    def cursor(self) -> OneTripCursor:
+        """A cursor that sends SQL as translated by activerecord."""
+        return OneTripCursor(self)
+
+
+def transaction_open(raw: Any) -> bool:
+    """Whether the server's last ReadyForQuery said a transaction is open: no round trip."""
+    # pg8000 keeps that status in _transaction_status and offers no public reader.
+    return raw._transaction_status in _OPEN_STATUSES
+
+
+def transaction_failed(raw: Any) -> bool:
+    """Whether the open transaction has failed (only ROLLBACK is accepted now)."""
+    return raw._transaction_status == core.IN_FAILED_TRANSACTION
+
+
+def is_closed(raw: Any) -> bool:
+    """Whether the connection's socket is gone (closed by us or after a network error)."""
+    # pg8000's close() sets _usock (and _sock, its buffered file) to None; closing twice raises.
+    return raw._usock is None
+
+
+def tune_socket(raw: Any, read_timeout: float | None) -> None:
+    """Set the socket's read timeout (None: wait as long as a statement runs) and TCP_NODELAY."""
+    # pg8000 keeps its connect timeout on the socket (_usock, no public accessor), which would
+    # cut off any statement running longer than connect_timeout.
+    sock = raw._usock
+    sock.settimeout(read_timeout)
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        # pg8000 leaves Nagle's algorithm on: the last piece of a statement longer than its
+        # 8 KB write buffer then waits for the server's delayed ACK, about 40 ms.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
