@@ -7,6 +7,7 @@
     user.posts()                          # read once, then cached; user.posts(reload=True)
     user.posts.query().where(...)         # a query of the user's posts
     user.posts.create(title='...')        # a post whose user_id is user.id
+    user.groups.add(group, role='admin')  # through: saves the join record (also remove, set)
     User.query().with_('posts.comments')  # eager: one statement per relation level
 """
 from ..query import register_eager_loading

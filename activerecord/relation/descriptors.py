@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Generic, Iterable, Sequence, TypeVar
 from ..errors import ActiveRecordError
 from ..model.base import ActiveRecord
 from ..model.metadata import snake_case
-from . import cache, loading
+from . import cache, links, loading
 from .dependent import register as register_dependents
 from .errors import RelationError
 from .resolution import resolve_target, target_name
@@ -324,6 +324,24 @@ class HasAccessor(BoundRelation):
             else:
                 cache.put(self.instance, relation.name, key, child)
         return child
+
+    # -- many-to-many writes (a HasMany with through=...) -------------------------------------
+
+    def add(self, target: Any, **join_fields: Any) -> Any:
+        """Link `target` (a saved record) to this one: saves one join record with `join_fields` on
+        it, in a transaction, then refreshes the cached relation; returns the join record.
+        A duplicate link is what the join table allows (IntegrityError under a unique index)."""
+        return links.add(self.relation, self.instance, target, join_fields, relations_of)
+
+    def remove(self, *targets: Any) -> int:
+        """Unlink the targets: deletes every join record linking this record and one of them (in a
+        transaction), then refreshes the cached relation; returns how many were deleted."""
+        return links.remove(self.relation, self.instance, targets, relations_of)
+
+    def set(self, targets: Iterable[Any], **join_fields: Any) -> None:
+        """Make the links exactly `targets`, in one transaction: deletes the join records of the
+        others, adds the missing ones (with `join_fields`); then refreshes the cached relation."""
+        links.set_links(self.relation, self.instance, targets, join_fields, relations_of)
 
 
 class BelongsTo(Relation[T]):
