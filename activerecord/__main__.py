@@ -1,4 +1,4 @@
-"""`python -m activerecord demo | check URL`."""
+"""`python -m activerecord demo | check URL | --version`."""
 from __future__ import annotations
 
 import sys

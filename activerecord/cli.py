@@ -1,4 +1,4 @@
-"""`python -m activerecord`: the `demo` and `check` commands.
+"""`python -m activerecord`: the `demo` and `check` commands, and `--version`.
 
 `check` is what an operator runs when a deployment cannot reach its database, so every failure
 it knows about ends in one plain sentence and a non-zero exit: never a traceback, never the
@@ -16,6 +16,7 @@ from .backend.registry import backend_class_for
 from .backend.typing import ConnectionConfig, split_user_info
 from .demo import run_demo
 from .errors import ActiveRecordError, ConfigurationError
+from .version import __version__
 
 PROG = 'python -m activerecord'
 
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description='activerecord: an ActiveRecord ORM on pydantic models, for SQLite, '
                                'MySQL/MariaDB, PostgreSQL, Oracle and SQL Server.')
+    parser.add_argument('--version', action='version', version=__version__)
     commands = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
     demo = commands.add_parser(
         'demo', help='run the social-media example end to end',

@@ -1,6 +1,6 @@
 """Docs that run: every ```python block of README.md and docs/**/*.md is executed.
 
-The conventions (see docs/index.md, "Examples that run"):
+The conventions (see docs/contributing.md, "Examples that run"):
 - A page's blocks run in order in one namespace, in a fresh temporary working directory, on
   SQLite unless marked otherwise; docs/examples is importable.
 - `<!-- server: postgresql -->` (or mysql, oracle, mssql) on the line before a block runs it on

@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / 'activerecord'
 #: the floors, lowest first, by the name under `activerecord.`; `activerecord/__init__.py` is
 #: above them all
 FLOORS = (
-    ('errors', 'spatial'),
+    ('errors', 'spatial', 'version'),
     ('backend',),
     ('query',),
     ('model',),

@@ -131,6 +131,8 @@ class Dialect:
     begin_with_isolation_template: ClassVar[str | None] = 'BEGIN ISOLATION LEVEL {level}{access}'
     #: an isolation level -> the words the database uses for it, where they differ from its name
     isolation_sql: ClassVar[dict[IsolationLevel, str]] = {}
+    #: a level the database gives under another name -> that level (not listed in the features)
+    isolation_aliases: ClassVar[dict[IsolationLevel, IsolationLevel]] = {}
     read_only_clause: ClassVar[str] = ' READ ONLY'
     commit_sql: ClassVar[str] = 'COMMIT'
     rollback_sql: ClassVar[str] = 'ROLLBACK'
@@ -187,6 +189,18 @@ class Dialect:
     #: 'array_overlaps', 'match_boolean', 'st_within', ...) -> its SQL, with {0}, {1}, ... for the
     #: operands in order; an operation missing here is not supported (NotSupportedError)
     operator_templates: ClassVar[dict[str, str]] = {}
+    #: portable functions of the query layer -> their SQL: 'extract_<part>' and 'date_trunc_<unit>' with
+    #: {0} the operand (a '..._date' key for a date operand where it differs), in UTC; 'string_agg' with
+    #: {arg}, {sep} (bound), {order} (the ORDER BY items), {keys} and {directions} ('a'/'d' per key,
+    #: bound); a function missing here is not supported (NotSupportedError)
+    portable_function_templates: ClassVar[dict[str, str]] = {}
+    #: cast(x, str) of a 'bool', 'decimal' ({places}: its places), 'date' or 'datetime' x -> the SQL giving
+    #: the text every backend gives ('true', '12.40', '2009-03-08', '2009-03-08 23:30:15.000000' in UTC),
+    #: {0} the operand; a type missing here is a plain CAST
+    text_cast_templates: ClassVar[dict[str, str]] = {}
+    #: a JSON path string ('$."a"[0]', query/documents.py) is written as a quoted literal, not bound
+    #: (Oracle's JSON_VALUE takes no bind variable for its path)
+    json_path_literal: ClassVar[bool] = False
     #: the driver sends parameters untyped (pg8000): a number or date in a select list is wrapped
     #: in CAST(? AS type) so that the server does not read it as text
     cast_select_parameters: ClassVar[bool] = False
@@ -301,7 +315,7 @@ class Dialect:
         if level is None:
             return [self.begin_read_only_template if read_only else self.begin_template]
         access = self.read_only_clause if read_only else ''
-        actual = effective_level(level, features.isolation_levels, self.name)
+        actual = effective_level(self.isolation_aliases.get(level, level), features.isolation_levels, self.name)
         return [self.begin_with_isolation_template.format(level=self.isolation_sql.get(actual, actual.value),
                                                           access=access)]
 

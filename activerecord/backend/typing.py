@@ -174,9 +174,12 @@ class ConnectionConfig:
                 values[key] = _coerce(key, raw)
             else:
                 options[key] = raw
+        sslmode = options.pop('sslmode', None)   # libpq's, in a URL only: mapped onto the TLS fields
         if options:
             values['options'] = options
         values.update(overrides)
+        if sslmode is not None:
+            values = _apply_sslmode(values, sslmode)
         return cls(**values)
 
     @classmethod
@@ -196,6 +199,64 @@ class ConnectionConfig:
             raise ConfigurationError(f'ConnectionConfig.from_env: no variable starting with {prefix!r} is set; '
                                      f'expected {prefix}URL or {prefix}DATABASE, {prefix}HOST, ...')
         return cls(**values)
+
+
+#: libpq's sslmode values a PostgreSQL URL may carry (prefer and allow, which fall back to plain
+#: text without saying so, are not among them)
+SSLMODES = ('disable', 'require', 'verify-ca', 'verify-full')
+
+
+def _apply_sslmode(values: dict[str, Any], mode: str) -> dict[str, Any]:
+    """Map libpq's `sslmode` onto the TLS fields, never weaker than asked.
+
+    disable: no TLS. require: TLS, the certificate not checked (unless ssl_ca is given: then the
+    chain is, as libpq does). verify-ca: TLS, the chain checked against ssl_ca, not the host
+    name. verify-full: TLS, the chain and the host name checked.
+    """
+    options = dict(values.get('options', {}))
+    if values.get('scheme') != 'postgresql':
+        raise ConfigurationError(f'ConnectionConfig.options[\'sslmode\']: sslmode is a PostgreSQL setting and this is '
+                                 f'a {values.get("scheme")} URL; expected ssl_ca=..., ssl_verify=... for its TLS')
+    if mode not in SSLMODES:
+        raise ConfigurationError(f'ConnectionConfig.options[\'sslmode\']: {mode!r} is not allowed; expected one of '
+                                 f'{", ".join(SSLMODES)}')
+    ssl_option = options.get('ssl')
+    if isinstance(ssl_option, str) and ssl_option.lower() not in FLAG_WORDS:
+        raise ConfigurationError(f'ConnectionConfig.options[\'ssl\']: {ssl_option!r} is not allowed; expected '
+                                 'true/false, yes/no, on/off or 1/0')
+    ssl_asked = FLAG_WORDS.get(ssl_option.lower()) if isinstance(ssl_option, str) else ssl_option
+
+    def conflict(setting: str) -> ConfigurationError:
+        return ConfigurationError(f'ConnectionConfig.options[\'sslmode\']: sslmode={mode} conflicts with {setting}')
+
+    if mode == 'disable':
+        for name in ('ssl_ca', 'ssl_cert'):
+            if values.get(name) is not None:
+                raise conflict(f'{name}={values[name]!r}: a CA or certificate file asks for TLS, '
+                               'sslmode=disable for none; drop one of them')
+        if ssl_asked:
+            raise conflict('ssl=true')
+        options['ssl'] = False
+    else:
+        if ssl_asked is False:
+            raise conflict('ssl=false')
+        options['ssl'] = True
+        if mode == 'require':
+            if values.get('ssl_ca') is None and 'ssl_verify' not in values:
+                values['ssl_verify'] = False    # encrypted, but the server's certificate is not checked
+            elif values.get('ssl_ca') is not None:
+                options['ssl_check_hostname'] = False
+        else:
+            if values.get('ssl_ca') is None:
+                raise ConfigurationError(f'ConnectionConfig.ssl_ca: None is not allowed with sslmode={mode}; '
+                                         'expected the path of the CA certificate (PEM) that signed the '
+                                         "server's certificate, e.g. ?sslmode=" + mode + '&ssl_ca=ca.pem')
+            if values.get('ssl_verify') is False:
+                raise conflict('ssl_verify=false')
+            if mode == 'verify-ca':
+                options['ssl_check_hostname'] = False
+    values['options'] = options
+    return values
 
 
 def split_user_info(rest: str) -> tuple[str | None, str]:

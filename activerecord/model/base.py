@@ -14,7 +14,7 @@ from ..backend.typing import ConnectionConfig
 from ..errors import ConfigurationError, ValidationError
 from ..query import ColumnNamespace, Query
 from . import config as _config
-from . import ddl, hooks, schema_check
+from . import ddl, hooks, schema_check, schemas
 from .bulk import BulkMixin
 from .column import Column
 from .crud import CrudMixin
@@ -276,6 +276,17 @@ class ActiveRecord(StateMixin, CrudMixin, FinderMixin, BulkMixin, BaseModel, met
     def check_schema(cls) -> list[Any]:
         """How the live table differs from the model (SchemaDifference items; [] when they agree)."""
         return schema_check.differences(cls.__meta__, cls.backend())
+
+    @classmethod
+    def create_schema(cls) -> type[BaseModel]:
+        """A pydantic model for a create request body: the fields without those the database or the
+        ORM fills in (generated key, mixin fields, `Column(read_only=True)`); other keys are refused."""
+        return schemas.build_schema(cls, 'create')
+
+    @classmethod
+    def update_schema(cls) -> type[BaseModel]:
+        """Like create_schema(), with every field optional (read it with model_dump(exclude_unset=True))."""
+        return schemas.build_schema(cls, 'update')
 
     @classmethod
     def _checked_backend(cls) -> StorageBackend:

@@ -30,15 +30,18 @@ class Column:
     """Column details: primary_key, unique, index, name (column name), default (database default).
 
     Other keyword arguments: `references=Model` or `'table.column'` (a foreign key, with
-    `on_delete='CASCADE'` etc.), `autoincrement=False` (no generated integer key), and
+    `on_delete='CASCADE'` etc.), `autoincrement=False` (no generated integer key),
+    `read_only=True` (left out of the request schemas `create_schema()`/`update_schema()`), and
     backend-specific options (`fulltext=True` on MySQL, `srid=4326` for spatial columns).
     """
 
-    __slots__ = ('primary_key', 'unique', 'index', 'name', 'default', 'options')
+    __slots__ = ('primary_key', 'unique', 'index', 'name', 'default', 'read_only', 'options')
 
     def __init__(self, *, primary_key: bool = False, unique: bool = False, index: bool = False,
-                 name: str | None = None, default: Any = UNSET, **options: Any) -> None:
-        for flag, value in (('primary_key', primary_key), ('unique', unique), ('index', index)):
+                 name: str | None = None, default: Any = UNSET, read_only: bool = False,
+                 **options: Any) -> None:
+        for flag, value in (('primary_key', primary_key), ('unique', unique), ('index', index),
+                            ('read_only', read_only)):
             if not isinstance(value, bool):
                 raise ConfigurationError(f'Column({flag}={value!r}): expected True or False')
         if name is not None and (not isinstance(name, str) or not name or '\x00' in name):
@@ -48,6 +51,7 @@ class Column:
         self.index = index
         self.name = name
         self.default = default
+        self.read_only = read_only
         self.options = dict(options)
 
     @property
@@ -56,7 +60,7 @@ class Column:
         return self.default is not UNSET
 
     def __repr__(self) -> str:
-        parts = [f'{slot}={getattr(self, slot)!r}' for slot in ('primary_key', 'unique', 'index')
+        parts = [f'{slot}={getattr(self, slot)!r}' for slot in ('primary_key', 'unique', 'index', 'read_only')
                  if getattr(self, slot)]
         if self.name is not None:
             parts.append(f'name={self.name!r}')

@@ -5,8 +5,8 @@ aliased, table, Frame, Query. Public here only: match (full-text search over sev
 """
 from .tree import Expression, and_, or_, raw, value
 from .expressions import ColumnNamespace, ColumnRef
-from .nodes import case, cast, exists
-from .functions import Frame, func
+from .nodes import case, exists
+from .functions import Frame, cast, func
 from .query import Query, register_eager_loading
 from .set_ops import CompoundQuery
 from .sources import aliased, table

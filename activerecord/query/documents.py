@@ -7,6 +7,12 @@
     Post.c.tags.overlaps(['a', 'b'])      "posts"."tags" && ?          (native arrays)
     Post.c.tags.any_eq('a')               ? = ANY("posts"."tags")
 
+Paths are portable: a dialect with a 'json_path' template (SQLite json_extract, MySQL
+JSON_EXTRACT/JSON_UNQUOTE, Oracle and SQL Server JSON_VALUE) gets the whole chain as one call
+with one path string '$."a"[0]', and a compared Python value as the scalar that call returns
+(JsonScalar); PostgreSQL keeps its -> / ->> chain and compares jsonb. docs/queries.md, "JSON
+paths", states the meaning the live backends share.
+
 Whether a list field is a JSON document or a native array is the dialect type map's decision,
 made when the SQL is rendered; the SQL is the dialect's `operator_templates` ('json_member',
 'json_contains', 'array_overlaps', ...). Keys and values are always bound parameters; the `?`
@@ -14,6 +20,7 @@ operators are told apart from placeholders by `features.question_mark_operators`
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..backend.types import json_dumps
@@ -78,7 +85,14 @@ class ArrayOperators:
 
 def json_value(value: Any) -> Operation:
     """A Python value bound as JSON text, typed as the dialect's JSON."""
-    return Operation('json_value', (Parameter(json_dumps(value)),), 'json', 'a JSON value')
+    return Operation('json_value', (Parameter(_json_text(value)),), 'json', 'a JSON value')
+
+
+def _json_text(value: Any) -> str:
+    """JSON text of a value; a finite Decimal is a JSON number (as a document stores 1.5), not a string."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return str(value)
+    return json_dumps(value)
 
 
 class JsonPath(JsonOperators, UnofferedOperators, Expression):
@@ -108,14 +122,113 @@ class JsonPath(JsonOperators, UnofferedOperators, Expression):
         if hasattr(value, '__sql__'):
             return value
         # A JSON value compares with JSON (meta['n'] == 3 matches the number 3, not '3').
-        return Value(value) if self.as_text else json_value(value)
+        return Value(value) if self.as_text else JsonScalar(value)
+
+    def _chain(self) -> tuple[Any, list[str | int]]:
+        """(the document column, the keys from it down to this path)."""
+        keys: list[str | int] = [self.key]
+        document = self.document
+        while isinstance(document, JsonPath):
+            keys.append(document.key)
+            document = document.document
+        return document, keys[::-1]
 
     def __sql__(self, ctx: 'SQLContext') -> None:
+        whole = 'json_path_text' if self.as_text else 'json_path'
+        if whole in ctx.dialect.operator_templates:
+            # databases with a path function (json_extract, JSON_VALUE): one call, one path string
+            document, keys = self._chain()
+            render_operation(ctx, whole, (document, JsonPathString(keys)), 'json', 'column[key]')
+            return
         operation = ('json_element' if isinstance(self.key, int) else 'json_member') + ('_text' if self.as_text else '')
-        render_operation(ctx, operation, (self.document, Parameter(self.key)), 'json', 'column[key]')
+        render_operation(ctx, operation, (self.document, SharedParameter(self.key)), 'json', 'column[key]')
 
     def __repr__(self) -> str:
         return f'{self.document!r}[{self.key!r}]' + ('.astext' if self.as_text else '')
+
+
+class SharedParameter(Expression):
+    """A path's key or path string: bound, and where placeholders are numbered the same key bound
+    again is the same placeholder, so that a path in the select list and in GROUP BY is one
+    expression to the server."""
+
+    __slots__ = ('value',)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __sql__(self, ctx: 'SQLContext') -> None:
+        ctx.shared_param(self.value)
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+class JsonPathString(Expression):
+    """A path string '$."a"[0]' for a path function: bound, or a quoted literal where it must be one."""
+
+    __slots__ = ('keys',)
+
+    def __init__(self, keys: list[str | int]) -> None:
+        self.keys = keys
+
+    def text(self) -> str:
+        parts = ['$']
+        for key in self.keys:
+            if isinstance(key, int):
+                if key < 0:
+                    raise ActiveRecordError(f'a JSON array index must be 0 or more here, got {key!r}')
+                parts.append(f'[{key}]')
+            elif '"' in key or '\\' in key:
+                raise ActiveRecordError(f'a JSON key in a path may not contain " or \\, got {key!r}')
+            else:
+                parts.append(f'."{key}"')
+        return ''.join(parts)
+
+    def __sql__(self, ctx: 'SQLContext') -> None:
+        path = self.text()
+        if ctx.dialect.json_path_literal:   # Oracle's JSON_VALUE takes no bound path
+            ctx.literal("'" + path.replace("'", "''") + "'")
+        else:
+            ctx.shared_param(path)
+
+    def __repr__(self) -> str:
+        return f'JsonPathString({self.keys!r})'
+
+
+#: Python types a JSON path's scalar compares with on every database
+_SCALARS = (str, int, float, Decimal)
+
+
+class JsonScalar(Expression):
+    """A Python value compared with a JSON path: JSON where the database compares JSON
+    (PostgreSQL's jsonb), else the scalar as the path function returns it ('json_scalar_json':
+    the database reads the JSON text of the value; 'json_scalar': the value itself, a bool as the
+    text 'true'/'false')."""
+
+    __slots__ = ('value',)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __sql__(self, ctx: 'SQLContext') -> None:
+        dialect = ctx.dialect
+        templates = dialect.operator_templates
+        if 'json_path' not in templates:
+            json_value(self.value).__sql__(ctx)
+            return
+        value = self.value
+        if not isinstance(value, _SCALARS):   # bool is an int
+            raise ActiveRecordError(f'on {dialect.name} a JSON path compares with a str, int, float, Decimal or '
+                                    f'bool; got {type(value).__name__} {value!r}')
+        if 'json_scalar_json' in templates:
+            render_operation(ctx, 'json_scalar_json', (Parameter(_json_text(value)),), 'json', 'a JSON value')
+        else:
+            plain = ('true' if value else 'false') if isinstance(value, bool) else value
+            render_operation(ctx, 'json_scalar', (Parameter(plain),), 'json', 'a JSON value')
+
+    def __repr__(self) -> str:
+        return repr(self.value)
 
 
 class DocumentOp(Expression):

@@ -1,6 +1,7 @@
 """SQL functions (`func.<name>(...)`) and window functions (`.over(...)`)."""
 from __future__ import annotations
 
+import datetime
 import decimal
 import functools
 import re
@@ -9,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..backend.types import ColumnSpec
 from ..errors import ActiveRecordError, NotSupportedError
-from .tree import ATOM, Expression, Ordering, Value, clause
+from .nodes import cast as plain_cast
+from .tree import ATOM, Cast, Expression, Ordering, Value, clause
 from .result_types import (DIVISION_PLACES, FLOAT, INT, TEXT, Scope, first_typed, python_type_of,
                            render_scope, result_type, rule)
 
@@ -149,15 +151,171 @@ class _FunctionFactory:
         return f'func.{self.name}'
 
 
-class _FunctionNamespace:
-    """`func.count()`, `func.lower(User.c.name)`, `func.rank().over(...)`: any SQL function."""
+# -- portable date functions and ordered string aggregation ---------------------------------
 
-    def __getattr__(self, name: str) -> _FunctionFactory:
+#: the parts func.extract() takes ('dow': day of week, Sunday = 0) and the units of func.date_trunc()
+EXTRACT_PARTS = ('year', 'month', 'day', 'hour', 'minute', 'second', 'dow')
+TRUNC_UNITS = ('year', 'month', 'day', 'hour')
+
+
+def _part(value: Any, allowed: tuple[str, ...], function: str) -> str:
+    if not isinstance(value, str) or value.lower() not in allowed:
+        raise ActiveRecordError(f'func.{function}(): the part must be one of '
+                                f'{", ".join(map(repr, allowed))}, got {value!r}')
+    return value.lower()
+
+
+def _operand(value: Any, function: str, what: str = 'a date or datetime') -> Any:
+    if not hasattr(value, '__sql__'):
+        raise ActiveRecordError(f'func.{function}() takes a column expression (Model.c.field) of {what}, '
+                                f'got {type(value).__name__} {value!r}')
+    return value
+
+
+def _render_template(ctx: 'SQLContext', form: str, operands: dict[str, Any]) -> None:
+    """A dialect template: its text as it is, each {field} rendered as that operand (a node, or a
+    function that renders into the context)."""
+    for text, field in _template(form):
+        if text:
+            ctx.literal(text)
+        if field is not None:
+            operand = operands[field]
+            if callable(operand) and not hasattr(operand, '__sql__'):
+                operand(ctx)
+            else:
+                with clause(ctx, 'argument'):
+                    ctx.sql(operand)
+
+
+class _DateFunction(Expression):
+    """A date function rendered from Dialect.portable_function_templates, by its operand's type."""
+
+    __slots__ = ('part', 'operand')
+    function = ''
+    precedence = ATOM
+
+    def __init__(self, part: str, operand: Any) -> None:
+        self.part = part
+        self.operand = operand
+
+    def __sql__(self, ctx: 'SQLContext') -> None:
+        key = f'{self.function}_{self.part}'
+        kind = python_type_of(self.operand, render_scope(ctx))
+        templates = ctx.dialect.portable_function_templates
+        form = templates.get(key + '_date') if kind is datetime.date else None
+        if form is None:
+            form = templates.get(key)
+        if form is None:
+            raise NotSupportedError(f'{ctx.dialect.name} has no {self.function} of {self.part!r}')
+        _render_template(ctx, form, {'0': self.operand})
+
+    def __repr__(self) -> str:
+        return f'func.{self.function}({self.part!r}, {self.operand!r})'
+
+
+class Extract(_DateFunction):
+    """func.extract('year', col): a part of a date or datetime (in UTC) as an int."""
+
+    __slots__ = ()
+    function = 'extract'
+
+
+class DateTrunc(_DateFunction):
+    """func.date_trunc('month', col): the date or datetime (in UTC) cut to the start of its unit."""
+
+    __slots__ = ()
+    function = 'date_trunc'
+
+
+def _extract(part: Any, operand: Any) -> Extract:
+    return Extract(_part(part, EXTRACT_PARTS, 'extract'), _operand(operand, 'extract'))
+
+
+def _date_trunc(unit: Any, operand: Any) -> DateTrunc:
+    return DateTrunc(_part(unit, TRUNC_UNITS, 'date_trunc'), _operand(operand, 'date_trunc'))
+
+
+class StringAgg(Expression):
+    """func.string_agg(col, ', ', order_by=[...]): the group's values joined by a separator, in order."""
+
+    __slots__ = ('operand', 'separator', 'order_by')
+    precedence = ATOM
+
+    def __init__(self, operand: Any, separator: Any, order_by: Any) -> None:
+        if not isinstance(separator, str):
+            raise ActiveRecordError(f'func.string_agg(): the separator must be a str, got {separator!r}')
+        self.operand = _operand(operand, 'string_agg', 'the values to join')
+        self.separator = separator
+        self.order_by = tuple(item if isinstance(item, Ordering) else Ordering(item)
+                              for item in _expression_list(order_by, 'order_by'))
+        if not self.order_by:
+            raise ActiveRecordError('func.string_agg() needs order_by=[...]: the order of the joined values')
+
+    def __sql__(self, ctx: 'SQLContext') -> None:
+        form = ctx.dialect.portable_function_templates.get('string_agg')
+        if form is None:
+            raise NotSupportedError(f'{ctx.dialect.name} has no ordered string aggregation')
+        _render_template(ctx, form, {
+            'arg': self.operand,
+            'sep': lambda ctx: ctx.param(self.separator),
+            'order': lambda ctx: ctx.join(self.order_by),
+            'keys': lambda ctx: ctx.join(item.expression for item in self.order_by),
+            'directions': lambda ctx: ctx.param(''.join('d' if item.descending else 'a' for item in self.order_by))})
+
+
+def _string_agg(operand: Any, separator: Any = ', ', *, order_by: Any = None) -> StringAgg:
+    return StringAgg(operand, separator, order_by)
+
+
+class TextCast(Cast):
+    """cast(x, str): x's text, the same on every backend for ints, decimals (to their places),
+    dates ('2009-03-08'), datetimes ('2009-03-08 23:30:15.000000', in UTC) and bools ('true').
+
+    A plain CAST writes a datetime with its zone on PostgreSQL, a decimal kept as a double on
+    SQLite without its trailing zeros, a bool as 1 on MySQL: Dialect.text_cast_templates
+    renders those by the operand's type."""
+
+    __slots__ = ()
+
+    def __sql__(self, ctx: 'SQLContext') -> None:
+        spec = result_type(self.expression, render_scope(ctx))
+        kind = spec.python_type if spec is not None else None
+        name = {bool: 'bool', decimal.Decimal: 'decimal', datetime.datetime: 'datetime',
+                datetime.date: 'date'}.get(kind) if kind is not None else None
+        form = ctx.dialect.text_cast_templates.get(name) if name is not None else None
+        if name == 'decimal' and form is not None:
+            if spec is None or spec.decimal_places is None:
+                form = None   # places known only to the database: its own text
+            else:
+                form = form.replace('{places}', str(int(spec.decimal_places)))
+        if form is None:
+            super().__sql__(ctx)
+        else:
+            _render_template(ctx, form, {'0': self.expression})
+
+
+def cast(expression: Any, to: Any) -> Cast:
+    """CAST(expression AS type): a Python type or a type name string; `cast(x, str)` is the same
+    text on every backend (TextCast)."""
+    if to is str:
+        return TextCast(expression, to)
+    return plain_cast(expression, to)
+
+
+_PORTABLE_FUNCTIONS: dict[str, Any] = {'extract': _extract, 'date_trunc': _date_trunc, 'string_agg': _string_agg}
+
+
+class _FunctionNamespace:
+    """`func.count()`, `func.lower(User.c.name)`, `func.rank().over(...)`: any SQL function.
+
+    `func.extract`, `func.date_trunc` and `func.string_agg` are portable: rendered per dialect."""
+
+    def __getattr__(self, name: str) -> Any:
         if name.startswith('__'):
             raise AttributeError(name)
         if not _FUNCTION_NAME.match(name):
             raise AttributeError(f'{name!r} is not a SQL function name')
-        return _FunctionFactory(name)
+        return _PORTABLE_FUNCTIONS.get(name) or _FunctionFactory(name)
 
 
 func = _FunctionNamespace()
@@ -322,3 +480,18 @@ def _round_type(argument: ColumnSpec | None, places: tuple[Any, ...]) -> ColumnS
 @rule(Window)
 def _window_type(node: Window, scope: Scope) -> ColumnSpec | None:
     return result_type(node.function, scope)
+
+
+@rule(Extract)
+def _extract_type(node: Extract, scope: Scope) -> ColumnSpec | None:
+    return INT
+
+
+@rule(DateTrunc)
+def _date_trunc_type(node: DateTrunc, scope: Scope) -> ColumnSpec | None:
+    return result_type(node.operand, scope)
+
+
+@rule(StringAgg)
+def _string_agg_type(node: StringAgg, scope: Scope) -> ColumnSpec | None:
+    return TEXT

@@ -37,7 +37,8 @@ def exists(subquery: Any) -> Exists:
 
 
 def cast(expression: Any, to: Any) -> Cast:
-    """CAST(expression AS type): a Python type or a type name string."""
+    """CAST(expression AS type): a Python type or a type name string. The public `cast`
+    (activerecord.cast, query/functions.py) also makes `cast(x, str)` the same text everywhere."""
     return Cast(expression, to)
 
 

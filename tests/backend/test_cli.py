@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import activerecord
 from activerecord.cli import main
 
 from conftest import require_server
@@ -113,3 +114,19 @@ def test_check_says_whether_tls_is_on_and_why_a_certificate_is_refused(tmp_path,
         err = capsys.readouterr().err
         assert f'cannot connect to postgresql at 127.0.0.1:{server.port}' in err
         assert 'certificate verify failed' in err
+
+
+def test_check_lists_the_isolation_levels_by_the_names_the_database_has(live, capsys):
+    assert main(['check', live.url]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.strip().startswith('isolation_levels'))
+    levels = line.split(None, 1)[1].split(', ')
+    expected = {'sqlite': ['SERIALIZABLE'], 'postgresql': ['READ COMMITTED', 'REPEATABLE READ', 'SERIALIZABLE'],
+                'mysql': ['READ COMMITTED', 'READ UNCOMMITTED', 'REPEATABLE READ', 'SERIALIZABLE']}
+    if live.name in expected:
+        assert levels == expected[live.name]      # PostgreSQL's SNAPSHOT is an alias, not a level of its own
+    assert live.name == 'mssql' or 'SNAPSHOT' not in levels
+
+
+def test_version_option_prints_the_package_version():
+    result = run('--version')
+    assert result.returncode == 0 and result.stdout == f'{activerecord.__version__}\n'

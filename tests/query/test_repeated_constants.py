@@ -83,7 +83,7 @@ def test_numbered_parameter_dialects_write_the_expression_once_as_text(dialect):
         assert count_placeholders(sql, dialect.lexical_rules) == 0
         substr = dialect.function_names.get('substr', 'SUBSTR')
         # select list, GROUP BY, ORDER BY (and the window's ORDER BY): one text every time
-        assert sql.count(f'{substr}(CAST(') == sql.count(', 1, 7)') >= 3, sql
+        assert sql.count(f'{substr}(') == sql.count(', 1, 7)') >= 3, sql
         sqlglot.parse_one(sql, read={'oracle': 'oracle', 'mssql': 'tsql'}[dialect.name])
 
 

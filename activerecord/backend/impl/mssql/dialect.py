@@ -80,6 +80,9 @@ class SQLServerDialect(Dialect):
     # concurrent upserts of one new key cannot both insert it; T-SQL ends a MERGE with `;`.
     merge_target_hint = ' WITH (HOLDLOCK)'
     merge_terminator = ';'
+    # JSON paths (query/documents.py): JSON_VALUE's text of a scalar ('true'/'false' for booleans)
+    operator_templates: ClassVar[dict[str, str]] = {
+        'json_path': 'JSON_VALUE({0}, {1})', 'json_path_text': 'JSON_VALUE({0}, {1})', 'json_scalar': '{0}'}
     boolean_literals: ClassVar[dict[bool, str]] = {True: '1', False: '0'}
     server_version_sql = 'SELECT @@VERSION'
 
@@ -95,6 +98,23 @@ class SQLServerDialect(Dialect):
         'int': 'BIGINT', 'float': 'FLOAT', 'decimal': 'DECIMAL(38, 10)', 'str': 'NVARCHAR(4000)',
         'text': 'NVARCHAR(MAX)', 'date': 'DATE', 'datetime': 'DATETIME2(6)', 'time': 'TIME(6)',
         'bool': 'BIT'}
+    # aware datetimes are DATETIMEOFFSET bound in UTC, so their fields are UTC; 1900-01-07 was a Sunday
+    portable_function_templates: ClassVar[dict[str, str]] = {
+        **{f'extract_{part}': f'DATEPART({part.upper()}, {{0}})'
+           for part in ('year', 'month', 'day', 'hour', 'minute', 'second')},
+        'extract_dow': "(DATEDIFF(DAY, CAST('1900-01-07' AS DATE), {0}) % 7)",
+        'date_trunc_year': 'CAST(DATEFROMPARTS(YEAR({0}), 1, 1) AS DATETIMEOFFSET(6))',
+        'date_trunc_month': 'CAST(DATEFROMPARTS(YEAR({0}), MONTH({0}), 1) AS DATETIMEOFFSET(6))',
+        'date_trunc_day': 'CAST(CAST({0} AS DATE) AS DATETIMEOFFSET(6))',
+        'date_trunc_hour': 'CAST(DATEADD(HOUR, DATEPART(HOUR, {0}), CAST(CAST({0} AS DATE) AS DATETIME2(6))) '
+                           'AS DATETIMEOFFSET(6))',
+        'date_trunc_year_date': 'DATEFROMPARTS(YEAR({0}), 1, 1)',
+        'date_trunc_month_date': 'DATEFROMPARTS(YEAR({0}), MONTH({0}), 1)',
+        'date_trunc_day_date': 'CAST({0} AS DATE)', 'date_trunc_hour_date': 'CAST({0} AS DATE)',
+        'string_agg': 'STRING_AGG(CAST({arg} AS NVARCHAR(MAX)), {sep}) WITHIN GROUP (ORDER BY {order})'}
+    text_cast_templates: ClassVar[dict[str, str]] = {
+        'datetime': 'CONVERT(NVARCHAR(26), CAST({0} AS DATETIME2(6)), 121)', 'date': 'CONVERT(NVARCHAR(10), {0}, 23)',
+        'bool': "CASE WHEN ({0}) IS NULL THEN NULL WHEN ({0}) = 1 THEN 'true' ELSE 'false' END"}
 
     # -- paging -------------------------------------------------------------------------
 

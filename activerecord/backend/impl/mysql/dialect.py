@@ -85,6 +85,11 @@ def features_for(version: tuple[int, ...], mariadb: bool) -> Features:
     return BASE_FEATURES.with_(**changes)
 
 
+#: a JSON path's scalar as text (JSON_UNQUOTE's text compares case-sensitively, as elsewhere)
+_JSON_SCALAR = ("CASE JSON_TYPE(JSON_EXTRACT({0}, {1})) WHEN 'NULL' THEN NULL "
+                'ELSE JSON_UNQUOTE(JSON_EXTRACT({0}, {1})) END')
+
+
 class MySQLDialect(Dialect):
     """MySQL 8 and MariaDB 10.3+: backticks, AUTO_INCREMENT, ON DUPLICATE KEY UPDATE, InnoDB."""
 
@@ -130,6 +135,9 @@ class MySQLDialect(Dialect):
     group_by_position = True
     # full-text search (query/text_search.py) and spatial functions (query/spatial_ops.py)
     operator_templates: ClassVar[dict[str, str]] = {
+        # JSON paths (query/documents.py): the scalar unquoted, a JSON null as NULL (as ->> does); a
+        # string compared with a number compares as numbers here, a bool is bound as 'true'/'false'
+        'json_path': _JSON_SCALAR, 'json_path_text': _JSON_SCALAR, 'json_scalar': '{0}',
         'match_natural': 'MATCH ({0}) AGAINST ({1} IN NATURAL LANGUAGE MODE)',
         'match_boolean': 'MATCH ({0}) AGAINST ({1} IN BOOLEAN MODE)',
         'match_expansion': 'MATCH ({0}) AGAINST ({1} WITH QUERY EXPANSION)',
@@ -140,6 +148,20 @@ class MySQLDialect(Dialect):
     cast_types: ClassVar[dict[str, str]] = {
         'int': 'SIGNED', 'float': 'DOUBLE', 'decimal': 'DECIMAL(65, 30)', 'str': 'CHAR', 'text': 'CHAR',
         'date': 'DATE', 'datetime': 'DATETIME(6)', 'time': 'TIME(6)', 'bool': 'SIGNED'}
+    portable_function_templates: ClassVar[dict[str, str]] = {
+        'extract_year': 'YEAR({0})', 'extract_month': 'MONTH({0})', 'extract_day': 'DAYOFMONTH({0})',
+        'extract_hour': 'HOUR({0})', 'extract_minute': 'MINUTE({0})', 'extract_second': 'SECOND({0})',
+        'extract_dow': '(DAYOFWEEK({0}) - 1)',
+        **{f'date_trunc_{unit}': f"CAST(DATE_FORMAT({{0}}, '{form}') AS DATETIME(6))" for unit, form in (
+            ('year', '%Y-01-01 00:00:00'), ('month', '%Y-%m-01 00:00:00'), ('day', '%Y-%m-%d 00:00:00'),
+            ('hour', '%Y-%m-%d %H:00:00'))},
+        **{f'date_trunc_{unit}_date': f"CAST(DATE_FORMAT({{0}}, '{form}') AS DATE)" for unit, form in (
+            ('year', '%Y-01-01'), ('month', '%Y-%m-01'), ('day', '%Y-%m-%d'), ('hour', '%Y-%m-%d'))},
+        # SEPARATOR takes only a literal: each value gets the bound separator in front, and the first is cut
+        'string_agg': "SUBSTRING(GROUP_CONCAT(CONCAT({sep}, {arg}) ORDER BY {order} SEPARATOR ''), "
+                      'CHAR_LENGTH({sep}) + 1)'}
+    text_cast_templates: ClassVar[dict[str, str]] = {
+        'bool': "CASE WHEN ({0}) IS NULL THEN NULL WHEN ({0}) THEN 'true' ELSE 'false' END"}
     server_version_sql = 'SELECT VERSION()'
 
     def __init__(self, server_version: tuple[int, ...] | None = None, *, mariadb: bool | None = None,

@@ -79,6 +79,11 @@ class OracleDialect(Dialect):
     column_type_checks = True             # booleans and JSON are checked columns (see types.py)
     # MERGE: the ON condition in parentheses; the rows come from DUAL (merge_source_sql)
     merge_on_template = 'ON ({condition})'
+    # JSON paths (query/documents.py): JSON_VALUE's text of a scalar ('true'/'false' for booleans);
+    # its path must be a literal (json_path_literal)
+    operator_templates: ClassVar[dict[str, str]] = {
+        'json_path': 'JSON_VALUE({0}, {1})', 'json_path_text': 'JSON_VALUE({0}, {1})', 'json_scalar': '{0}'}
+    json_path_literal = True
     boolean_literals: ClassVar[dict[bool, str]] = {True: '1', False: '0'}
     server_version_sql = "SELECT banner FROM v$version WHERE banner LIKE 'Oracle%'"
     ping_sql = 'SELECT 1 FROM DUAL'
@@ -96,6 +101,25 @@ class OracleDialect(Dialect):
         'int': 'NUMBER(19)', 'float': 'BINARY_DOUBLE', 'decimal': 'NUMBER', 'str': 'NVARCHAR2(2000)',
         'text': 'NCLOB', 'date': 'DATE', 'datetime': 'TIMESTAMP(6)', 'time': 'INTERVAL DAY(0) TO SECOND(6)',
         'bool': 'NUMBER(1)'}
+    # aware datetimes are TIMESTAMP WITH TIME ZONE: EXTRACT gives their UTC fields, SYS_EXTRACT_UTC their
+    # UTC time; DATE '1970-01-04' was a Sunday
+    portable_function_templates: ClassVar[dict[str, str]] = {
+        **{f'extract_{part}': f'EXTRACT({part.upper()} FROM {{0}})'
+           for part in ('year', 'month', 'day', 'hour', 'minute')},
+        **{f'extract_{part}_date': f'EXTRACT({part.upper()} FROM CAST({{0}} AS TIMESTAMP))'
+           for part in ('hour', 'minute')},
+        'extract_second': 'FLOOR(EXTRACT(SECOND FROM {0}))',
+        'extract_second_date': '0',
+        'extract_dow': "MOD(MOD(TRUNC(CAST(SYS_EXTRACT_UTC({0}) AS DATE)) - DATE '1970-01-04', 7) + 7, 7)",
+        'extract_dow_date': "MOD(MOD(TRUNC({0}) - DATE '1970-01-04', 7) + 7, 7)",
+        **{f'date_trunc_{unit}': f"FROM_TZ(CAST(TRUNC(SYS_EXTRACT_UTC({{0}}), '{fmt}') AS TIMESTAMP(6)), 'UTC')"
+           for unit, fmt in (('year', 'YYYY'), ('month', 'MM'), ('day', 'DD'), ('hour', 'HH24'))},
+        **{f'date_trunc_{unit}_date': f"TRUNC({{0}}, '{fmt}')"
+           for unit, fmt in (('year', 'YYYY'), ('month', 'MM'), ('day', 'DD'), ('hour', 'DD'))},
+        'string_agg': 'LISTAGG({arg}, {sep}) WITHIN GROUP (ORDER BY {order})'}
+    text_cast_templates: ClassVar[dict[str, str]] = {
+        'datetime': "TO_CHAR(SYS_EXTRACT_UTC({0}), 'YYYY-MM-DD HH24:MI:SS.FF6')", 'date': "TO_CHAR({0}, 'YYYY-MM-DD')",
+        'bool': "CASE WHEN ({0}) IS NULL THEN NULL WHEN ({0}) = 1 THEN 'true' ELSE 'false' END"}
 
     # -- paging -------------------------------------------------------------------------
 

@@ -23,7 +23,8 @@ dbapi = require_driver('pg8000.dbapi', 'pgsql', 'PostgreSQLBackend')
 STARTUP_OPTIONS = ('search_path', 'statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout')
 #: ConnectionConfig.options this backend accepts -> parser
 OPTIONS: dict[str, OptionParser] = {
-    'application_name': as_text, 'ssl': flag, 'tcp_keepalive': flag, 'read_timeout': seconds,
+    'application_name': as_text, 'ssl': flag, 'ssl_check_hostname': flag, 'tcp_keepalive': flag,
+    'read_timeout': seconds,
     **dict.fromkeys(STARTUP_OPTIONS, text_or_integer),
 }
 #: SQLSTATEs that mean the server ended the session
@@ -78,7 +79,10 @@ class PostgreSQLBackend(StorageBackend):
         """ssl_ca/ssl_cert ask for verified TLS; options ssl=True asks for it with the system CAs."""
         # pg8000 sends SSLRequest whenever it has a context and fails if the server says no:
         # a server without TLS is refused, never used in plain text.
-        return tls_context(self.config, system_default=self.options.get('ssl', False))
+        context = tls_context(self.config, system_default=self.options.get('ssl', False))
+        if context is not None and not self.options.get('ssl_check_hostname', True):
+            context.check_hostname = False   # sslmode=verify-ca: the chain is still verified
+        return context
 
     def setup_session(self, raw: Any) -> None:
         """Autocommit mode (the TransactionManager sends BEGIN itself); no read timeout by default."""

@@ -39,10 +39,10 @@ class PostgreSQLDialect(Dialect):
         ilike=True, full_join=True, json=True, json_operators=True, arrays=True,
         question_mark_operators=True, read_only_transactions=True, explain=True,
         max_parameters=MAX_BIND_PARAMETERS, max_in_list=30000,
-        # READ UNCOMMITTED is given as READ COMMITTED (PostgreSQL has nothing weaker); its
-        # REPEATABLE READ is snapshot isolation, so SNAPSHOT is that level under its own name.
+        # READ UNCOMMITTED is given as READ COMMITTED (PostgreSQL has nothing weaker). The
+        # levels PostgreSQL has, by its names: SNAPSHOT is an alias (isolation_aliases below).
         isolation_levels=frozenset({IsolationLevel.READ_COMMITTED, IsolationLevel.REPEATABLE_READ,
-                                    IsolationLevel.SNAPSHOT, IsolationLevel.SERIALIZABLE}),
+                                    IsolationLevel.SERIALIZABLE}),
     )
     type_map_class = PostgreSQLTypeMap
     group_by_position = True
@@ -73,8 +73,23 @@ class PostgreSQLDialect(Dialect):
         'json_has_any_key': '{0} ?| {1}', 'json_has_all_keys': '{0} ?& {1}',
         'array_contains': '{0} @> {1}', 'array_contained_by': '{0} <@ {1}', 'array_overlaps': '{0} && {1}',
         'array_any_eq': '{1} = ANY({0})'}
-    # SNAPSHOT is PostgreSQL's REPEATABLE READ under its own name
-    isolation_sql: ClassVar[dict[IsolationLevel, str]] = {IsolationLevel.SNAPSHOT: 'REPEATABLE READ'}
+    portable_function_templates: ClassVar[dict[str, str]] = {
+        **{f'extract_{part}': f"CAST({fn}(EXTRACT({field} FROM TIMEZONE('UTC', {{0}}))) AS INTEGER)"
+           for part, field, fn in (('year', 'YEAR', ''), ('month', 'MONTH', ''), ('day', 'DAY', ''),
+                                   ('hour', 'HOUR', ''), ('minute', 'MINUTE', ''), ('second', 'SECOND', 'FLOOR'),
+                                   ('dow', 'DOW', ''))},
+        **{f'extract_{part}_date': f'CAST(EXTRACT({part.upper()} FROM {{0}}) AS INTEGER)'
+           for part in ('year', 'month', 'day', 'dow')},
+        **{f'date_trunc_{unit}': f"TIMEZONE('UTC', DATE_TRUNC('{unit}', TIMEZONE('UTC', {{0}})))"
+           for unit in ('year', 'month', 'day', 'hour')},
+        **{f'date_trunc_{unit}_date': f"CAST(DATE_TRUNC('{unit}', CAST({{0}} AS TIMESTAMP)) AS DATE)"
+           for unit in ('year', 'month', 'day', 'hour')},
+        'string_agg': 'STRING_AGG(CAST({arg} AS TEXT), CAST({sep} AS TEXT) ORDER BY {order})'}
+    text_cast_templates: ClassVar[dict[str, str]] = {
+        'datetime': "TO_CHAR(TIMEZONE('UTC', {0}), 'YYYY-MM-DD HH24:MI:SS.US')"}
+    # PostgreSQL's REPEATABLE READ is snapshot isolation: SNAPSHOT asks for it by another name
+    isolation_aliases: ClassVar[dict[IsolationLevel, IsolationLevel]] = {
+        IsolationLevel.SNAPSHOT: IsolationLevel.REPEATABLE_READ}
 
     def sync_identity_sql(self, table: str, column: str) -> tuple[str, tuple]:
         """Move the column's sequence past the largest key: PostgreSQL's identity sequences do

@@ -43,6 +43,12 @@ PRAGMA_OPTIONS: dict[str, OptionParser] = {
 DEFAULT_PRAGMAS = {'foreign_keys': True, 'busy_timeout': 5000}
 
 
+def relative_path_hint(path: str) -> str:
+    """Why a relative SQLite path may not be where one thought: sqlite:///x.db is relative."""
+    return (f'sqlite:///{path} is a path relative to the working directory {os.getcwd()!r}; '
+            f'for an absolute path write sqlite:////{path}')
+
+
 def refuse_double_quoted_strings(raw: sqlite3.Connection) -> None:
     """Make "name" always an identifier: an unknown column is an error, never the string 'name'.
 
@@ -141,6 +147,17 @@ class SQLiteBackend(StorageBackend):
         'finalize' method raised error"; the function left its reason in functions.refusal), else sqlite3's."""
         reason, refusal.message = refusal.message, None
         return reason if reason is not None and 'user-defined' in str(error) else super().driver_message(error)
+
+    def translate_error(self, error: BaseException, connecting: bool = False) -> errors.ActiveRecordError:
+        """A file that cannot be opened at a relative path says how to write an absolute one."""
+        translated = super().translate_error(error, connecting)
+        path = self.config.database or ''
+        if connecting and not self.is_memory and isinstance(translated, errors.DatabaseError) \
+                and not os.path.isabs(path) and not path.startswith('file:'):
+            hint = relative_path_hint(path)
+            if translated.args and hint not in str(translated.args[0]):
+                translated.args = (f'{translated.args[0]} ({hint})', *translated.args[1:])
+        return translated
 
     def where(self) -> str:
         """The database file (or ':memory:')."""

@@ -51,6 +51,13 @@ class SQLiteDialect(Dialect):
     max_identifier_length = 1024
     unbounded_limit = '-1'
     autoincrement_column_template = '{name} INTEGER PRIMARY KEY AUTOINCREMENT'
+    # JSON paths (query/documents.py): json_extract gives SQL values (a JSON true is 1, so .astext
+    # names the booleans as PostgreSQL's ->> does); a compared value is read from its JSON text
+    operator_templates: ClassVar[dict[str, str]] = {
+        'json_path': 'json_extract({0}, {1})',
+        'json_path_text': ("CASE json_type({0}, {1}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+                           'ELSE CAST(json_extract({0}, {1}) AS TEXT) END'),
+        'json_scalar_json': "json_extract({0}, '$')"}
     boolean_literals: ClassVar[dict[bool, str]] = {True: '1', False: '0'}
     server_version_sql = 'SELECT sqlite_version()'
     explain_prefix = 'EXPLAIN QUERY PLAN '   # plain EXPLAIN lists VDBE bytecode, not a plan
@@ -68,6 +75,23 @@ class SQLiteDialect(Dialect):
                                             'time': 'TEXT'}
     # ... and a datetime's text cast to a date is its day: date('2009-01-05 12:00:00.000000')
     cast_functions: ClassVar[dict[str, str]] = {'date': 'date'}
+    portable_function_templates: ClassVar[dict[str, str]] = {
+        **{f'extract_{part}': f"CAST(strftime('{code}', {{0}}) AS INTEGER)" for part, code in (
+            ('year', '%Y'), ('month', '%m'), ('day', '%d'), ('hour', '%H'), ('minute', '%M'), ('second', '%S'),
+            ('dow', '%w'))},
+        **{f'date_trunc_{unit}': f"strftime('{form}', {{0}})" for unit, form in (
+            ('year', '%Y-01-01 00:00:00.000000'), ('month', '%Y-%m-01 00:00:00.000000'),
+            ('day', '%Y-%m-%d 00:00:00.000000'), ('hour', '%Y-%m-%d %H:00:00.000000'))},
+        'date_trunc_year_date': "date({0}, 'start of year')",
+        'date_trunc_month_date': "date({0}, 'start of month')",
+        'date_trunc_day_date': 'date({0})', 'date_trunc_hour_date': 'date({0})',
+        # no ORDER BY inside an aggregate before SQLite 3.44: a registered aggregate sorts by the keys
+        # (backend/impl/sqlite/functions.py StringAgg)
+        'string_agg': 'ar_string_agg(CAST({arg} AS TEXT), {sep}, {directions}, {keys})'}
+    # decimals are kept as doubles: their text is written to the column's places
+    text_cast_templates: ClassVar[dict[str, str]] = {
+        'decimal': "printf('%.{places}f', {0})",
+        'bool': "CASE WHEN ({0}) IS NULL THEN NULL WHEN ({0}) THEN 'true' ELSE 'false' END"}
 
     def begin_statements(self, level: IsolationLevel | None, read_only: bool, features: Features) -> list[str]:
         """BEGIN (deferred); BEGIN IMMEDIATE for SERIALIZABLE; PRAGMA query_only for read-only."""

@@ -165,9 +165,47 @@ def casefold(value: Any) -> Any:
     return value.replace('İ', 'i').lower() if isinstance(value, str) else value
 
 
+#: the ordered string aggregate (func.string_agg): SQLite before 3.44 orders no aggregate's input
+STRING_AGG = 'ar_string_agg'
+
+
+class StringAgg:
+    """ar_string_agg(value, separator, directions, key, ...): the non-NULL values joined by the
+    separator, ordered by the keys ('a' / 'd' in directions: ascending / descending; NULL first
+    ascending, as SQLite orders)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[tuple[Any, ...], str]] = []
+        self.separator = ''
+        self.directions = ''
+
+    def step(self, value: Any, separator: Any, directions: Any, *keys: Any) -> None:
+        self.separator, self.directions = str(separator), str(directions)
+        if value is not None:
+            self.rows.append((keys, str(value)))
+
+    def finalize(self) -> str | None:
+        if not self.rows:
+            return None
+        rows = self.rows
+        for index in reversed(range(len(self.directions))):   # stable sorts, last key first
+            rows.sort(key=lambda row: _sort_key(row[0][index]), reverse=self.directions[index] == 'd')
+        return self.separator.join(value for _, value in rows)
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    """SQLite's order across types: NULL, numbers, text, blobs."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, (int, float)):
+        return (1, value)
+    return (2, value) if isinstance(value, str) else (3, value)
+
+
 def register_functions(raw: sqlite3.Connection) -> None:
     """Register the exact decimal aggregates and case folding on one connection."""
     for arguments in (1, 2):   # the value, and the places its result is read with
         raw.create_window_function(DECIMAL_SUM, arguments, DecimalSum)
         raw.create_window_function(DECIMAL_AVG, arguments, DecimalAvg)
     raw.create_function(CASE_FOLD, 1, casefold, deterministic=True)
+    raw.create_aggregate(STRING_AGG, -1, StringAgg)  # type: ignore[arg-type]  # typeshed: one-int step only

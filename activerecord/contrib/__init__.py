@@ -1,0 +1,1 @@
+"""Integrations with other frameworks (optional extras; the core never imports them)."""
