@@ -6,6 +6,8 @@ import sys
 import typing
 from typing import Any, Callable, ClassVar, Optional, Sequence
 
+from typing_extensions import Self  # typing.Self from 3.11; pydantic depends on typing_extensions
+
 import pydantic
 from pydantic import BaseModel, ConfigDict
 
@@ -245,7 +247,7 @@ class ActiveRecord(StateMixin, CrudMixin, FinderMixin, BulkMixin, BaseModel, met
                                              **kwargs)
 
     @classmethod
-    def query(cls) -> Any:
+    def query(cls) -> Query[Self]:
         """A new Query on this model (default scopes apply when it renders)."""
         return Query(cls)
 

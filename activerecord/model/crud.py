@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from typing_extensions import Self  # typing.Self from 3.11; pydantic depends on typing_extensions
+
 from .. import errors
 from ..errors import ActiveRecordError, RecordNotFound, StaleObjectError
 from ..query.data_errors import naming_field
@@ -26,13 +28,13 @@ class CrudMixin:
     __slots__ = ()
 
     @classmethod
-    def create(cls, **values: Any) -> Any:
+    def create(cls, **values: Any) -> Self:
         """Construct (validating) and save a record; returns it."""
         record = cls(**values)
         record.save()
         return record
 
-    def save(self) -> Any:
+    def save(self) -> Self:
         """INSERT a new record (filling its key) or UPDATE its changed columns; returns self."""
         cls = type(self)
         backend, statements = plan_for(cls)

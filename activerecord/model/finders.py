@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Sequence
 
+from typing_extensions import Self  # typing.Self from 3.11; pydantic depends on typing_extensions
+
 from ..errors import ActiveRecordError, RecordNotFound
 from ..query import and_, or_
 from .schema_check import plan_for
@@ -29,7 +31,7 @@ class FinderMixin:
     __slots__ = ()
 
     @classmethod
-    def find_one(cls, condition: Any) -> Any:
+    def find_one(cls, condition: Any) -> Self | None:
         """The record with this primary key (a tuple for composite keys) or matching a dict; else None."""
         backend, statements = plan_for(cls)
         if statements.single_pk_pair is not None and not cls.__default_scopes__ \
@@ -60,7 +62,7 @@ class FinderMixin:
         return statements.row_builder(labels)(rows[:1])[0]
 
     @classmethod
-    def find_one_or_fail(cls, condition: Any) -> Any:
+    def find_one_or_fail(cls, condition: Any) -> Self:
         """Like find_one, but raises RecordNotFound when nothing matches."""
         record = cls.find_one(condition)
         if record is None:
@@ -68,7 +70,7 @@ class FinderMixin:
         return record
 
     @classmethod
-    def find_all(cls, condition: Any = None) -> list[Any]:
+    def find_all(cls, condition: Any = None) -> list[Self]:
         """Every record (no argument), those with these primary keys (a list), or matching a dict."""
         backend, statements = plan_for(cls)
         if condition is None:

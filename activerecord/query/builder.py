@@ -6,7 +6,7 @@ from typing import Any, Sequence, TypeVar
 from ..backend.dialect import SQLContext
 from ..errors import ActiveRecordError
 from .cte import CTE, make_cte
-from .fetching import Fetching
+from .fetching import Fetching, T
 from .sources import SubqueryAlias
 
 
@@ -21,7 +21,7 @@ def _non_negative(value: Any, what: str) -> int | None:
 _Self = TypeVar('_Self', bound='Builder')
 
 
-class Builder(Fetching):
+class Builder(Fetching[T]):
     """A runnable query whose every builder step returns a changed copy (`_clone(**changes)`)."""
 
     __slots__ = ()

@@ -1,7 +1,7 @@
 """Running a query: the result methods shared by Query and the set operations (union, ...)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, Sequence, TypeVar
 
 from ..backend.dialect import Dialect, SQLContext
 from ..backend.types import ColumnSpec
@@ -131,7 +131,10 @@ def _positive_int(value: Any, what: str) -> int:
     return value
 
 
-class Fetching:
+T = TypeVar('T')  # the model a query returns rows of (annotations only)
+
+
+class Fetching(Generic[T]):
     """Result methods; a subclass renders itself with `_render(ctx)` and knows its model."""
 
     __slots__ = ()
@@ -186,17 +189,17 @@ class Fetching:
         self._after_load(records)
         return records
 
-    def all(self) -> list[Any]:
+    def all(self) -> list[T]:
         """Every row: model instances, or dicts after as_dicts()."""
         backend = self._backend()
         sql, params = render_statement(backend.dialect, self._render)
         labels, rows = backend.query_rows(sql, params)
         return self._convert(backend.dialect, labels, rows)
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[T]:
         return iter(self.all())
 
-    def iter(self, batch_size: int = 1000) -> Iterator[Any]:
+    def iter(self, batch_size: int = 1000) -> Iterator[T]:
         """Stream the rows, `batch_size` at a time: memory stays flat however many there are."""
         _positive_int(batch_size, 'iter(batch_size=...)')
         backend = self._backend()
@@ -213,12 +216,12 @@ class Fetching:
                 self._after_load(records)
                 yield from records
 
-    def first(self) -> Any:
+    def first(self) -> T | None:
         """The first row (ordered by primary key unless the query is ordered), or None."""
         rows = self._ordered_for_first()._with_limit(1).all()
         return rows[0] if rows else None
 
-    def one(self) -> Any:
+    def one(self) -> T:
         """The only row; RecordNotFound when there is none, MultipleRecordsFound when more."""
         rows = self._with_limit(2).all()
         if not rows:

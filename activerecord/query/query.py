@@ -8,6 +8,7 @@ from ..errors import ActiveRecordError, DataError
 from . import compiler
 from .tree import Alias, Raw, _condition, clause
 from .builder import Builder
+from .fetching import T
 from .compiler import parse_name, render_aggregate, render_delete, render_select, render_update
 from .cte import CTE, render_statement, subquery_sql
 from .data_errors import naming_field, refuse_too_long
@@ -35,12 +36,12 @@ def _eager_step(step: str) -> Callable[..., Any]:
     return function
 
 
-class Query(SetOperations, Builder):
+class Query(SetOperations, Builder[T]):
     """A SELECT over one model's table, built step by step: `User.query().where(...).all()`."""
 
     # No __slots__: a builder step copies the instance dict in one call (see _clone).
 
-    def __init__(self, model: type) -> None:
+    def __init__(self, model: type[T]) -> None:
         if not (isinstance(model, type) and hasattr(model, '__meta__')):
             raise ActiveRecordError(f'Query() takes a model class, got {model!r}')
         self.model = model
@@ -61,7 +62,7 @@ class Query(SetOperations, Builder):
         self._scopes_applied = False
         self._eager: tuple[str, ...] = ()
 
-    def _clone(self, **changes: Any) -> 'Query':
+    def _clone(self, **changes: Any) -> 'Query[T]':
         new = object.__new__(Query)
         state = self.__dict__.copy()
         state.update(changes)
@@ -73,12 +74,12 @@ class Query(SetOperations, Builder):
 
     # -- conditions ---------------------------------------------------------------------
 
-    def where(self, *conditions: Any, **equals: Any) -> 'Query':
+    def where(self, *conditions: Any, **equals: Any) -> 'Query[T]':
         """Add conditions (ANDed): expressions, a raw fragment with `?` and its values, field=value."""
         return self._clone(_where=(*self._where, *self._conditions(conditions, 'where'),
                                    *self._equalities(equals)))
 
-    def having(self, *conditions: Any) -> 'Query':
+    def having(self, *conditions: Any) -> 'Query[T]':
         """Add HAVING conditions (ANDed), like where()."""
         return self._clone(_having=self._having + tuple(self._conditions(conditions, 'having')))
 
@@ -110,13 +111,13 @@ class Query(SetOperations, Builder):
 
     # -- select list --------------------------------------------------------------------
 
-    def select(self, *items: Any) -> 'Query':
+    def select(self, *items: Any) -> 'Query[T]':
         """Replace the select list: expressions (alias them with .as_), field names, raw()."""
         if not items:
             raise ActiveRecordError('select() needs at least one column')
         return self._clone(_select=self._select_items(items))
 
-    def add_select(self, *items: Any) -> 'Query':
+    def add_select(self, *items: Any) -> 'Query[T]':
         """Add columns to the select list (the model's columns when none was chosen)."""
         base = self._select if self._select is not None else tuple(self.model.c)
         return self._clone(_select=base + self._select_items(items))
@@ -134,47 +135,47 @@ class Query(SetOperations, Builder):
             result.append(item)
         return tuple(result)
 
-    def distinct(self, enabled: bool = True) -> 'Query':
+    def distinct(self, enabled: bool = True) -> 'Query[T]':
         """SELECT DISTINCT."""
         return self._clone(_distinct=bool(enabled))
 
     # -- ordering, grouping, paging -------------------------------------------------------
 
-    def order_by(self, *items: Any) -> 'Query':
+    def order_by(self, *items: Any) -> 'Query[T]':
         """Add ORDER BY items: expressions, .desc()/.asc(), 'field [DESC]' or 'alias'; None clears."""
         if len(items) == 1 and items[0] is None:
             return self._clone(_order_by=())
         return self._clone(_order_by=self._order_by + tuple(_name_or_expression(item, 'order_by', True)
                                                             for item in items))
 
-    def group_by(self, *items: Any) -> 'Query':
+    def group_by(self, *items: Any) -> 'Query[T]':
         """Add GROUP BY items: expressions, field names or select aliases."""
         return self._clone(_group_by=self._group_by + tuple(_name_or_expression(item, 'group_by')
                                                             for item in items))
 
     # -- sources --------------------------------------------------------------------------
 
-    def join(self, target: Any, on: Any) -> 'Query':
+    def join(self, target: Any, on: Any) -> 'Query[T]':
         """INNER JOIN target ON condition (a model, aliased(Model, n), table(n), query.as_(n))."""
         return self._clone(_joins=self._joins + (Join('inner', target, on),))
 
-    def left_join(self, target: Any, on: Any) -> 'Query':
+    def left_join(self, target: Any, on: Any) -> 'Query[T]':
         """LEFT JOIN target ON condition."""
         return self._clone(_joins=self._joins + (Join('left', target, on),))
 
-    def right_join(self, target: Any, on: Any) -> 'Query':
+    def right_join(self, target: Any, on: Any) -> 'Query[T]':
         """RIGHT JOIN (NotSupportedError on a database without it)."""
         return self._clone(_joins=self._joins + (Join('right', target, on),))
 
-    def full_join(self, target: Any, on: Any) -> 'Query':
+    def full_join(self, target: Any, on: Any) -> 'Query[T]':
         """FULL JOIN (NotSupportedError on a database without it)."""
         return self._clone(_joins=self._joins + (Join('full', target, on),))
 
-    def cross_join(self, target: Any) -> 'Query':
+    def cross_join(self, target: Any) -> 'Query[T]':
         """CROSS JOIN target."""
         return self._clone(_joins=self._joins + (Join('cross', target, None),))
 
-    def from_(self, source: Any) -> 'Query':
+    def from_(self, source: Any) -> 'Query[T]':
         """Read rows from a subquery or a CTE (table(name)) named as the model's table."""
         if isinstance(source, str):
             source = TableRef(source)
@@ -188,13 +189,13 @@ class Query(SetOperations, Builder):
 
     # -- locking, scopes, relations ---------------------------------------------------------
 
-    def for_update(self, nowait: bool = False, skip_locked: bool = False) -> 'Query':
+    def for_update(self, nowait: bool = False, skip_locked: bool = False) -> 'Query[T]':
         """Lock the selected rows until the transaction ends (ignored where the database has no row locks)."""
         if nowait and skip_locked:
             raise ActiveRecordError('for_update(): nowait and skip_locked exclude each other')
         return self._clone(_lock=(bool(nowait), bool(skip_locked)))
 
-    def unscoped(self, *names: str) -> 'Query':
+    def unscoped(self, *names: str) -> 'Query[T]':
         """Drop the model's default scopes: all of them, or the named ones."""
         if not names:
             return self._clone(_unscoped=True)
@@ -202,16 +203,16 @@ class Query(SetOperations, Builder):
             return self
         return self._clone(_unscoped=self._unscoped | frozenset(names))
 
-    def with_deleted(self) -> 'Query':
+    def with_deleted(self) -> 'Query[T]':
         """Include soft-deleted rows (drops the 'soft_delete' scope)."""
         return self.unscoped('soft_delete')
 
-    def with_(self, *paths: Any) -> 'Query':
+    def with_(self, *paths: Any) -> 'Query[T]':
         """Load these relations ('posts', 'posts.comments', ('posts', modifier)) for the records, one query per level."""
         _eager_step('compile_paths')(self.model, paths)   # unknown names and bad declarations fail here, before any SQL
         return self._clone(_eager=self._eager + tuple(paths))
 
-    def scoped(self) -> 'Query':
+    def scoped(self) -> 'Query[T]':
         """This query with the model's default scopes applied (once)."""
         scopes = getattr(self.model, '__default_scopes__', None)
         if self._scopes_applied or not scopes:
@@ -257,7 +258,7 @@ class Query(SetOperations, Builder):
         """The select list's items."""
         return compiler.select_items(self)
 
-    def _ordered_for_first(self) -> 'Query':
+    def _ordered_for_first(self) -> 'Query[T]':
         if self._order_by:
             return self
         return self._clone(_order_by=tuple(getattr(self.model.c, name)

@@ -60,7 +60,7 @@ class SetOperations:
         return combine('except', self, other)
 
 
-class CompoundQuery(SetOperations, Builder):
+class CompoundQuery(SetOperations, Builder[Any]):
     """Queries combined by one set operation; ordered, paged and run like a Query."""
 
     __slots__ = ('kind', 'members', 'model', '_order_by', '_limit', '_offset', '_ctes', '_as_dicts')
