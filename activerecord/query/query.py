@@ -1,7 +1,7 @@
 """The chainable query: every builder method returns a new Query and leaves its receiver alone."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from ..backend.dialect import SQLContext
 from ..errors import ActiveRecordError, DataError
@@ -71,6 +71,9 @@ class Query(SetOperations, Builder[T]):
 
     def __repr__(self) -> str:
         return f'<Query of {self.model.__name__}>'
+
+    if TYPE_CHECKING:  # dict rows are typed as such (the runtime method is Builder.as_dicts)
+        def as_dicts(self, enabled: bool = True) -> Query[dict[str, Any]]: ...  # type: ignore[override]
 
     # -- conditions ---------------------------------------------------------------------
 

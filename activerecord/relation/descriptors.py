@@ -10,7 +10,7 @@ classes defined later; a bad declaration raises a RelationError naming model and
 from __future__ import annotations
 
 import threading
-from typing import Any, ClassVar, Generic, Iterable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Iterable, Sequence, TypeVar, overload
 
 from ..errors import ActiveRecordError
 from ..model.base import ActiveRecord
@@ -22,6 +22,7 @@ from .resolution import resolve_target, target_name
 from .strict import check_lazy_load
 
 T = TypeVar('T')
+R = TypeVar('R')  # what calling a bound accessor returns (annotations only)
 
 DEPENDENT_OPTIONS = ('delete', 'delete_all', 'nullify', 'restrict')
 
@@ -233,8 +234,8 @@ class Relation(Generic[T]):
         return resolved.target.query().where(column.in_(()) if key is None else column == key)
 
 
-class BoundRelation:
-    """`record.<relation>`: call it to read, or query / reset it."""
+class BoundRelation(Generic[R]):
+    """`record.<relation>`: call it to read, or query / reset it (R: what a call returns)."""
 
     __slots__ = ('relation', 'instance')
 
@@ -242,7 +243,7 @@ class BoundRelation:
         self.relation = relation
         self.instance = instance
 
-    def __call__(self, reload: bool = False) -> Any:
+    def __call__(self, reload: bool = False) -> R:
         """The related record(s): cached after the first read; reload=True reads again."""
         return self.relation.read(self.instance, reload)
 
@@ -264,7 +265,7 @@ class BoundRelation:
         return f'<{self.relation.label} of {type(self.instance).__name__}>'
 
 
-class BelongsToAccessor(BoundRelation):
+class BelongsToAccessor(BoundRelation[R]):
     """`post.user`: the owner holds the foreign key."""
 
     __slots__ = ()
@@ -287,7 +288,7 @@ class BelongsToAccessor(BoundRelation):
         cache.put(self.instance, relation.name, key, target)
 
 
-class HasAccessor(BoundRelation):
+class HasAccessor(BoundRelation[R]):
     """`user.posts` / `user.profile`: the target holds the foreign key."""
 
     __slots__ = ()
@@ -349,6 +350,13 @@ class BelongsTo(Relation[T]):
 
     accessor = BelongsToAccessor
 
+    if TYPE_CHECKING:  # typed reads: `post.user()` is `User | None` (no runtime change)
+        @overload
+        def __get__(self, instance: None, owner: type | None = None) -> BelongsTo[T]: ...
+        @overload
+        def __get__(self, instance: object, owner: type | None = None) -> BelongsToAccessor[T | None]: ...
+        def __get__(self, instance: Any, owner: type | None = None) -> Any: ...
+
     def _join_on(self, target: type) -> Resolved:
         foreign_key = self._field(self.owner, self.foreign_key or f'{self.name}_id', 'foreign_key')
         return Resolved(target, foreign_key, self._key(target))
@@ -399,6 +407,13 @@ class _HasRelation(Relation[T]):
 class HasOne(_HasRelation[T]):
     """The target holds the foreign key, one target per owner: `user.profile()`."""
 
+    if TYPE_CHECKING:  # typed reads: `user.profile()` is `Profile | None` (no runtime change)
+        @overload
+        def __get__(self, instance: None, owner: type | None = None) -> HasOne[T]: ...
+        @overload
+        def __get__(self, instance: object, owner: type | None = None) -> HasAccessor[T | None]: ...
+        def __get__(self, instance: Any, owner: type | None = None) -> Any: ...
+
 
 class HasMany(_HasRelation[T]):
     """The target holds the foreign key, many targets per owner: `user.posts()` is a list.
@@ -407,6 +422,13 @@ class HasMany(_HasRelation[T]):
     relation of the owner, and `source` (default: the one relation of the join model whose
     target is this relation's target) leads from a join record to the target.
     """
+
+    if TYPE_CHECKING:  # typed reads: `user.posts()` is `list[Post]` (no runtime change)
+        @overload
+        def __get__(self, instance: None, owner: type | None = None) -> HasMany[T]: ...
+        @overload
+        def __get__(self, instance: object, owner: type | None = None) -> HasAccessor[list[T]]: ...
+        def __get__(self, instance: Any, owner: type | None = None) -> Any: ...
 
     many = True
 

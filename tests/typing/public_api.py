@@ -4,12 +4,13 @@ Never executed: the calls only have to type-check (assert_type is checked static
 """
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, ClassVar, Iterator
 
 from typing_extensions import assert_type
 
 from activerecord import ActiveRecord
 from activerecord.query import Query
+from activerecord.relation import BelongsTo, HasMany, HasOne
 
 
 class Author(ActiveRecord):
@@ -44,3 +45,43 @@ def check_query() -> None:
     assert_type(query.iter(batch_size=10), 'Iterator[Author]')
     for author in query.where(name='ann'):
         assert_type(author, Author)
+
+
+def check_as_dicts() -> None:
+    query = Author.query().as_dicts()
+    assert_type(query, 'Query[dict[str, Any]]')
+    assert_type(query.where(name='ann').all(), 'list[dict[str, Any]]')
+    assert_type(query.first(), 'dict[str, Any] | None')
+
+
+class Writer(ActiveRecord):
+    __tablename__ = 'typing_writers'
+
+    id: int | None = None
+    name: str
+    books: ClassVar[HasMany['Book']] = HasMany(foreign_key='writer_id', inverse_of='writer')
+    bio: ClassVar[HasOne['Bio']] = HasOne(foreign_key='writer_id')
+
+
+class Book(ActiveRecord):
+    __tablename__ = 'typing_books'
+
+    id: int | None = None
+    writer_id: int
+    writer: ClassVar[BelongsTo[Writer]] = BelongsTo(inverse_of='books')
+
+
+class Bio(ActiveRecord):
+    __tablename__ = 'typing_bios'
+
+    id: int | None = None
+    writer_id: int
+
+
+def check_relations(writer: Writer, book: Book) -> None:
+    assert_type(writer.books(), 'list[Book]')
+    assert_type(writer.books(reload=True), 'list[Book]')
+    assert_type(writer.bio(), 'Bio | None')
+    assert_type(book.writer(), 'Writer | None')
+    for each in writer.books():
+        assert_type(each, Book)
