@@ -21,15 +21,14 @@ operators are told apart from placeholders by `features.question_mark_operators`
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 from ..backend.types import json_dumps
 from ..errors import ActiveRecordError
 from .tree import COMPARISON, Expression, Value
 from .operations import Operation, Parameter, UnofferedOperators, render_operation
+from ..backend.dialect import SQLContext
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..backend.dialect import SQLContext
 
 
 class JsonOperators:

@@ -5,16 +5,15 @@ A value compared with a model column is converted the way that column stores it
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from ..backend.types import ColumnSpec
 from ..errors import ActiveRecordError, DataError
 from .tree import BoundValue, Expression, _type_name
 from .column_operators import operator_mixins
 from .result_types import Scope, column_of_source, rule
+from ..backend.dialect import SQLContext
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..backend.dialect import SQLContext
 
 
 class ColumnRef(Expression):

@@ -1,7 +1,7 @@
 """Running a query: the result methods shared by Query and the set operations (union, ...)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Generic, Iterator, Sequence, TypeVar
 
 from ..backend.dialect import Dialect, SQLContext
 from ..backend.types import ColumnSpec
@@ -11,9 +11,8 @@ from .tree import Alias
 from .expressions import ColumnRef
 from .functions import Function
 from .result_types import Scope, reader, result_type, scope_of
+from ..backend.base import StorageBackend
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..backend.base import StorageBackend
 
 
 def _converter_of(item: Any, dialect: Dialect, scope: Callable[[], Scope]) -> Callable[[Any], Any] | None:

@@ -6,7 +6,7 @@ import decimal
 import functools
 import re
 import string
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from ..backend.types import ColumnSpec
 from ..errors import ActiveRecordError, NotSupportedError
@@ -14,9 +14,8 @@ from .nodes import cast as plain_cast
 from .tree import ATOM, Cast, Expression, Ordering, Value, clause
 from .result_types import (DIVISION_PLACES, FLOAT, INT, TEXT, Scope, first_typed, python_type_of,
                            render_scope, result_type, rule)
+from ..backend.dialect import SQLContext
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..backend.dialect import SQLContext
 
 _FUNCTION_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 

@@ -1,13 +1,12 @@
 """Expression nodes built by functions rather than by column methods: EXISTS, CAST and CASE."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from ..errors import ActiveRecordError
 from .tree import COMPARISON, Cast, Expression, Value, _condition, _render_subquery_body
+from ..backend.dialect import SQLContext
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..backend.dialect import SQLContext
 
 
 class Exists(Expression):

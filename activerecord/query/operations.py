@@ -11,13 +11,12 @@ from __future__ import annotations
 from contextlib import nullcontext
 from functools import lru_cache
 from string import Formatter
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from ..errors import ActiveRecordError, NotSupportedError
 from .tree import ATOM, Expression, clause
+from ..backend.dialect import SQLContext
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..backend.dialect import SQLContext
 
 #: family of operations -> (its name in a refusal, where to find it)
 FAMILIES: dict[str, tuple[str, str]] = {

@@ -1,16 +1,15 @@
 """What a query reads from: a model's table, an aliased model, a CTE by name, a subquery alias."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ActiveRecordError, NotSupportedError
 from ..backend.types import ColumnSpec
 from .tree import _condition, clause
 from .expressions import ColumnNamespace, NamedColumns
 from .result_types import Scope, result_type, rule, scope_of
+from ..backend.dialect import SQLContext
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..backend.dialect import SQLContext
 
 
 def is_model(candidate: Any) -> bool:

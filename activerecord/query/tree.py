@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime
 import decimal
 import re
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from ..backend.placeholders import translate
 from ..errors import ActiveRecordError, NotSupportedError, ProgrammingError
+from ..backend.dialect import SQLContext
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..backend.dialect import SQLContext
 
 # Binding strength of operators: a child weaker than its parent is wrapped in parentheses.
 RAW = 0          # a raw fragment: always parenthesized inside an operator

@@ -121,8 +121,6 @@ def _seed_shops() -> None:
 @pytest.mark.parametrize('name', list(_GROUPED))
 def test_group_by_an_expression_with_a_bound_constant(db, name):
     make, keys = _GROUPED[name]
-    if name == 'concat_str' and db.name == 'sqlite':
-        pytest.skip('CONCAT() needs SQLite 3.44')
     db.use(Shop)
     _seed_shops()
     rows = _grouped(make()).as_dicts().all()
