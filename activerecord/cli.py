@@ -66,6 +66,7 @@ def check(url: str, out: TextIO, err: TextIO) -> int:
     try:
         config = ConnectionConfig.from_url(url)
         password = config.password
+        assert config.scheme is not None, 'from_url always sets the scheme'
         backend = backend_class_for(config.scheme)(config)
     except (ConfigurationError, ImportError) as error:
         # The URL itself may hold the password (a typo in the scheme, say): scrub it from the message.
@@ -104,7 +105,7 @@ def _flag_text(value: Any) -> str:
     if isinstance(value, bool):
         return 'yes' if value else 'no'
     if isinstance(value, list):
-        return ', '.join(str(item) for item in value) or '(none)'
+        return ', '.join(str(item) for item in value) or '(none)'  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType] - a feature flag's list
     return str(value)
 
 

@@ -36,7 +36,7 @@ class _EchoSQL(logging.Handler):
         self.out.write('      sql> ' + ' '.join(sql.split()) + '\n')
 
 
-def define_models() -> tuple[type, type]:
+def define_models() -> tuple[type[ActiveRecord], type[ActiveRecord]]:
     """The example's User and Post models (defined on call: each run gets fresh classes)."""
     class User(ActiveRecord):
         __table_name__ = USERS_TABLE
@@ -56,14 +56,14 @@ def define_models() -> tuple[type, type]:
 
 def run_demo(url: str | None = None, show_sql: bool = True, out: TextIO | None = None) -> int:
     """Run the example; returns the exit status (0 when every step did what it should)."""
-    out = out or sys.stdout
+    stream: TextIO = out or sys.stdout
     scratch = None
-    handler = _EchoSQL(out)
+    handler = _EchoSQL(stream)
     sql_logger = logging.getLogger('activerecord.sql')
     old_level = sql_logger.level
     User, Post = define_models()
     try:
-        say = _Printer(out)
+        say = _Printer(stream)
         say.step('Configure the models')
         if url is None:
             scratch = Path(tempfile.mkdtemp(prefix='activerecord-demo-'))
@@ -83,7 +83,7 @@ def run_demo(url: str | None = None, show_sql: bool = True, out: TextIO | None =
             sql_logger.setLevel(logging.DEBUG)
         return _walk_through(User, Post, say)
     except ActiveRecordError as error:
-        out.write(f'demo failed: {error}\n')
+        stream.write(f'demo failed: {error}\n')
         return 1
     finally:
         sql_logger.removeHandler(handler)
@@ -94,7 +94,7 @@ def run_demo(url: str | None = None, show_sql: bool = True, out: TextIO | None =
 
 
 def _walk_through(User: Any, Post: Any, say: '_Printer') -> int:
-    alice, bob, found = _create_read_update(User, Post, say)
+    _, bob, found = _create_read_update(User, Post, say)   # alice is only read through queries here
 
     say.step('Query: posts of alice with 2+ likes, newest first')
     posts = (Post.query()

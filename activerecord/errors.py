@@ -1,7 +1,7 @@
 """The error family of activerecord: PEP 249 names plus the ORM's own."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pydantic
 
@@ -106,7 +106,7 @@ class ValidationError(ActiveRecordError, ValueError):
     def __init__(self, model_name: str, errors: list[dict[str, Any]]) -> None:
         self.model_name = model_name
         self._errors = errors
-        lines = []
+        lines: list[str] = []
         for error in errors:
             location = '.'.join(str(part) for part in error.get('loc', ())) or '(model)'
             lines.append(f'  {location}: {error.get("msg")} (got {error.get("input")!r:.80})')
@@ -119,4 +119,5 @@ class ValidationError(ActiveRecordError, ValueError):
     @classmethod
     def from_pydantic(cls, model_name: str, error: pydantic.ValidationError) -> 'ValidationError':
         """Wrap a pydantic ValidationError."""
-        return cls(model_name, error.errors(include_url=False))
+        # pydantic's ErrorDetails TypedDicts are the plain dicts errors() documents
+        return cls(model_name, cast('list[dict[str, Any]]', error.errors(include_url=False)))

@@ -12,11 +12,13 @@ from datetime import datetime
 from typing import Any, Optional
 
 from pydantic import Field
+from typing_extensions import Self  # typing.Self from 3.11; pydantic depends on typing_extensions
 
 from .errors import ActiveRecordError
 from .model.base import ActiveRecord
 from .model.crud import update_columns
 from .model.state import private_state
+from .query import Query
 
 
 class TimestampMixin(ActiveRecord):
@@ -52,21 +54,24 @@ class SoftDeleteMixin(ActiveRecord):
     deleted_at: Optional[datetime] = None
 
     @classmethod
-    def with_deleted(cls) -> Any:
+    def with_deleted(cls) -> Query[Self]:
         """A query that also returns soft-deleted rows."""
         return cls.query().with_deleted()
 
     @property
     def is_soft_deleted(self) -> bool:
         """True when delete() has marked the record."""
-        return getattr(self, type(self).__soft_delete_field__) is not None
+        field = type(self).__soft_delete_field__
+        assert field is not None   # set above (the ClassVar's declared type allows None)
+        return getattr(self, field) is not None
 
-    def restore(self) -> Any:
+    def restore(self) -> Self:
         """Clear the deleted mark (an UPDATE of that column only); returns self."""
         cls = type(self)
         if self.is_new_record or self.is_deleted:
             raise ActiveRecordError(f'cannot restore {cls.__name__}: it is not a stored record')
         field = cls.__soft_delete_field__
+        assert field is not None   # as in is_soft_deleted
         if getattr(self, field) is None and private_state(self)['_ar_snap'].get(field) is None:
             return self
         update_columns(self, **{field: None})
@@ -80,6 +85,14 @@ class SoftDeleteMixin(ActiveRecord):
             return self.delete()
         finally:
             private_state(self).pop('_ar_force', None)
+
+    async def arestore(self) -> Self:
+        """Awaitable restore() (see model/async_api.py)."""
+        return await type(self).backend().arun(self.restore)
+
+    async def aforce_delete(self) -> bool:
+        """Awaitable force_delete() (see model/async_api.py)."""
+        return await type(self).backend().arun(self.force_delete)
 
 
 class OptimisticLockMixin(ActiveRecord):

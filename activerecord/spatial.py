@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence, cast
 
 from pydantic_core import core_schema
 
@@ -30,13 +30,17 @@ class Geometry:
     """A 2D geometry in WKT form with an optional SRID (None: the column's SRID)."""
 
     __slots__ = ('geom_type', 'coordinates', 'srid')
+    # set once by _set() (object.__setattr__: the values are immutable); declared for type checkers
+    geom_type: str
+    coordinates: Any   # nested lists of (x, y) tuples, by geom_type (a collection: Geometry members)
+    srid: int | None
 
     def __init__(self, wkt: str, srid: int | None = None) -> None:
         geom_type, coordinates = parse_wkt(wkt)
         self._set(geom_type, coordinates, srid)
 
     def _set(self, geom_type: str, coordinates: Any, srid: int | None) -> None:
-        if srid is not None and (isinstance(srid, bool) or not isinstance(srid, int) or not 0 <= srid < 2**32):
+        if srid is not None and (isinstance(srid, bool) or not isinstance(srid, int) or not 0 <= srid < 2**32):  # pyright: ignore[reportUnnecessaryIsInstance] - callers may pass anything
             raise DataError(f'SRID {srid!r} is not allowed; expected an integer from 0 to 4294967295 or None')
         object.__setattr__(self, 'geom_type', geom_type)
         object.__setattr__(self, 'coordinates', coordinates)
@@ -94,6 +98,7 @@ class Geometry:
     def _validate(cls, value: Any) -> 'Geometry':
         if isinstance(value, cls):
             return value
+        received: object = value   # for the message: whatever a caller sent
         if isinstance(value, str):
             srid = None
             if value[:5].upper() == 'SRID=':  # EWKT, as JSON mode writes it
@@ -101,13 +106,15 @@ class Geometry:
                 srid = int(head[5:]) if head[5:].strip().isdigit() else _bad_srid(head)
             geometry = Geometry.from_parts(*parse_wkt(value), srid)
         elif isinstance(value, dict) and 'wkt' in value:
-            geometry = Geometry(value['wkt'], value.get('srid'))
+            fields = cast('dict[str, Any]', value)   # a JSON object: its values are checked by Geometry()
+            geometry = Geometry(fields['wkt'], fields.get('srid'))
         elif isinstance(value, dict) and 'x' in value and 'y' in value:
-            geometry = Point(value['x'], value['y'], srid=value.get('srid'))
-        elif isinstance(value, (tuple, list)) and len(value) == 2:
-            geometry = Point(*value)
+            fields = cast('dict[str, Any]', value)
+            geometry = Point(fields['x'], fields['y'], srid=fields.get('srid'))
+        elif isinstance(value, (tuple, list)) and len(pair := cast('Sequence[Any]', value)) == 2:
+            geometry = Point(*pair)
         else:
-            raise ValueError(f'expected a {cls.__name__}, WKT text or (x, y); got {type(value).__name__}')
+            raise ValueError(f'expected a {cls.__name__}, WKT text or (x, y); got {type(received).__name__}')
         if not isinstance(geometry, cls):
             raise ValueError(f'expected a {cls.__name__}, got a {geometry.geom_type}')
         return geometry
@@ -137,12 +144,14 @@ class Point(Geometry):
     @property
     def x(self) -> float:
         """The first coordinate (longitude for geographic SRIDs)."""
-        return self.coordinates[0]
+        x: float = self.coordinates[0]
+        return x
 
     @property
     def y(self) -> float:
         """The second coordinate (latitude for geographic SRIDs)."""
-        return self.coordinates[1]
+        y: float = self.coordinates[1]
+        return y
 
     def __iter__(self) -> Iterator[float]:
         return iter(self.coordinates)
@@ -167,7 +176,7 @@ def _coordinate(value: Any, name: str) -> float:
 
 def _freeze(coordinates: Any) -> Any:
     if isinstance(coordinates, (list, tuple)):
-        return tuple(_freeze(item) for item in coordinates)
+        return tuple(_freeze(item) for item in cast('Sequence[Any]', coordinates))
     if isinstance(coordinates, Geometry):
         return (coordinates.geom_type, _freeze(coordinates.coordinates))
     return coordinates
@@ -187,14 +196,15 @@ def _tokens(text: str) -> list[str]:
         if match is None or match.end() == position:
             raise DataError(f'cannot read WKT {text!r}: unexpected text at position {position}: '
                             f'{text[position:position + 20]!r}')
-        tokens.append(match.group(match.lastindex).upper() if match.lastindex == 1 else match.group(match.lastindex))
+        group = match.lastindex or 0   # a match always sets one group: the pattern has no empty branch
+        tokens.append(match.group(group).upper() if group == 1 else match.group(group))
         position = match.end()
     return tokens
 
 
 def parse_wkt(text: str) -> tuple[str, Any]:
     """'POLYGON((0 0, 1 0, 1 1, 0 0))' -> ('POLYGON', [[(0.0, 0.0), ...]])."""
-    if not isinstance(text, str):
+    if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance] - callers may pass anything
         raise DataError(f'WKT must be text, got {type(text).__name__}')
     tokens = _tokens(text)
     try:
@@ -218,7 +228,7 @@ def _read_geometry(tokens: list[str], position: int, text: str) -> tuple[int, tu
         return position + 1, (geom_type, [])
     if geom_type == 'GEOMETRYCOLLECTION':
         position = _expect(tokens, position, '(', text)
-        members = []
+        members: list[Geometry] = []
         if tokens[position] == ')':  # MySQL's GEOMETRYCOLLECTION()
             return position + 1, (geom_type, members)
         while True:

@@ -9,6 +9,6 @@ the fallback. Backend-specific value types (Point, Geometry on MySQL) are added 
 from __future__ import annotations
 
 from .backend.types import ColumnSpec, CustomType, custom_type, register_type
-from .spatial import Geometry, Point  # noqa: F401  spatial column types (MySQL/MariaDB)
+from .spatial import Geometry as Geometry, Point as Point  # spatial column types (MySQL/MariaDB), re-exported
 
 __all__ = ['register_type', 'custom_type', 'CustomType', 'ColumnSpec']

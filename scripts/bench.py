@@ -18,6 +18,11 @@ Workloads (sizes are divided by 10 with --quick):
   e  join + group by + aggregates over 10,000 rows, 200 times
   f  16 threads x 500 `SELECT 1` through a pool of 8: throughput, and the median cost of
      one checkout + return
+  async  a's saves and d's find_one(pk) through the async API, each with its ratio to the
+         sync figure of the same run (selecting async also measures a and d)
+  load   issue 19's async load: 500 tasks x 20 mixed operations (reads, writes, transactions,
+         a quarter failing) on a pool of 5+5, against 10 threads doing it through the sync
+         API: operations per second, and the event loop's lag p50/p99/max (target p99 < 50 ms)
 
 A ratio is the implementation's cost divided by the raw driver's (for throughput, the raw
 driver's rate divided by the implementation's), so 1.00x is as fast as raw and lower is better.

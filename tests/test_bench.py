@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from scripts.benchmarks import common, targets
+from scripts.benchmarks import cli, common, targets
 from scripts.benchmarks.report import peers_report
 from scripts.benchmarks.workloads import METRICS
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / 'scripts' / 'bench.py'
+ASYNC_METRICS = ('async_a', 'async_d', 'load_async', 'load_threads')
 
 
 @pytest.mark.backends('sqlite', 'postgresql', 'mysql')
@@ -30,7 +31,7 @@ def test_quick_run_measures_every_figure(db, tmp_path):
     if db.name != 'sqlite':             # this run's private database on that server
         env[f'BENCH_{db.name.upper()}_URL'] = db.url
     report = tmp_path / 'bench.json'
-    workloads = 'a,b,c,d,e,f' if db.name == 'sqlite' else 'a,c,d,f'
+    workloads = 'a,b,c,d,e,f,async,load' if db.name == 'sqlite' else 'a,c,d,f,async,load'
     completed = subprocess.run(
         [sys.executable, str(BENCH), '--quick', '--backends', db.name, '--impls', 'raw,activerecord',
          '--workloads', workloads, '--json', str(report)],
@@ -45,6 +46,8 @@ def test_quick_run_measures_every_figure(db, tmp_path):
         for metric in expected_metrics:
             result = results[impl, metric]
             assert result['error'] is None, (impl, metric, result['error'])
+            if impl == 'raw' and metric in ASYNC_METRICS:
+                continue                # n/a: checked below
             assert len(result['runs']) == 2 and result['median'] > 0, (impl, metric)
     assert results['raw', 'd']['ratio'] == 1.0
     assert results['activerecord', 'd']['ratio'] == pytest.approx(
@@ -62,6 +65,28 @@ def test_quick_run_measures_every_figure(db, tmp_path):
     assert f'## {db.name}' in table and '## activerecord targets' in table
     if db.name != 'sqlite':
         assert f'## {db.name}: client CPU time per run' in table
+
+    # the async figures: activerecord's only (no other library has an async API), each with its
+    # ratio to the sync figure of the same run, and the loop's lag beside the load's throughput
+    for metric in ASYNC_METRICS:
+        assert results['raw', metric]['not_applicable'] == 'no async API'
+    for metric, sync_metric in (('async_a', 'a'), ('async_d', 'd'), ('load_async', 'load_threads')):
+        assert results['activerecord', metric]['ratio'] == pytest.approx(
+            results['activerecord', metric]['median'] / results['activerecord', sync_metric]['median']
+            if metric != 'load_async' else
+            results['activerecord', sync_metric]['median'] / results['activerecord', metric]['median'])
+    lags = results['activerecord', 'load_async']
+    assert set(lags['extras']) == {'lag_p50_ms', 'lag_p99_ms', 'lag_max_ms'}
+    assert all(len(runs) == 2 for runs in lags['extra_runs'].values())
+    assert 0 <= lags['extras']['lag_p50_ms'] <= lags['extras']['lag_p99_ms'] <= lags['extras']['lag_max_ms']
+    assert '## activerecord async API against its sync API (same run)' in table
+    assert f'| {db.name} | load: event loop lag p50 / p99 / max |' in table
+
+
+def test_async_workload_brings_its_yardsticks():
+    # async's ratios are to a and d of the same run, so selecting it measures those too
+    assert cli.parse_args(['--workloads', 'async']).workloads == ['a', 'd', 'async']
+    assert cli.parse_args(['--workloads', 'load,f']).workloads == ['f', 'load']
 
 
 def test_an_unreachable_server_is_reported_not_fatal(tmp_path):

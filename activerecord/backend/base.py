@@ -7,6 +7,7 @@ disconnect detection and error-code table.
 """
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 import logging
@@ -15,20 +16,23 @@ import re
 import ssl
 import threading
 import time
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
+from contextvars import ContextVar
 from types import ModuleType
-from typing import Any, Callable, ClassVar, Iterator, Sequence, TypeVar
+from typing import Any, AsyncIterator, Callable, ClassVar, Generator, Iterator, Sequence, TypeVar
 
 import sqlparse
 
 from .. import errors
 from ..errors import ActiveRecordError, ConfigurationError
+from .aio import Loan, ThreadStream, Workers, task_context, wait_for_job
+from .async_verbs import AsyncVerbs
 from .dialect import Dialect
 from .features import Features
 from .placeholders import translate
 from .schema import SchemaIntrospector
 from .pool import ConnectionPool, PooledConnection
-from .transaction import IsolationLevel, TransactionManager
+from .transaction import IsolationLevel, TransactionManager, current_owner
 from .options import OptionParser, parse_options
 from .tls import tls_context
 from .typing import ConnectionConfig
@@ -48,6 +52,8 @@ _PEP249_NAMES: tuple[tuple[str, type[errors.DatabaseError]], ...] = (
 #: no database takes fewer parameters in one statement (SQLite before 3.32): below it, no check
 _FEWEST_MAX_PARAMETERS = 999
 _lastrowid = operator.attrgetter('lastrowid')
+#: the `turn` _acquire() gives with a connection lent to an async call (not the statement's to return)
+_LENT: Any = object()
 
 #: exceptions a driver raises for a value it cannot bind -> what the DataError adds to the message
 _UNBINDABLE_VALUES: dict[type, str] = {
@@ -56,8 +62,8 @@ _UNBINDABLE_VALUES: dict[type, str] = {
 }
 
 
-class StorageBackend:
-    """Execution, pooling and transactions over any DB-API 2.0 driver."""
+class StorageBackend(AsyncVerbs):
+    """Execution, pooling and transactions over any DB-API 2.0 driver (and its async twins)."""
 
     #: canonical name ('sqlite', 'postgresql', ...), the URL schemes' target
     name: ClassVar[str] = 'generic'
@@ -87,7 +93,7 @@ class StorageBackend:
     retryable_codes: ClassVar[frozenset[Any]] = frozenset()
 
     def __init__(self, config: ConnectionConfig, **connection_overrides: Any) -> None:
-        if not isinstance(config, ConnectionConfig):
+        if not isinstance(config, ConnectionConfig):   # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
             raise ConfigurationError(f'{type(self).__name__} needs a ConnectionConfig, got {type(config).__name__}')
         self.config = config
         #: the options, parsed once: connect_kwargs and setup_session read these
@@ -104,6 +110,12 @@ class StorageBackend:
             timeout=config.pool_timeout, recycle=config.pool_recycle, pre_ping=config.pool_pre_ping,
             name=f'{self.name} pool ({config.display_url()})')
         self.transaction_manager = TransactionManager(self)
+        #: the worker threads of async calls: no more than the pool's connections, since a
+        #: thread never waits for the pool (the event loop does)
+        self.workers = Workers(config.pool_size + config.max_overflow, f'activerecord-{self.name}')
+        # The connection lent to the async call a worker thread is running (see arun()).
+        self._lent: ContextVar[Loan | None] = ContextVar(
+            f'activerecord_lent_{id(self):x}', default=None)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}({self.config!r})'
@@ -138,7 +150,7 @@ class StorageBackend:
         """Raise if the connection is unusable."""
         self.run_internal(raw, self.dialect.ping_sql)
 
-    def run_internal(self, raw: Any, sql: str) -> list:
+    def run_internal(self, raw: Any, sql: str) -> list[Any]:
         """Run a statement the backend sends by itself (session setup, ping, version) on a raw
         connection, logged like every other statement; returns its rows."""
         started = time.perf_counter()
@@ -209,7 +221,7 @@ class StorageBackend:
             raw.rollback()
 
     @contextmanager
-    def connection(self) -> Iterator[PooledConnection]:
+    def connection(self) -> Generator[PooledConnection, None, None]:
         """This task's transaction connection (its turn held), or a pooled one, for the block's length."""
         pooled, turn = self._acquire()
         try:
@@ -236,13 +248,17 @@ class StorageBackend:
         either way the caller ends with `self._give_back(pooled, turn)`."""
         turn = self.transaction_manager.take_turn()
         if turn is not None:
-            return turn.connection, turn
+            return turn.connection, turn   # type: ignore[return-value]  # take_turn() gives open ones only
+        loan = self._lent.get()
+        if loan is not None and loan.usable():
+            return loan.pooled, _LENT   # the async call that lent it gives it back
         return self.pool.checkout(), None
 
     def _give_back(self, pooled: PooledConnection, turn: Any) -> None:
         """End a statement's use of what _acquire() gave: the transaction's turn, or the checkout."""
         if turn is not None:
-            turn.turn_lock.release()
+            if turn is not _LENT:
+                turn.turn_lock.release()
         elif not pooled.invalidated:
             try:
                 self.pool.release(pooled)
@@ -267,11 +283,12 @@ class StorageBackend:
             self._check_parameter_count(count)
         return translated.sql, translated.bind(self.adapt_params(params)), count
 
-    def _prepare_rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> tuple[str, list, int]:
+    def _prepare_rows(self, sql: str, rows: Sequence[Any] | None) -> tuple[str, list[Any], int]:
         """(SQL in the driver's paramstyle, each row's bound parameters, parameters in one row)."""
         translated = translate(sql, self.paramstyle, self.dialect.features.question_mark_operators,
                                self.dialect.lexical_rules)
-        return translated.sql, [translated.bind(self.adapt_params(row)) for row in rows], translated.placeholder_count
+        return (translated.sql, [translated.bind(self.adapt_params(row)) for row in rows or ()],
+                translated.placeholder_count)
 
     def _check_parameter_count(self, count: int) -> None:
         features = self.features
@@ -310,7 +327,7 @@ class StorageBackend:
             self._give_back(pooled, turn)
 
     def _run(self, pooled: PooledConnection, sql: str, params: Any, count: int, many: bool = False,
-             cursor_args: tuple = (), bind: Callable[[Any], Any] | None = None) -> Any:
+             cursor_args: tuple[Any, ...] = (), bind: Callable[[Any], Any] | None = None) -> Any:
         """Execute one statement on a connection with logging and error translation; returns the cursor
         (`cursor_args`: e.g. a streaming cursor class; `bind(cursor)`: parameters made on the cursor)."""
         logged = sql_logger.isEnabledFor(logging.DEBUG)
@@ -391,7 +408,8 @@ class StorageBackend:
 
     def affected_rows(self, cursor: Any) -> int:
         """Hook: the rows the statement just run on `cursor` changed (-1 when unknown)."""
-        return cursor.rowcount
+        rowcount: int = cursor.rowcount
+        return rowcount
 
     def executemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]]) -> int:
         """Run one statement for each parameter tuple; returns the affected rows in total."""
@@ -399,11 +417,11 @@ class StorageBackend:
         # the driver's own total (not affected_rows, which reads one statement's first count)
         return self._statement(sql, rows, lambda cursor: cursor.rowcount, many=True) if rows else 0
 
-    def query_rows(self, sql: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
+    def query_rows(self, sql: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Column labels and every row as a tuple (the fast path for building models)."""
         return self._statement(sql, params, self._labelled_rows)
 
-    def _labelled_rows(self, cursor: Any) -> tuple[list[str], list[tuple]]:
+    def _labelled_rows(self, cursor: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
         rows = cursor.fetchall()
         return self._labels(cursor), rows
 
@@ -440,7 +458,7 @@ class StorageBackend:
         return None if row is None else next(iter(row.values()))
 
     def iter_rows(self, sql: str, params: Sequence[Any] | None = None,
-                  batch_size: int = 1000) -> Iterator[tuple[list[str], list[tuple]]]:
+                  batch_size: int = 1000) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
         """Stream (labels, batch of rows) with fetchmany; holds one connection while iterating."""
         # Not the statement skeleton: the connection is held across yields, between the caller's
         # steps, and given back when the caller stops (GeneratorExit), which connection() handles.
@@ -578,9 +596,102 @@ class StorageBackend:
         """Capability flags for this database (and server version, once connected)."""
         return self.dialect.features
 
-    def transaction(self, isolation_level: IsolationLevel | None = None, read_only: bool = False):
+    def transaction(self, isolation_level: IsolationLevel | None = None,
+                    read_only: bool = False) -> AbstractContextManager[TransactionManager]:
         """`with backend.transaction():` BEGIN ... COMMIT, ROLLBACK on exception."""
         return self.transaction_manager.transaction(isolation_level, read_only)
+
+    def lent_connection(self) -> PooledConnection | None:
+        """The connection lent to the async call this worker thread runs, if any."""
+        loan = self._lent.get()
+        return loan.pooled if loan is not None and loan.usable() else None
+
+    # -- async: every blocking call of a task goes through arun() -------------------------
+
+    async def arun(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """fn(*args, **kwargs) on a worker thread, in a copy of this task's context: inside the
+        task's transaction, else with a pooled connection (awaited on the loop) lent to it for
+        its whole length. Cancelled while fn runs: fn finishes, then CancelledError is raised."""
+        context = task_context(current_owner())
+        cancelled: list[bool] = []   # set when the caller is cancelled: a job not started skips fn
+        on_cancel = functools.partial(cancelled.append, True)
+        loan = self._lent.get()
+        if self.transaction_manager.is_active or (loan is not None and loan.open):
+            # (with a loan: from an async hook of that call, so on the thread the loan is for)
+            def in_context() -> T:
+                if cancelled:
+                    raise asyncio.CancelledError()
+                return context.run(fn, *args, **kwargs)
+            return await wait_for_job(self.workers.submit(in_context), on_cancel)
+        reserved = await self.pool.areserve()   # cancelled here: nothing was taken
+
+        def lent() -> T:
+            return context.run(self._run_lent, reserved, cancelled, fn, args, kwargs)
+        try:
+            future = self.workers.submit(lent)
+        except BaseException:
+            self.pool.unreserve(reserved)
+            raise
+        return await wait_for_job(future, on_cancel)
+
+    def _run_lent(self, reserved: PooledConnection, cancelled: list[bool], fn: Callable[..., T],
+                  args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        """On the worker thread: fn with the reserved connection lent to it, then given back."""
+        if cancelled:   # the caller was cancelled before this job started: fn never runs
+            self.pool.unreserve(reserved)
+            raise asyncio.CancelledError()
+        pooled = self.pool.finish_checkout(reserved)
+        loan = Loan(pooled)
+        self._lent.set(loan)   # in this call's own copy of the context
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            loan.open = False   # a task a hook started may outlive the call: it must not use it
+            self._give_back(pooled, None)
+
+    async def astream(self, make_iterator: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
+        """The items of a sync iterator, each step run on one thread of the stream's own, with a
+        connection lent to it (outside a transaction) until it ends or is closed."""
+        context = task_context(current_owner())
+        reserved = None
+        outer = self._lent.get()   # streaming in an async hook: the call's connection is shared
+        borrowed = outer.pooled if outer is not None and outer.open else None
+        if not self.transaction_manager.is_active and borrowed is None:
+            reserved = await self.pool.areserve()
+        held: list[PooledConnection] = []
+        loans: list[Loan] = []
+
+        def open_iterator() -> Iterator[T]:
+            if reserved is not None:
+                held.append(self.pool.finish_checkout(reserved))
+            lent = held[0] if held else borrowed
+            if lent is not None:
+                loans.append(Loan(lent))   # for this stream's thread
+                self._lent.set(loans[0])
+            return make_iterator()
+
+        def finish() -> None:
+            for loan in loans:
+                loan.open = False
+            if held:
+                self._give_back(held[0], None)
+            elif reserved is not None and reserved.lent and not reserved.invalidated:
+                self.pool.unreserve(reserved)   # closed before its first step
+
+        try:
+            stream = ThreadStream(context, open_iterator, finish, f'activerecord-{self.name}-stream')
+        except BaseException:
+            if reserved is not None:
+                self.pool.unreserve(reserved)
+            raise
+        try:
+            while True:
+                found, item = await wait_for_job(stream.step())
+                if not found:
+                    return
+                yield item
+        finally:
+            await wait_for_job(stream.close())
 
     def run_transaction(self, fn: Callable[..., Any], *args: Any, retries: int = 3,
                         isolation_level: IsolationLevel | None = None, **kwargs: Any) -> Any:
@@ -627,11 +738,14 @@ class StorageBackend:
     def close(self) -> None:
         """Close every pooled connection; models configured again get a new backend (see registry)."""
         self.pool.close()
+        self.workers.shutdown()
 
 
 def innermost_os_error(error: BaseException) -> OSError | None:
     """The deepest OSError in an exception's chain of causes, if any."""
-    found, seen, current = None, set(), error
+    found: OSError | None = None
+    seen: set[int] = set()
+    current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, OSError):

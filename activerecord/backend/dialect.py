@@ -17,7 +17,7 @@ from .features import Features
 from .placeholders import shared_reference
 from .sql_lexer import STANDARD, LexicalRules
 from .transaction import IsolationLevel, effective_level
-from .types import TypeMap
+from .types import TypeMap, type_of
 
 
 class SQLContext:
@@ -53,7 +53,7 @@ class SQLContext:
         bound parameter; only its placeholder repeats. Values of different `scope`s are not shared.
         """
         if self.dialect.shared_parameters:
-            kind = type(value)
+            kind = type_of(value)
             exact = _SHARED_KEYS.get(kind)
             if exact is not None:
                 # equal is not always the same SQL value (Decimal('1.0') and ('1.00'), 0.0 and
@@ -96,7 +96,7 @@ class SQLContext:
             self.sql(node)
         return self
 
-    def finish(self) -> tuple[str, tuple]:
+    def finish(self) -> tuple[str, tuple[Any, ...]]:
         """The SQL text and its parameters."""
         return ''.join(self.parts), tuple(self.params)
 
@@ -112,7 +112,8 @@ class Dialect:
     """The SQL of one database; the base speaks the standard and SQLite/PostgreSQL-like forms."""
 
     name: ClassVar[str] = 'sql'
-    features: ClassVar[Features] = Features()
+    #: not a ClassVar: a dialect may shadow it per instance with its server's flags (MySQL)
+    features: Features = Features()
     quote_start: ClassVar[str] = '"'
     quote_end: ClassVar[str] = '"'
     max_identifier_length: ClassVar[int] = 63
@@ -128,7 +129,7 @@ class Dialect:
     # Transaction statements: {level} / {access} are filled in; None means "no statement".
     begin_template: ClassVar[str] = 'BEGIN'
     begin_read_only_template: ClassVar[str] = 'BEGIN READ ONLY'
-    begin_with_isolation_template: ClassVar[str | None] = 'BEGIN ISOLATION LEVEL {level}{access}'
+    begin_with_isolation_template: ClassVar[str] = 'BEGIN ISOLATION LEVEL {level}{access}'
     #: an isolation level -> the words the database uses for it, where they differ from its name
     isolation_sql: ClassVar[dict[IsolationLevel, str]] = {}
     #: a level the database gives under another name -> that level (not listed in the features)
@@ -344,7 +345,8 @@ class Dialect:
         """A savepoint name as SQL: quoted, or checked against savepoint_name_pattern and written as is."""
         if self.savepoint_name_pattern is None:
             return self.quote(name)
-        if not isinstance(name, str) or not re.fullmatch(self.savepoint_name_pattern, name):
+        # the isinstance guards names that reach here unchecked from user code
+        if not isinstance(name, str) or not re.fullmatch(self.savepoint_name_pattern, name):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ProgrammingError(f'savepoint name {name!r} is not allowed on {self.name}; '
                                    f'expected {self.savepoint_name_rule}')
         return name
@@ -364,7 +366,7 @@ class Dialect:
             sql += ' RETURNING ' + ', '.join(self.quote(column) for column in returning)
         return sql
 
-    def sync_identity_sql(self, table: str, column: str) -> tuple[str, tuple] | None:
+    def sync_identity_sql(self, table: str, column: str) -> tuple[str, tuple[Any, ...]] | None:
         """SQL and params to run after explicit values went into a generated key column, so that
         later generated keys never collide with them (None: the database keeps track itself)."""
         return None
@@ -502,7 +504,8 @@ class Dialect:
 
 
 @lru_cache(maxsize=4096)
-def _quote(name: str, start: str, end: str, max_length: int) -> str:
+def _quote(name: object, start: str, end: str, max_length: int) -> str:
+    # `object`: quote() is called with whatever a user named a table or column
     if not isinstance(name, str) or not name:
         raise ProgrammingError(f'identifier {name!r} must be a non-empty string')
     if '\x00' in name:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 from ..errors import NotSupportedError
+from .transaction import IsolationLevel
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Features:
     # parameters a bulk INSERT/upsert statement carries by default (None: up to max_parameters);
     # set where the database parses a huge statement slower than several cached ones
     bulk_parameters: int | None = None
-    isolation_levels: frozenset = frozenset()
+    isolation_levels: frozenset[IsolationLevel] = frozenset()
 
     def require(self, flag: str, backend_name: str) -> None:
         """Raise NotSupportedError naming the backend and the feature unless `flag` is on."""

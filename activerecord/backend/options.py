@@ -91,15 +91,16 @@ def as_given(name: str, value: Any) -> Any:
 def matching(test: Callable[[str], bool], expected: str) -> OptionParser:
     """A parser for a non-empty string that passes `test` (a name written into SQL, say)."""
     def parse(name: str, value: Any) -> str:
-        if not test(text(name, value)):
+        checked = text(name, value)
+        if not test(checked):
             raise refused(name, value, expected)
-        return value
+        return checked
     return parse
 
 
 def choice(*words: str, expected: str | None = None, any_case: bool = False) -> OptionParser:
     """A parser for one of `words` (with `any_case`, in any letter case); returns the word as spelled in `words`."""
-    by_key = {word.upper() if any_case else word: word for word in words}
+    by_key: dict[str | None, str] = {word.upper() if any_case else word: word for word in words}
     expected = expected or 'one of ' + ', '.join(sorted(words))
 
     def parse(name: str, value: Any) -> str:

@@ -12,11 +12,15 @@ import re
 from functools import lru_cache
 from typing import Any, NamedTuple, Sequence
 
-from sqlparse import tokens as T
-from sqlparse.lexer import Lexer
+from sqlparse import tokens as sqlparse_tokens
+from sqlparse.lexer import Lexer as SqlparseLexer
 
 from ..errors import ProgrammingError
 from .sql_lexer import CODE, COMMENT, IDENTIFIER, LITERAL, MARKER, STANDARD, LexicalRules, segments
+
+# sqlparse ships py.typed but leaves its token types and lexer unannotated: explicit Any handles
+T: Any = sqlparse_tokens
+Lexer: Any = SqlparseLexer
 
 # Token types after which a `?` is an operand position's *operator* (PostgreSQL `jsonb ? key`).
 _OPERAND_TYPES = (T.Name, T.Literal, T.Keyword.Type)

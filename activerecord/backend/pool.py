@@ -17,11 +17,13 @@ Two kinds of bad luck keep its accounting exact:
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import threading
 import time
 import weakref
+from collections import deque
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -47,7 +49,7 @@ class PooledConnection:
     #: checked out of its pool (counted in checked_out); False while idle and once gone
     lent: bool = False
     #: the pool's list of lost connections, told when this one is collected while still lent
-    lost_sink: list | None = field(default=None, repr=False)
+    lost_sink: list[int] | None = field(default=None, repr=False)
 
     def __del__(self) -> None:
         # Only list.append here: a collection may run while this thread holds the pool's lock.
@@ -107,6 +109,9 @@ class ConnectionPool:
         # threads blocked in checkout(): notify() is skipped when there are none (it costs
         # more than the rest of a release)
         self._waiting = 0
+        #: tasks waiting in areserve(): (their loop, the future a release completes), oldest first;
+        #: each is also counted in _waiting
+        self._async_waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
         self._lost: list[int] = []   # ids of lent connections collected unreturned
         self._members: weakref.WeakSet[PooledConnection] = weakref.WeakSet()   # for fork
         self._owner_pid = os.getpid()
@@ -135,60 +140,158 @@ class ConnectionPool:
 
     # -- checkout / release -------------------------------------------------------------
 
+    def _reserve(self) -> PooledConnection | None:
+        """With the lock held: an idle connection, or a new slot (a PooledConnection whose `raw`
+        is None, to open outside the lock), lent and counted; None when neither is free. The one
+        slot logic of the sync and the async checkout."""
+        while True:
+            if self._closed:
+                raise ActiveRecordError(f'{self.name}: the pool is closed (backend.close() was called)')
+            idle = self._idle
+            if idle:
+                pooled = idle[-1]   # LIFO: the warmest connection first
+                pooled.lent = True  # counted with no call between: an interrupt cannot split them
+                self._checked_out += 1
+                idle.pop()
+                return pooled
+            if self._open < self.size + self.max_overflow:
+                # An object holds the slot from the start: if an interrupt takes it before the
+                # caller sees it, its collection gives the slot back (lost_sink).
+                pooled = PooledConnection(None, lost_sink=self._lost)
+                pooled.lent = True
+                self._open += 1
+                self._checked_out += 1
+                return pooled
+            if not self._lost:
+                return None
+            self._reclaim_lost()
+
+    def _timeout_error(self) -> PoolTimeout:
+        status = self._status()
+        return PoolTimeout(
+            f'{self.name}: no connection became free within {self.timeout:g}s '
+            f'(size={status["size"]}, max_overflow={self.max_overflow}, open={status["open"]}, '
+            f'checked_out={status["checked_out"]}, idle={status["idle"]}); '
+            'raise pool_size/max_overflow or return connections sooner', status)
+
     def checkout(self) -> PooledConnection:
         """A connection for the caller's exclusive use; raises PoolTimeout after `timeout`."""
         deadline = None   # taken at the first wait: a checkout that need not wait skips the clock
-        pooled = None     # None after the loop: a slot is counted for a connection to open
         with self._lock:
             while True:
-                if self._closed:
-                    raise ActiveRecordError(f'{self.name}: the pool is closed (backend.close() was called)')
-                idle = self._idle
-                if idle:
-                    pooled = idle[-1]   # LIFO: the warmest connection first
-                    pooled.lent = True  # counted with no call between: an interrupt cannot split them
-                    self._checked_out += 1
-                    idle.pop()
+                pooled = self._reserve()
+                if pooled is not None:
                     break
-                if self._open < self.size + self.max_overflow:
-                    self._open += 1
-                    self._checked_out += 1
-                    break
-                if self._lost:
-                    self._reclaim_lost()
-                    continue
                 if deadline is None:
                     deadline = time.monotonic() + self.timeout
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    status = self._status()
-                    raise PoolTimeout(
-                        f'{self.name}: no connection became free within {self.timeout:g}s '
-                        f'(size={status["size"]}, max_overflow={self.max_overflow}, open={status["open"]}, '
-                        f'checked_out={status["checked_out"]}, idle={status["idle"]}); '
-                        'raise pool_size/max_overflow or return connections sooner', status)
+                    raise self._timeout_error()
                 self._waiting += 1
                 try:
                     self._available.wait(min(remaining, _LOST_CHECK_INTERVAL))
                 finally:
                     self._waiting -= 1
-        if pooled is not None and self.recycle is None and not self.pre_ping \
+        if pooled.raw is not None and self.recycle is None and not self.pre_ping \
                 and pooled.known_good_at > self._suspect_before:
-            return pooled   # the common case, without _make_usable's call
-        raw = None
+            return pooled   # the common case, without finish_checkout's call
+        return self.finish_checkout(pooled)
+
+    async def areserve(self) -> PooledConnection:
+        """checkout()'s wait on the event loop (no thread blocks): a reserved connection to pass
+        to finish_checkout() on a worker thread (or to unreserve()). Cancelled: nothing is taken."""
+        loop = asyncio.get_running_loop()
+        deadline = None
+        while True:
+            with self._lock:
+                pooled = self._reserve()
+                if pooled is not None:
+                    return pooled
+                if deadline is None:
+                    deadline = time.monotonic() + self.timeout
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise self._timeout_error()
+                waiter: asyncio.Future[None] = loop.create_future()
+                entry = (loop, waiter)
+                self._async_waiters.append(entry)
+                self._waiting += 1
+            try:
+                async with asyncio.timeout(min(remaining, _LOST_CHECK_INTERVAL)):
+                    await waiter
+            except TimeoutError:
+                pass   # look again: lost connections are reclaimed, the deadline checked
+            except BaseException:
+                with self._lock:
+                    if not self._forget_waiter(entry):
+                        # A release chose this waiter as it was cancelled: pass the wake-up on,
+                        # so that a free connection does not wait for nobody.
+                        self._wake()
+                raise
+            with self._lock:
+                self._forget_waiter(entry)
+
+    def _forget_waiter(self, entry: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]) -> bool:
+        """With the lock held: remove a waiter no release has chosen; False if one had."""
         try:
-            if pooled is None:
-                # Opened here rather than in a helper: an interrupt that took a helper's return
-                # value would leave a counted connection that this frame cannot see.
-                raw = self._connect()
-                pooled = PooledConnection(raw, lost_sink=self._lost)
-                pooled.lent = True    # from here the slot is this connection's (no call between)
+            self._async_waiters.remove(entry)
+        except ValueError:
+            return False
+        self._waiting -= 1
+        return True
+
+    def finish_checkout(self, pooled: PooledConnection) -> PooledConnection:
+        """The I/O part of a checkout (connect, recycle, pre-ping) for a reserved connection; on
+        failure its slot is given back. Blocking: async callers run it on a worker thread."""
+        try:
+            if pooled.raw is None:
+                pooled.raw = self._connect()
+                pooled.created_at = pooled.known_good_at = time.monotonic()
                 self._members.add(pooled)
+                return pooled
+            if self.recycle is None and not self.pre_ping and pooled.known_good_at > self._suspect_before:
                 return pooled
             return self._make_usable(pooled)
         except BaseException:
-            self._give_up(pooled, raw)
+            self._give_up(pooled)
             raise
+
+    def unreserve(self, pooled: PooledConnection) -> None:
+        """Give back a reservation that was never used (its caller was cancelled first)."""
+        if pooled.raw is None:
+            self._give_up(pooled)
+            return
+        with self._lock:
+            if not pooled.lent or pooled.invalidated:
+                return
+            pooled.lent = False
+            self._checked_out -= 1
+            if self._closed or len(self._idle) >= self.size:
+                pooled.invalidated = True
+                self._open -= 1
+                raw = pooled.raw
+            else:
+                self._idle.append(pooled)   # untouched since it was idle: no reset needed
+                raw = None
+            if self._waiting:
+                self._wake()
+        if raw is not None:
+            self._discard(raw)
+
+    def _wake(self) -> None:
+        """With the lock held: wake one waiting thread and one waiting task (each tries again)."""
+        if self._async_waiters:
+            loop, waiter = self._async_waiters.popleft()
+            self._waiting -= 1
+            with suppress(RuntimeError):   # its loop is closed: nobody waits there any more
+                loop.call_soon_threadsafe(_wake_waiter, waiter)
+        self._available.notify()
+
+    def _wake_all(self) -> None:
+        """With the lock held: wake every waiter (the pool closed, or many connections freed)."""
+        while self._async_waiters:
+            self._wake()
+        self._available.notify_all()
 
     def _make_usable(self, pooled: PooledConnection) -> PooledConnection:
         """Replace a connection that is too old or fails its ping (pre_ping, or suspect) with a new one."""
@@ -210,17 +313,16 @@ class ConnectionPool:
         pooled.created_at = pooled.known_good_at = time.monotonic()
         return pooled
 
-    def _give_up(self, pooled: PooledConnection | None, raw: Any) -> None:
+    def _give_up(self, pooled: PooledConnection) -> None:
         """After a failed or interrupted checkout: free its slot and close what it opened."""
         with self._lock:
-            if pooled is not None:
-                pooled.lent = False   # so that its collection does not free the slot again
-                pooled.invalidated = True
-                raw = pooled.raw
+            pooled.lent = False   # so that its collection does not free the slot again
+            pooled.invalidated = True
+            raw = pooled.raw
             self._open -= 1
             self._checked_out -= 1
             if self._waiting:
-                self._available.notify()
+                self._wake()
         if raw is not None:
             self._discard(raw)
 
@@ -250,7 +352,7 @@ class ConnectionPool:
                 pooled.invalidated = True
                 self._open -= 1
             if self._waiting:
-                self._available.notify()
+                self._wake()
         if not keep:
             self._discard(pooled.raw)
 
@@ -275,10 +377,12 @@ class ConnectionPool:
                 self._open -= 1     # counted first: remove() is the last step
                 self._idle.remove(pooled)
             if self._waiting:
-                self._available.notify()
+                self._wake()
         self._discard(pooled.raw)
 
     def _discard(self, raw: Any) -> None:
+        if raw is None:
+            return   # a reserved slot whose connection was never opened
         with suppress(Exception):   # closing a dead connection may fail; it is gone either way
             self._close(raw)
 
@@ -292,7 +396,7 @@ class ConnectionPool:
             self._open -= count
             for pooled in idle:
                 pooled.invalidated = True
-            self._available.notify_all()
+            self._wake_all()
         for pooled in idle:
             self._discard(pooled.raw)
         return count
@@ -320,6 +424,7 @@ class ConnectionPool:
         self._lock = threading.Lock()
         self._available = threading.Condition(self._lock)
         self._idle, self._open, self._checked_out, self._waiting = [], 0, 0, 0
+        self._async_waiters = deque()
         self._lost, self._members, self._owner_pid = [], weakref.WeakSet(), child
         stand_in = _InheritedConnection(parent, child)
         for pooled in inherited:
@@ -329,10 +434,16 @@ class ConnectionPool:
             pooled.raw, pooled.lent, pooled.invalidated, pooled.lost_sink = stand_in, False, True, None
 
 
+def _wake_waiter(waiter: asyncio.Future[None]) -> None:
+    """On the waiter's loop: let its areserve() try again (unless it gave up meanwhile)."""
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 def _forget_inherited_connections() -> None:
     """os.register_at_fork hook: every pool of the child forgets the parent's connections."""
     for pool in list(_pools):
-        pool._forget_inherited()
+        pool._forget_inherited()   # pyright: ignore[reportPrivateUsage]  # the pools' own hook
 
 
 if hasattr(os, 'register_at_fork'):   # POSIX; Windows has no fork

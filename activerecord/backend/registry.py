@@ -26,7 +26,8 @@ def shared_backend(backend_class: type[StorageBackend], config: ConnectionConfig
 def backend_class_for(scheme: str) -> type[StorageBackend]:
     """The backend class for a canonical URL scheme name (imports its module)."""
     module_name, class_name = _BACKENDS[scheme]
-    return getattr(importlib.import_module(module_name), class_name)
+    backend: type[StorageBackend] = getattr(importlib.import_module(module_name), class_name)
+    return backend
 
 
 _BACKENDS = {

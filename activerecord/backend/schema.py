@@ -94,7 +94,7 @@ class SchemaIntrospector:
         return [schema if name == 'schema' else bare for name in names]
 
     def _sql(self, attribute: str) -> str:
-        sql = getattr(self.dialect, attribute, None)
+        sql: str | None = getattr(self.dialect, attribute, None)
         if sql is None:
             raise NotImplementedError(f'{self.dialect.name}: no {attribute} (schema introspection)')
         return sql

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import ssl
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Generator
 
 from ..errors import ConfigurationError
 from .typing import ConnectionConfig
@@ -31,7 +31,7 @@ def tls_context(config: ConnectionConfig, system_default: bool = False) -> ssl.S
 
 
 @contextmanager
-def tls_file_errors(config: ConnectionConfig) -> Iterator[None]:
+def tls_file_errors(config: ConnectionConfig) -> Generator[None, None, None]:
     """A CA, certificate or key file that cannot be read is a ConfigurationError naming the field and path."""
     try:
         yield

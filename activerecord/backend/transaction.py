@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import itertools
 import random
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
-from typing import Any, Callable, Iterator, Protocol, Sequence, TypeVar
+from typing import Any, AsyncGenerator, Awaitable, Callable, ClassVar, Generator, Protocol, Sequence, TypeVar
 
 from ..errors import ActiveRecordError, AmbiguousCommitError, DatabaseError, NotSupportedError, OperationalError
+from .aio import Workers, current_call, task_context, wait_for_job
 from .pool import ConnectionPool, PooledConnection
 
 T = TypeVar('T')
@@ -38,7 +40,7 @@ class IsolationLevel(enum.Enum):
         return list(IsolationLevel).index(self)
 
 
-def effective_level(requested: IsolationLevel, available: frozenset, backend_name: str) -> IsolationLevel:
+def effective_level(requested: IsolationLevel, available: frozenset[IsolationLevel], backend_name: str) -> IsolationLevel:
     """The requested level or the weakest stronger one the database gives; never a weaker one."""
     if requested in available:
         return requested
@@ -51,7 +53,11 @@ def effective_level(requested: IsolationLevel, available: frozenset, backend_nam
 
 
 def current_owner() -> tuple[int, Any]:
-    """(thread id, asyncio task or None): who may open nested blocks in a transaction."""
+    """(thread id, asyncio task or None): who may open nested blocks in a transaction. On a worker
+    thread running a task's async call, that task's owner: the statement is the task's own."""
+    call = current_call()
+    if call is not None:
+        return call.owner
     try:
         task = asyncio.current_task()
     except RuntimeError:   # no event loop running in this thread
@@ -63,21 +69,24 @@ class TransactionHost(Protocol):
     """What a TransactionManager needs of its backend: the pool, the dialect's control SQL and
     the verbs that send it (a StorageBackend is one)."""
 
-    name: str
     pool: ConnectionPool
     dialect: Any     # begin_statements, commit_statements, rollback_statements, savepoint_sql, ...
 
+    name: ClassVar[str]
     @property
     def features(self) -> Any: ...
     def begin(self, pooled: PooledConnection, statements: Sequence[str]) -> None: ...
     def end(self, pooled: PooledConnection, statements: Sequence[str], commit: bool) -> None: ...
     def run_control(self, pooled: PooledConnection, statements: Sequence[str]) -> None: ...
+    @property
+    def workers(self) -> Workers: ...
+    def lent_connection(self) -> PooledConnection | None: ...
 
 
 class _Transaction:
     """One open transaction: its pinned connection, savepoints, owner and turn lock."""
 
-    __slots__ = ('connection', 'savepoints', 'blocks', 'owner', 'turn_lock', 'explicit')
+    __slots__ = ('connection', 'savepoints', 'blocks', 'owner', 'turn_lock', 'explicit', 'borrowed')
 
     def __init__(self, connection: PooledConnection, owner: tuple[int, Any]) -> None:
         self.connection: PooledConnection | None = connection   # None once ended
@@ -88,6 +97,8 @@ class _Transaction:
         # one statement at a time (re-entrant, so a thread may nest statements in a stream).
         self.turn_lock = threading.RLock()
         self.explicit = False   # opened by begin(), not by a `with` block
+        #: begun on the connection lent to an async call: that call gives it back, not the end
+        self.borrowed = False
 
     @property
     def depth(self) -> int:
@@ -110,7 +121,7 @@ def _hand_back(pool: ConnectionPool, pooled: PooledConnection, clean: bool) -> N
 
 def backoff_delay(attempt: int) -> float:
     """Seconds to wait before retry `attempt` (1, 2, ...): randomized, growing, at most 1 s."""
-    return random.uniform(0.5, 1.0) * min(1.0, 0.02 * 2 ** (attempt - 1))
+    return random.uniform(0.5, 1.0) * min(1.0, 0.02 * 2.0 ** (attempt - 1))
 
 
 class TransactionManager:
@@ -151,13 +162,15 @@ class TransactionManager:
         if state is None:
             return None
         if state.connection is None:
-            return self._after_end(state)
+            self._after_end(state)
+            return None
         # Bounded: a sharer holding the turn while suspended (an open stream) may never give it back.
         if not state.turn_lock.acquire(True, self._backend.pool.timeout):
             raise self._no_turn()
-        if state.connection is None:   # it ended while this caller waited for its turn
+        if state.connection is None:   # pyright: ignore[reportUnnecessaryComparison]  # ended while this caller waited
             state.turn_lock.release()
-            return self._after_end(state)
+            self._after_end(state)
+            return None
         return state
 
     def _no_turn(self) -> ActiveRecordError:
@@ -251,16 +264,37 @@ class TransactionManager:
         self._current.set(state)
         return state, None
 
-    def _open(self, isolation_level: IsolationLevel | None, read_only: bool) -> _Transaction:
+    def _open(self, isolation_level: IsolationLevel | None, read_only: bool,
+              reserved: PooledConnection | None = None) -> _Transaction:
+        """BEGIN on a connection: `reserved` (by an async caller, not yet finished), else the one
+        lent to this async call, else a new checkout."""
         backend = self._backend
-        statements = backend.dialect.begin_statements(isolation_level, read_only, backend.features)
-        pooled = backend.pool.checkout()
+        lent = None
+        try:
+            statements = backend.dialect.begin_statements(isolation_level, read_only, backend.features)
+        except BaseException:
+            if reserved is not None:
+                backend.pool.unreserve(reserved)
+            raise
+        if reserved is not None:
+            pooled = backend.pool.finish_checkout(reserved)
+        else:
+            lent = backend.lent_connection()
+            pooled = backend.pool.checkout() if lent is None else lent
         try:
             backend.begin(pooled, statements)
             pooled.in_transaction = True
             pooled.read_only = read_only
-            return _Transaction(pooled, current_owner())
+            state = _Transaction(pooled, current_owner())
+            state.borrowed = lent is not None
+            return state
         except BaseException as error:
+            if lent is not None:
+                # The async call that lent it gives it back (rolled back by the pool); only an
+                # interrupted BEGIN leaves a state nobody knows.
+                if not isinstance(error, Exception):
+                    backend.pool.invalidate(lent)
+                raise
             try:
                 # A failed BEGIN leaves a known state (released, the pool rolls back); an
                 # interrupted one does not (closed).
@@ -272,7 +306,7 @@ class TransactionManager:
 
     def _end(self, state: _Transaction, commit: bool) -> None:
         """COMMIT or ROLLBACK the outermost level; the state is ended and the connection given back."""
-        pooled = state.connection
+        pooled = _connection_of(state)
         backend = self._backend
         interrupted = True
         stranded = False   # a sharer kept the connection's turn: the transaction cannot be ended on it
@@ -302,11 +336,15 @@ class TransactionManager:
             if self._current.get() is state:
                 self._current.set(None)
             pooled.in_transaction = False
-            try:
-                _hand_back(backend.pool, pooled, not interrupted and not stranded)
-            except BaseException:
-                backend.pool.invalidate(pooled)
-                raise
+            if state.borrowed:
+                if interrupted or stranded:
+                    backend.pool.invalidate(pooled)   # the lending call must not reuse it
+            else:
+                try:
+                    _hand_back(backend.pool, pooled, not interrupted and not stranded)
+                except BaseException:
+                    backend.pool.invalidate(pooled)
+                    raise
 
     def _send_commit(self, pooled: PooledConnection) -> None:
         backend = self._backend
@@ -332,14 +370,14 @@ class TransactionManager:
         backend = self._backend
         backend.features.require('savepoints', backend.name)
         with state.turn_lock:
-            backend.run_control(state.connection, [backend.dialect.savepoint_sql(name)])
+            backend.run_control(_connection_of(state), [backend.dialect.savepoint_sql(name)])
         state.savepoints.append(name)
         return name
 
     def _rollback_to(self, state: _Transaction, name: str) -> None:
         self._known(state, name)
         with state.turn_lock:
-            self._backend.run_control(state.connection, [self._backend.dialect.rollback_to_sql(name)])
+            self._backend.run_control(_connection_of(state), [self._backend.dialect.rollback_to_sql(name)])
         del state.savepoints[state.savepoints.index(name) + 1:]
 
     def _release(self, state: _Transaction, name: str) -> None:
@@ -347,7 +385,7 @@ class TransactionManager:
         sql = self._backend.dialect.release_sql(name)
         if sql is not None:
             with state.turn_lock:
-                self._backend.run_control(state.connection, [sql])
+                self._backend.run_control(_connection_of(state), [sql])
         del state.savepoints[state.savepoints.index(name):]
 
     @staticmethod
@@ -372,7 +410,7 @@ class TransactionManager:
 
     @contextmanager
     def transaction(self, isolation_level: IsolationLevel | None = None,
-                    read_only: bool = False) -> Iterator['TransactionManager']:
+                    read_only: bool = False) -> Generator['TransactionManager', None, None]:
         """BEGIN ... COMMIT, ROLLBACK on exception; nested blocks use savepoints."""
         state, block = self._enter(isolation_level, read_only)
         try:
@@ -485,6 +523,121 @@ class TransactionManager:
                     raise
             attempt += 1
             time.sleep(backoff_delay(attempt))
+
+
+    # -- async: the same steps, each run on a worker thread; the state lives in the task --------
+
+    async def _in_worker(self, fn: Callable[..., T], *args: Any) -> T:
+        """fn(*args) on one of the backend's worker threads, in a copy of this task's context;
+        cancelled meanwhile, it still runs to its end before CancelledError is raised."""
+        context = task_context(current_owner())
+        return await wait_for_job(self._backend.workers.submit(functools.partial(context.run, fn, *args)))
+
+    @asynccontextmanager
+    async def atransaction(self, isolation_level: IsolationLevel | None = None,
+                           read_only: bool = False) -> AsyncGenerator['TransactionManager', None]:
+        """`async with`: BEGIN ... COMMIT, ROLLBACK on exception or cancellation; nested blocks
+        use savepoints. The transaction is this task's (and its child tasks')."""
+        state, block = await self._aenter(isolation_level, read_only)
+        try:
+            yield self
+        except BaseException:
+            try:
+                await self._in_worker(self._exit_failed, state, block)
+            except asyncio.CancelledError:
+                pass   # the rollback ran to its end anyway; the block's own error is told
+            finally:
+                self._forget_ended(state)
+            raise
+        try:
+            await self._in_worker(self._exit_ok, state, block)
+        except asyncio.CancelledError:
+            raise   # COMMIT (or RELEASE) ran to its end: the outcome is what the database says
+        except BaseException:
+            with suppress(asyncio.CancelledError):
+                await self._in_worker(self._after_failed_exit, state, block)
+            raise
+        finally:
+            self._forget_ended(state)
+
+    async def _aenter(self, isolation_level: IsolationLevel | None,
+                      read_only: bool) -> tuple[_Transaction, str | None]:
+        """_enter() for a task: the connection is awaited on the loop, BEGIN or SAVEPOINT runs on
+        a worker thread; cancelled meanwhile, whatever was opened is closed again."""
+        opened: list[tuple[_Transaction, str | None]] = []
+        state = self._current.get()
+        nested = state is not None and state.connection is not None
+        if nested or self._backend.lent_connection() is not None:
+            # A savepoint, or (in an async hook of a call) a BEGIN on the connection lent to
+            # that call: no connection to wait for.
+            def enter() -> tuple[_Transaction, str | None]:
+                opened.append(self._enter(isolation_level, read_only))
+                return opened[-1]
+            try:
+                entered = await self._in_worker(enter)
+            except asyncio.CancelledError:
+                if opened:
+                    with suppress(asyncio.CancelledError):
+                        await self._in_worker(self._exit_failed, *opened[0])
+                raise
+            if not nested:
+                self._current.set(entered[0])
+            return entered
+        pool = self._backend.pool
+        reserved = await pool.areserve()   # cancelled here: nothing was taken
+
+        def begin() -> tuple[_Transaction, str | None]:
+            opened.append((self._open(isolation_level, read_only, reserved), None))
+            return opened[-1]
+        context = task_context(current_owner())
+        try:
+            future = self._backend.workers.submit(functools.partial(context.run, begin))
+        except BaseException:
+            pool.unreserve(reserved)
+            raise
+        try:
+            opened_state, _ = await wait_for_job(future)
+        except asyncio.CancelledError:
+            if opened:
+                with suppress(asyncio.CancelledError):
+                    await self._in_worker(self._end, opened[0][0], False)
+            raise
+        self._current.set(opened_state)
+        return opened_state, None
+
+    def _forget_ended(self, state: _Transaction) -> None:
+        """In the task: forget a transaction a worker thread ended (its own context is a copy)."""
+        if state.connection is None and self._current.get() is state:
+            self._current.set(None)
+
+    async def arun_transaction(self, fn: Callable[..., Awaitable[T]], *args: Any, retries: int = 3,
+                               isolation_level: IsolationLevel | None = None, **kwargs: Any) -> T:
+        """`await fn(*args, **kwargs)` in atransaction(), run again after a retryable failure."""
+        if retries < 0:
+            raise ActiveRecordError(f'arun_transaction(retries={retries}): expected 0 or more')
+        if self.is_active:
+            # As in run_transaction: inside an outer transaction there is nothing to retry.
+            async with self.atransaction(isolation_level):
+                return await fn(*args, **kwargs)
+        attempt = 0
+        while True:
+            try:
+                async with self.atransaction(isolation_level):
+                    return await fn(*args, **kwargs)
+            except DatabaseError as error:
+                if not error.retryable or isinstance(error, AmbiguousCommitError) or attempt >= retries:
+                    raise
+            attempt += 1
+            await asyncio.sleep(backoff_delay(attempt))
+
+
+def _connection_of(state: _Transaction) -> PooledConnection:
+    """The connection of a transaction its caller knows to be open (refused once it ended)."""
+    pooled = state.connection
+    if pooled is None:
+        raise ActiveRecordError('this transaction has already ended (committed or rolled back); '
+                                'open a new one with `with Model.transaction():`')
+    return pooled
 
 
 def _drop_block(state: _Transaction, name: str) -> None:

@@ -18,6 +18,9 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence
 from ..errors import ConfigurationError, DataError
 
 Converter = Callable[[Any], Any]
+#: the builtin type(), typed for values of unknown type (the checkers read type(<Any>) as a type of an
+#: unknown class); the same function, so a lookup costs what `type` costs
+type_of: Callable[[object], type[Any]] = type
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class ColumnSpec:
     decimal_places: int | None = None
     item_type: Any = None             # list[int] -> int
     timezone: bool = True             # datetime: an instant (False for pydantic NaiveDatetime)
-    options: Mapping[str, Any] = field(default_factory=dict)  # Column(...) extras (srid, ...)
+    options: Mapping[str, Any] = field(default_factory=dict[str, Any])  # Column(...) extras (srid, ...)
     # tuple/set/frozenset: stored as a list field is (JSON, or a PostgreSQL array), read back as this
     container: Any = None
 
@@ -61,7 +64,7 @@ _custom_types: dict[type, CustomType] = {}
 def register_type(python_type: type, column_type: str | Mapping[str, str],
                   to_db: Converter, from_db: Converter) -> None:
     """Register a Python type with its column type and two converters (for every backend)."""
-    if not isinstance(python_type, type):
+    if not isinstance(python_type, type):  # pyright: ignore[reportUnnecessaryIsInstance]  # guards untyped callers
         raise ConfigurationError(f'register_type: {python_type!r} is not a type')
     if not callable(to_db) or not callable(from_db):
         raise ConfigurationError(f'register_type({python_type.__name__}): to_db and from_db must be callables')
@@ -86,7 +89,9 @@ def datetime_from_utc_naive(value: Any) -> datetime.datetime:
     """Read a UTC wall time back as an aware UTC datetime."""
     if isinstance(value, str):
         value = datetime.datetime.fromisoformat(value)
-    return value.replace(tzinfo=datetime.timezone.utc) if value.tzinfo is None else value.astimezone(datetime.timezone.utc)
+    result: datetime.datetime = (value.replace(tzinfo=datetime.timezone.utc) if value.tzinfo is None
+                                 else value.astimezone(datetime.timezone.utc))
+    return result
 
 
 def json_dumps(value: Any) -> str:
@@ -214,7 +219,7 @@ class TypeMap:
         kind = _BUILTIN_KINDS.get(python_type) or self.extra_kind(spec)
         if kind is None:
             raise ConfigurationError(
-                f'no column type for {getattr(python_type, "__name__", python_type)!r} on '
+                f'no column type for {getattr(spec.python_type, "__name__", spec.python_type)!r} on '
                 f'{self.dialect.name}; register it with activerecord.types.register_type(...)')
         if kind == 'str' and (spec.max_length is None or (
                 self.max_string_length is not None and spec.max_length > self.max_string_length)):
@@ -245,8 +250,11 @@ class TypeMap:
         """The column type of a field in this dialect."""
         kind = self.kind_of(spec)
         if kind == 'custom':
-            return custom_type(spec.python_type).column_type_for(self.dialect.name)
-        if kind == 'decimal' and self.max_decimal_digits is not None and spec.max_digits > self.max_decimal_digits:
+            registered = custom_type(spec.python_type)
+            assert registered is not None  # kind_of() said 'custom'
+            return registered.column_type_for(self.dialect.name)
+        if (kind == 'decimal' and self.max_decimal_digits is not None and spec.max_digits is not None
+                and spec.max_digits > self.max_decimal_digits):
             raise ConfigurationError(f'a Decimal with max_digits={spec.max_digits} does not fit {self.decimal_type_name}, '
                                      f'which keeps at most {self.max_decimal_digits} digits')
         template = self.column_types.get(kind)
@@ -276,7 +284,9 @@ class TypeMap:
             return container_to_db(spec.container, self.to_db(replace(spec, container=None)))
         kind = self.kind_of(spec)
         if kind == 'custom':
-            return custom_type(spec.python_type).to_db
+            registered = custom_type(spec.python_type)
+            assert registered is not None  # kind_of() said 'custom'
+            return registered.to_db
         if kind in ('enum_str', 'enum_int'):
             inner = self.to_db_converters.get(kind)
             return (lambda value: inner(value.value)) if inner else _enum_value
@@ -288,7 +298,9 @@ class TypeMap:
             return container_from_db(spec.container, self.from_db(replace(spec, container=None)))
         kind = self.kind_of(spec)
         if kind == 'custom':
-            return custom_type(spec.python_type).from_db
+            registered = custom_type(spec.python_type)
+            assert registered is not None  # kind_of() said 'custom'
+            return registered.from_db
         if kind in ('enum_str', 'enum_int'):
             enum_type = spec.python_type
             inner = self.from_db_converters.get(kind)
@@ -314,7 +326,7 @@ class TypeMap:
         if len(params) < 16:
             check_text, check_nan = self.refuse_nul_text, self.refuse_nan_floats
             for value in params:
-                kind = type(value)
+                kind = type_of(value)
                 if kind not in converters:
                     converters[kind] = self._param_converter(kind)
                 if converters[kind] is not None:
@@ -338,9 +350,9 @@ class TypeMap:
                 self._refuse_unstorable(params, kinds)
                 return params
         self._refuse_unstorable(params, set(map(type, params)))
-        adapted = []
+        adapted: list[Any] = []
         for value in params:  # the loop above stopped early: later types may be new
-            kind = type(value)
+            kind = type_of(value)
             if kind not in converters:
                 converters[kind] = self._param_converter(kind)
             converter = converters[kind]
@@ -374,11 +386,12 @@ class TypeMap:
             return None  # let the driver say what it thinks of the value
         return self.to_db(spec)
 
-    #: Python type -> converter for raw parameters whose driver needs help (e.g. SQLite + Decimal)
-    param_converters: ClassVar[dict[type, Converter]] = {}
+    #: Python type -> converter for raw parameters whose driver needs help (e.g. SQLite + Decimal);
+    #: None: the driver binds the value as it is (PostgreSQL's lists are arrays, not JSON)
+    param_converters: ClassVar[dict[type, Converter | None]] = {}
 
 
-def set_items(value: Any) -> list:
+def set_items(value: Any) -> list[Any]:
     """The items of a set as a list in a stable order (sorted, or by repr when they do not sort)."""
     try:
         return sorted(value)
@@ -388,12 +401,13 @@ def set_items(value: Any) -> list:
 
 def _hashable(item: Any) -> Any:
     """A JSON array inside a set was a tuple (lists cannot be set items)."""
-    return tuple(_hashable(inner) for inner in item) if isinstance(item, list) else item
+    # pyright reads a list narrowed from Any as list[Unknown]; the items of a JSON array are Any
+    return tuple(_hashable(inner) for inner in item) if isinstance(item, list) else item  # pyright: ignore[reportUnknownVariableType]
 
 
 def container_to_db(container: type, inner: Converter | None) -> Converter:
     """A tuple/set field's values go to the driver as the list they are stored as."""
-    items = list if container is tuple else set_items
+    items: Converter = list if container is tuple else set_items
     return items if inner is None else (lambda value: inner(items(value)))
 
 
@@ -413,7 +427,8 @@ def _enum_value(value: Any) -> Any:
 def _enum_param(type_map: TypeMap) -> Converter:
     def convert(value: enum.Enum) -> Any:
         inner = value.value
-        nested = type_map._param_converter(type(inner)) if not isinstance(inner, enum.Enum) else None
+        # the type map's own lookup, shared with this module's enum converter
+        nested = type_map._param_converter(type_of(inner)) if not isinstance(inner, enum.Enum) else None  # pyright: ignore[reportPrivateUsage]
         return nested(inner) if nested else inner
     return convert
 

@@ -25,6 +25,12 @@ URL_SCHEMES: dict[str, str] = {
 #: canonical backends whose URL path is a file (scheme:///relative.db), not host and database
 FILE_SCHEMES = frozenset({'sqlite'})
 
+
+def _is_integer(value: object) -> bool:
+    """An int and not a bool (True is an int to Python, never a port or a pool size to a user)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _bad(field_name: str, value: Any, allowed: str) -> ConfigurationError:
     shown = '***' if field_name == 'password' else repr(value)
     return ConfigurationError(f'ConnectionConfig.{field_name}: {shown} is not allowed; expected {allowed}')
@@ -39,7 +45,7 @@ class ConnectionConfig:
     port: int | None = None
     username: str | None = None
     password: str | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict[str, Any])
     pool_size: int = 5
     max_overflow: int = 10
     pool_timeout: float = 30.0
@@ -56,14 +62,13 @@ class ConnectionConfig:
     def __post_init__(self) -> None:
         self._check_text('database', self.database, allow_none=True)
         self._check_text('host', self.host, allow_none=False)
-        if self.port is not None and (isinstance(self.port, bool) or not isinstance(self.port, int)
-                                      or not 1 <= self.port <= 65535):
+        if self.port is not None and (not _is_integer(self.port) or not 1 <= self.port <= 65535):
             raise _bad('port', self.port, 'an integer from 1 to 65535')
         for name in ('username', 'password', 'ssl_ca', 'ssl_cert', 'ssl_key', 'charset'):
             self._check_text(name, getattr(self, name), allow_none=True)
-        if isinstance(self.pool_size, bool) or not isinstance(self.pool_size, int) or self.pool_size < 1:
+        if not _is_integer(self.pool_size) or self.pool_size < 1:
             raise _bad('pool_size', self.pool_size, 'an integer >= 1')
-        if isinstance(self.max_overflow, bool) or not isinstance(self.max_overflow, int) or self.max_overflow < 0:
+        if not _is_integer(self.max_overflow) or self.max_overflow < 0:
             raise _bad('max_overflow', self.max_overflow, 'an integer >= 0')
         for name in ('pool_timeout', 'pool_recycle', 'connect_timeout'):
             value = getattr(self, name)
@@ -76,10 +81,10 @@ class ConnectionConfig:
         for name in ('pool_pre_ping', 'ssl_verify'):
             if not isinstance(getattr(self, name), bool):
                 raise _bad(name, getattr(self, name), 'True or False')
-        if not isinstance(self.options, Mapping):
+        if not isinstance(self.options, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]  # any value may be given
             raise _bad('options', self.options, 'a dict of backend-specific settings')
         for key in self.options:
-            if not isinstance(key, str) or not key.isidentifier():
+            if not isinstance(key, str) or not key.isidentifier():  # pyright: ignore[reportUnnecessaryIsInstance]  # as above
                 raise _bad('options', key, 'option names that are identifiers')
         if (self.ssl_cert is None) != (self.ssl_key is None):
             raise _bad('ssl_cert' if self.ssl_cert is None else 'ssl_key', None,
@@ -99,13 +104,13 @@ class ConnectionConfig:
             raise _bad(name, value, 'text without NUL characters')
 
     def __repr__(self) -> str:
-        shown = []
+        shown: list[str] = []
         for item in dataclasses.fields(self):
             value = getattr(self, item.name)
             if item.name == 'password' and value is not None:
                 value = '***'
             if value != item.default or item.name == 'database':
-                shown.append(f'{item.name}={dict(value) if item.name == "options" else value!r}')
+                shown.append(f'{item.name}={dict(self.options) if item.name == "options" else value!r}')
         return f'ConnectionConfig({", ".join(shown)})'
 
     __str__ = __repr__
@@ -127,7 +132,7 @@ class ConnectionConfig:
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> 'ConnectionConfig':
         """Parse `scheme://user:pass@host:port/database?pool_size=10&ssl_ca=ca.pem&option=...`."""
-        if not isinstance(url, str) or '://' not in url:
+        if not isinstance(url, str) or '://' not in url:  # pyright: ignore[reportUnnecessaryIsInstance]  # any value may be given
             raise ConfigurationError(f'ConnectionConfig.from_url: {_redacted(url)!r:.200} is not a URL; expected '
                                      'scheme://user:password@host:port/database')
         scheme_text = url.split('://', 1)[0].lower()
@@ -290,7 +295,7 @@ _PASSWORD_PARAMETER = re.compile(r'((?:^|[?&])password=)[^&]*', re.IGNORECASE)
 _QUERY_START = re.compile(r'\?[A-Za-z_]\w*=')
 
 
-class _FrozenOptions(dict):
+class _FrozenOptions(dict[str, Any]):
     """A read-only, hashable dict for ConnectionConfig.options."""
 
     def __hash__(self) -> int:  # type: ignore[override]

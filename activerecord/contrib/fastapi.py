@@ -27,15 +27,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
+        return {str(key): _plain(item) for key, item in value.items()}  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType] - JSON-like report values
     if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
+        return [_plain(item) for item in value]  # pyright: ignore[reportUnknownVariableType] - as above
     return str(value)
 
 
 def validation_errors(error: ValidationError) -> list[dict[str, Any]]:
     """The field errors of an ORM ValidationError as JSON-safe dicts: type, loc, msg, input (and ctx)."""
-    details = []
+    details: list[dict[str, Any]] = []
     for item in error.errors():
         detail: dict[str, Any] = {'type': item.get('type'), 'loc': [_plain(part) for part in item.get('loc', ())],
                                   'msg': item.get('msg'), 'input': _plain(item.get('input'))}
@@ -60,7 +60,7 @@ async def _invalid(request: Request, error: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> FastAPI:
     """Map RecordNotFound to 404, IntegrityError to 409 and ValidationError to 422; returns app."""
-    if not isinstance(app, FastAPI):
+    if not isinstance(app, FastAPI):  # pyright: ignore[reportUnnecessaryIsInstance] - callers may pass anything
         raise TypeError(f'install(app): expected a fastapi.FastAPI application, got {type(app).__name__}')
     app.add_exception_handler(RecordNotFound, _not_found)
     app.add_exception_handler(IntegrityError, _conflict)
@@ -72,7 +72,7 @@ def transaction_dependency(model: Any, *, isolation_level: Any = None,
                            read_only: bool = False) -> Callable[[], AsyncIterator[Any]]:
     """A FastAPI dependency (`Depends(transaction_dependency(User))`) running the request in one
     transaction of `model`'s backend: COMMIT when the handler returns, ROLLBACK when it raises."""
-    transaction: Any = getattr(model, 'transaction', None)
+    transaction: Callable[..., Any] | None = getattr(model, 'transaction', None)
     if not isinstance(model, type) or not callable(transaction):
         raise TypeError(f'transaction_dependency(model): expected an ActiveRecord model class, got {model!r}')
 

@@ -6,10 +6,10 @@ import sys
 import typing
 from typing import Any, Callable, ClassVar, Optional, Sequence
 
-from typing_extensions import Self  # typing.Self from 3.11; pydantic depends on typing_extensions
+from typing_extensions import Self, dataclass_transform  # in typing from 3.11/3.12; pydantic depends on typing_extensions
 
 import pydantic
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from ..backend.base import StorageBackend
 from ..backend.typing import ConnectionConfig
@@ -17,11 +17,12 @@ from ..errors import ConfigurationError, ValidationError
 from ..query import ColumnNamespace, Query
 from . import config as _config
 from . import ddl, hooks, schema_check, schemas
+from .async_api import AsyncModelMixin
 from .bulk import BulkMixin
 from .column import Column
 from .crud import CrudMixin
 from .finders import FinderMixin
-from .metadata import ModelMeta, _metas, build_meta
+from .metadata import ModelAttributes, ModelMeta, build_meta, meta_cache
 from .pydantic_internals import ModelMetaclass, mark_base_init
 from .state import NEW, PERSISTED, StateMixin, private_state
 from .statements import statements_for
@@ -29,9 +30,13 @@ from .statements import statements_for
 _namespaces: dict[type, Any] = {}
 #: field names that would hide the model's API
 RESERVED_NAMES = frozenset({'c'})
-_API_NAMES: frozenset[str] = frozenset()   # filled in below, once ActiveRecord exists
+_api_names: frozenset[str] = frozenset()   # filled in below, once ActiveRecord exists
 
 
+# Type checkers read a model's constructor (its fields as keyword arguments) from this marker.
+# pydantic puts it on its own metaclass, but checkers do not carry it over to a metaclass that
+# extends that one, so it is repeated here (same settings as pydantic's).
+@dataclass_transform(kw_only_default=True, field_specifiers=(Field, PrivateAttr))
 class ActiveRecordMeta(ModelMetaclass):
     """Prepares the class body (optional int keys, database defaults) before pydantic reads it."""
 
@@ -47,11 +52,12 @@ class ActiveRecordMeta(ModelMetaclass):
     @property
     def __meta__(cls) -> ModelMeta:
         """Table, key and column metadata (built on first use)."""
-        meta = _metas.get(cls)
+        meta = meta_cache.get(cls)
         if meta is None:
             if cls.__dict__.get('__abstract__'):
                 raise ConfigurationError(f'{cls.__name__} is abstract (__abstract__ = True): it has no table')
-            meta = _metas[cls] = build_meta(cls)
+            # the classes this metaclass makes are ActiveRecord subclasses (built once per class)
+            meta = meta_cache[cls] = build_meta(typing.cast('type[ModelAttributes]', cls))
         return meta
 
     @property
@@ -64,9 +70,9 @@ class ActiveRecordMeta(ModelMetaclass):
 
 
 def _prepare_namespace(name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> None:
-    annotations = namespace.get('__annotations__') or {}
+    annotations: dict[str, Any] = namespace.get('__annotations__') or {}
     for field_name in annotations:
-        if field_name in RESERVED_NAMES or (field_name in _API_NAMES and not field_name.startswith('_')):
+        if field_name in RESERVED_NAMES or (field_name in _api_names and not field_name.startswith('_')):
             raise ConfigurationError(f'{name}.{field_name}: {field_name!r} is reserved by ActiveRecord '
                                      f'(it would hide {"the column namespace" if field_name == "c" else "a method"}); '
                                      f'use another field name and Column(name={field_name!r}) for the column')
@@ -103,7 +109,10 @@ def _single_key_name(bases: tuple[type, ...], namespace: dict[str, Any], annotat
         return 'id'
     if isinstance(explicit, str):
         return explicit
-    return explicit[0] if isinstance(explicit, (tuple, list)) and len(explicit) == 1 else None
+    if not isinstance(explicit, (tuple, list)):
+        return None
+    names = typing.cast('Sequence[Any]', explicit)   # a class attribute of the user's: items of any type
+    return names[0] if len(names) == 1 else None
 
 
 _INT_TEXT = re.compile(r'^\s*(int|Annotated\[\s*int\s*,.*\])\s*$', re.S)
@@ -153,7 +162,8 @@ def _evaluate(text: str, namespace: dict[str, Any]) -> Any:
 
 # The model class is composed here, from mixins that each import only downward (crud and bulk
 # share model/values.py rather than each other).
-class ActiveRecord(StateMixin, CrudMixin, FinderMixin, BulkMixin, BaseModel, metaclass=ActiveRecordMeta):
+class ActiveRecord(AsyncModelMixin, StateMixin, CrudMixin, FinderMixin, BulkMixin, BaseModel,
+                   metaclass=ActiveRecordMeta):
     """A pydantic model stored in a table: configure(), create_table(), save(), find_one(), query()."""
 
     # A mistyped field name is an error, never silently dropped (pydantic's default is 'ignore').
@@ -230,7 +240,7 @@ class ActiveRecord(StateMixin, CrudMixin, FinderMixin, BulkMixin, BaseModel, met
     def backend(cls) -> StorageBackend:
         """The configured backend (ActiveRecordError if none)."""
         try:
-            return _config._resolved[cls]
+            return _config._resolved[cls]  # pyright: ignore[reportPrivateUsage]  # configure()'s cache, without a call
         except KeyError:
             return _config.resolve(cls)
 
@@ -298,12 +308,12 @@ class ActiveRecord(StateMixin, CrudMixin, FinderMixin, BulkMixin, BaseModel, met
     # -- rows ---------------------------------------------------------------------------
 
     @classmethod
-    def _from_rows(cls, labels: Sequence[str], rows: Sequence[tuple]) -> list[Any]:
+    def _from_rows(cls, labels: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> list[Any]:
         """Instances from database rows, without re-validation, persisted and clean."""
         statements = statements_for(cls.__meta__, cls.backend().dialect)
         return statements.row_builder(labels)(rows)
 
 
-_API_NAMES = frozenset(name for klass in ActiveRecord.__mro__[:ActiveRecord.__mro__.index(BaseModel)]
+_api_names = frozenset(name for klass in ActiveRecord.__mro__[:ActiveRecord.__mro__.index(BaseModel)]
                        for name in vars(klass) if not name.startswith('_'))
 __all__ = ['ActiveRecord', 'ActiveRecordMeta', 'PERSISTED']

@@ -8,21 +8,27 @@ are validated like constructed records (defaults applied) and run no per-row hoo
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, ContextManager, Iterable, Iterator, Sequence, cast
 
 import pydantic
 
 from .. import errors
+from ..backend.base import StorageBackend
+from ..backend.features import Features
 from ..errors import ActiveRecordError, NotSupportedError
 from ..query.data_errors import naming_field
 from .bulk_rows import flattener, rows_validator
+from .metadata import ModelAttributes
 from .schema_check import plan_for
 from .state import needs_validation, private_state
 from .statements import Pair, Statements
 from .values import sync_identity, to_params, utc_now
 
+Row = dict[str, Any]   # one row's field values
+Group = tuple[list[Pair], list[Row]]   # the (field, converter) pairs some rows write, and those rows
 
-class BulkMixin:
+
+class BulkMixin(ModelAttributes):
     """Class-level bulk writes of ActiveRecord."""
 
     __slots__ = ()
@@ -54,7 +60,7 @@ class BulkMixin:
                     params = _flat_params(cls, batch, pairs)
                     if return_keys:
                         sql = backend.dialect.insert_sql(statements.table, columns, len(batch), statements.pk_columns)
-                        labels, key_rows = backend.query_rows(sql, params)
+                        _, key_rows = backend.query_rows(sql, params)
                         if len(key_rows) != len(batch):
                             raise errors.DatabaseError(f'{cls.__name__}.insert_many: the database returned '
                                                        f'{len(key_rows)} keys for {len(batch)} rows')
@@ -120,9 +126,9 @@ class BulkMixin:
         return written
 
 
-def _insert_only_fields(cls: type) -> set[str]:
+def _insert_only_fields(cls: type[ModelAttributes]) -> set[str]:
     """Fields mixins set when a row is inserted and never overwrite: created_at, deleted_at, version."""
-    names = set()
+    names: set[str] = set()
     if cls.__timestamps__:
         names.add(cls.__timestamps__[0])
     for name in (cls.__soft_delete_field__, cls.__lock_field__):
@@ -131,43 +137,43 @@ def _insert_only_fields(cls: type) -> set[str]:
     return names
 
 
-def _explicit_key(backend: Any, statements: Statements, pairs: list[Pair], sql: str) -> str:
+def _explicit_key(backend: StorageBackend, statements: Statements, pairs: list[Pair], sql: str) -> str:
     """An INSERT/upsert that gives the generated key values, as the dialect lets it (SQL Server)."""
     if statements.auto and statements.pk_names[0] in dict(pairs):
         return backend.dialect.identity_insert_sql(statements.table, sql)
     return sql
 
 
-def _sync_explicit_keys(backend: Any, statements: Statements, groups: list) -> None:
+def _sync_explicit_keys(backend: StorageBackend, statements: Statements, groups: list[Group]) -> None:
     """Rows that gave a generated key explicitly: keep the database's generator ahead of them."""
     if statements.auto and any(statements.pk_names[0] in dict(pairs) for pairs, _ in groups):
         sync_identity(backend, statements)
 
 
-def _field_list(cls: type, argument: str, names: Sequence[str]) -> list[str]:
-    names = [names] if isinstance(names, str) else list(names)
+def _field_list(cls: type[ModelAttributes], argument: str, names: Sequence[str]) -> list[str]:
+    listed = [names] if isinstance(names, str) else list(names)
     fields = cls.__meta__.fields
-    for name in names:
+    for name in listed:
         if name not in fields:
             raise ActiveRecordError(f'{cls.__name__}.upsert({argument}=...): {name!r} is not a field; '
                                     f'fields: {", ".join(fields)}')
-    return names
+    return listed
 
 
-def _validated(cls: type, rows: Iterable[Any]) -> list[dict[str, Any]]:
+def _validated(cls: type[ModelAttributes], rows: Iterable[Any]) -> list[Row]:
     """Each row validated (defaults applied) as the dict of its field values."""
     if isinstance(rows, (dict, str, bytes)):
         raise ActiveRecordError(f'{cls.__name__}: expected a list of rows (dicts or records), got '
-                                f'{type(rows).__name__}')
+                                f'{_type_name(rows)}')
     validator = cls.__pydantic_validator__
     timestamps = cls.__timestamps__
     rows = rows if isinstance(rows, list) else list(rows)
     if rows and set(map(type, rows)) == {dict}:   # every row a plain dict (checked at C speed)
         # the common case: one call validates every row
         try:
-            result = rows_validator(cls)(rows)
+            result: list[Row] = rows_validator(cls)(rows)
         except pydantic.ValidationError as error:
-            raise errors.ValidationError(f'{cls.__name__} rows', error.errors(include_url=False)) from None
+            raise errors.ValidationError.from_pydantic(f'{cls.__name__} rows', error) from None
         if timestamps:
             _fill_timestamps(result, timestamps)
         return result
@@ -194,6 +200,11 @@ def _validated(cls: type, rows: Iterable[Any]) -> list[dict[str, Any]]:
     return result
 
 
+def _type_name(value: Any) -> str:
+    """The name of a value's type, for messages (Any: a narrowed argument may be partly unknown)."""
+    return type(value).__name__
+
+
 def _fill_timestamps(result: list[dict[str, Any]], timestamps: tuple[str, ...]) -> None:
     now = utc_now()
     for values in result:
@@ -202,17 +213,18 @@ def _fill_timestamps(result: list[dict[str, Any]], timestamps: tuple[str, ...]) 
                 values[name] = now
 
 
-def _validate(cls: type, validator: Any, data: dict, index: int) -> Any:
+def _validate(cls: type[ModelAttributes], validator: Any, data: Any, index: int) -> Any:
     try:
         return validator.validate_python(data)
     except pydantic.ValidationError as error:
-        problems = error.errors(include_url=False)
+        # pydantic's ErrorDetails TypedDicts are the plain dicts errors() documents
+        problems = cast('list[dict[str, Any]]', error.errors(include_url=False))
         for problem in problems:
             problem['loc'] = (index, *problem.get('loc', ()))   # which row
         raise errors.ValidationError(f'{cls.__name__} (row {index})', problems) from None
 
 
-def _groups(cls: type, statements: Statements, records: list[dict]) -> list[tuple[list[Pair], list[dict]]]:
+def _groups(cls: type[ModelAttributes], statements: Statements, records: list[Row]) -> list[Group]:
     """Rows grouped by the columns they write (a generated key or SQL default left out when None)."""
     meta = statements.meta
     optional = list(meta.db_generated)
@@ -220,7 +232,7 @@ def _groups(cls: type, statements: Statements, records: list[dict]) -> list[tupl
         optional.append(statements.pk_names[0])
     if not optional:
         return [(statements.all_pairs, records)]
-    by_shape: dict[tuple[str, ...], list[dict]] = {}
+    by_shape: dict[tuple[str, ...], list[Row]] = {}
     if len(optional) == 1:   # the usual case (a generated key): split without a tuple per row
         name = optional[0]
         given = [values for values in records if values[name] is not None]
@@ -231,7 +243,7 @@ def _groups(cls: type, statements: Statements, records: list[dict]) -> list[tupl
         for values in records:
             omitted = tuple(name for name in optional if values[name] is None)
             by_shape.setdefault(omitted, []).append(values)
-    groups = []
+    groups: list[Group] = []
     for omitted, group in by_shape.items():
         missing = [name for name in statements.pk_names if name in omitted and not statements.auto]
         if missing:
@@ -241,13 +253,14 @@ def _groups(cls: type, statements: Statements, records: list[dict]) -> list[tupl
     return groups
 
 
-def _rows_per_statement(features: Any, width: int, batch_size: int | None) -> int:
+def _rows_per_statement(features: Features, width: int, batch_size: int | None) -> int:
     """batch_size, else the database's preferred batch (features.bulk_parameters); never more
     rows than fit in its parameter limit."""
     width = max(width, 1)
     per = max(1, features.max_parameters // width)
     if batch_size is not None:
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        if (not isinstance(batch_size, int)  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+                or isinstance(batch_size, bool) or batch_size < 1):
             raise ActiveRecordError(f'batch_size={batch_size!r}: expected an integer >= 1')
         return min(per, batch_size)
     if features.bulk_parameters:
@@ -255,23 +268,24 @@ def _rows_per_statement(features: Any, width: int, batch_size: int | None) -> in
     return per
 
 
-def _batches(backend: Any, rows: list[dict], width: int, batch_size: int | None) -> Iterable[list[dict]]:
+def _batches(backend: StorageBackend, rows: list[Row], width: int, batch_size: int | None) -> Iterator[list[Row]]:
     per = _rows_per_statement(backend.features, width, batch_size)
     for start in range(0, len(rows), per):
         yield rows[start:start + per]
 
 
-def _atomic(backend: Any, groups: list, batch_size: int | None) -> Any:
+def _atomic(backend: StorageBackend, groups: list[Group], batch_size: int | None) -> ContextManager[Any]:
     """One transaction around several statements (unless one is already open)."""
     total = sum(len(group) for _, group in groups)
     per = _rows_per_statement(backend.features, max(len(pairs) for pairs, _ in groups), batch_size)
     several = len(groups) > 1 or total > per or not backend.features.multi_row_insert
     if several and not backend.in_transaction:
-        return backend.transaction()
+        transaction: ContextManager[Any] = backend.transaction()
+        return transaction
     return contextlib.nullcontext()
 
 
-def _flat_params(cls: type, batch: list[dict], pairs: list[Pair]) -> list[Any]:
+def _flat_params(cls: type[ModelAttributes], batch: list[Row], pairs: list[Pair]) -> list[Any]:
     try:
         return flattener(pairs)(batch)
     except Exception:
@@ -280,8 +294,8 @@ def _flat_params(cls: type, batch: list[dict], pairs: list[Pair]) -> list[Any]:
         raise
 
 
-def _write(backend: Any, statements: Statements, columns: list[str], pairs: list[Pair], batch: list[dict],
-           params: list[Any], sql_for: Any) -> int:
+def _write(backend: StorageBackend, statements: Statements, columns: list[str], pairs: list[Pair], batch: list[Row],
+           params: list[Any], sql_for: Callable[[int], str]) -> int:
     """Send one batch: a multi-row statement, or executemany of the one-row form."""
     try:
         if backend.features.multi_row_insert:
@@ -295,7 +309,7 @@ def _write(backend: Any, statements: Statements, columns: list[str], pairs: list
     return len(batch) if count < 0 or count > len(batch) else count
 
 
-def _key(statements: Statements, row: tuple) -> Any:
+def _key(statements: Statements, row: tuple[Any, ...]) -> Any:
     convert = statements.meta.pk_fields[0].raw_from_db(statements.dialect)
     values = tuple(value if value is None or convert is None else convert(value) for value in row)
     if len(values) == 1:

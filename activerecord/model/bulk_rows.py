@@ -15,21 +15,27 @@ from __future__ import annotations
 import itertools
 import operator
 from decimal import Decimal
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence, cast
 
 import pydantic
-from pydantic_core import PydanticKnownError, SchemaValidator, ValidationError, core_schema
+from pydantic_core import CoreConfig, CoreSchema, PydanticKnownError, SchemaValidator, ValidationError, core_schema
+from pydantic_core.core_schema import ErrorType
 
+from .metadata import ModelAttributes
 from .pydantic_internals import plain_fields_schema
 
-RowsValidator = Callable[[list], list]
-Flattener = Callable[[Sequence[dict]], list]
+#: rows (dicts) -> their validated field values (dicts)
+RowsValidator = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+#: rows (dicts of field values) -> the flat parameter list of the batch
+Flattener = Callable[[Sequence[dict[str, Any]]], list[Any]]
+#: (field name, converter to the driver's value or None)
+Pairs = tuple[tuple[str, Callable[[Any], Any] | None], ...]
 
 _validators: dict[type, RowsValidator] = {}
-_flatteners: dict[tuple, Flattener] = {}
+_flatteners: dict[Pairs, Flattener] = {}
 
 
-def rows_validator(model: type) -> RowsValidator:
+def rows_validator(model: type[ModelAttributes]) -> RowsValidator:
     """A function validating a list of dicts into the list of their field values (dicts)."""
     validator = _validators.get(model)
     if validator is None:
@@ -37,19 +43,21 @@ def rows_validator(model: type) -> RowsValidator:
     return validator
 
 
-def _fields_only(model: type) -> RowsValidator | None:
+def _fields_only(model: type[ModelAttributes]) -> RowsValidator | None:
     """The model's field schema over a list, when that is all that validating the model does."""
     try:
         fields = plain_fields_schema(model)
         if fields is None:
             return None
-        config = model.__pydantic_core_schema__.get('config')
+        model_schema: Mapping[str, Any] = model.__pydantic_core_schema__
+        config: CoreConfig | None = model_schema.get('config')
         # the model's config, as the model's own validator builds its fields with it
-        validator = SchemaValidator(core_schema.list_schema(_with_quick_decimals(fields, config)), config)
+        items = cast(CoreSchema, _with_quick_decimals(fields, config))
+        validator = SchemaValidator(core_schema.list_schema(items), config)
     except Exception:   # a schema that cannot stand alone (references to definitions, ...)
         return None
 
-    def validate(rows: list) -> list:
+    def validate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         # each item is (field values, extra values, fields set); a record's __dict__ is the first
         return [values for values, _extra, _set in validator.validate_python(rows)]
     return validate
@@ -60,7 +68,7 @@ _DIGIT_LIMITS = frozenset({'max_digits', 'decimal_places'})
 _PLAIN_DECIMAL_KEYS = frozenset({'type', 'max_digits', 'decimal_places', 'strict', 'metadata', 'serialization'})
 
 
-def _with_quick_decimals(fields: dict, config: Any) -> dict:
+def _with_quick_decimals(fields: dict[str, Any], config: CoreConfig | None) -> dict[str, Any]:
     """The fields schema with each digit-limited Decimal field given the quick digit check.
 
     pydantic checks max_digits / decimal_places through Decimal.normalize() and two
@@ -69,15 +77,16 @@ def _with_quick_decimals(fields: dict, config: Any) -> dict:
     too; any other value is checked by pydantic's own validator for that same schema, so the
     outcome, the error and its message are pydantic's.
     """
-    changed = {}
-    for name, field in fields['fields'].items():
+    changed: dict[str, Any] = {}
+    field_schemas: dict[str, dict[str, Any]] = fields['fields']
+    for name, field in field_schemas.items():
         quick = _quick_decimal(field['schema'], config)
         if quick is not None:
             changed[name] = {**field, 'schema': quick}
     return {**fields, 'fields': {**fields['fields'], **changed}} if changed else fields
 
 
-def _quick_decimal(schema: dict, config: Any) -> dict | None:
+def _quick_decimal(schema: dict[str, Any], config: CoreConfig | None) -> Mapping[str, Any] | None:
     """A copy of a field schema with its Decimal node (under default / nullable) made quick."""
     kind = schema.get('type')
     if kind in ('default', 'nullable'):
@@ -85,13 +94,14 @@ def _quick_decimal(schema: dict, config: Any) -> dict | None:
         return None if inner is None else {**schema, 'schema': inner}
     if kind == 'decimal' and schema.keys() & _DIGIT_LIMITS and schema.keys() <= _PLAIN_DECIMAL_KEYS:
         unlimited = {key: value for key, value in schema.items() if key not in _DIGIT_LIMITS}
-        return core_schema.no_info_after_validator_function(_digit_check(schema, config), unlimited)
+        return core_schema.no_info_after_validator_function(_digit_check(schema, config),
+                                                            cast(CoreSchema, unlimited))
     return None
 
 
-def _digit_check(schema: dict, config: Any) -> Callable[[Decimal], Decimal]:
+def _digit_check(schema: dict[str, Any], config: CoreConfig | None) -> Callable[[Decimal], Decimal]:
     """The quick max_digits / decimal_places check of one Decimal schema (see _with_quick_decimals)."""
-    exact = SchemaValidator(schema, config)
+    exact = SchemaValidator(cast(CoreSchema, schema), config)
     max_digits, places = schema.get('max_digits'), schema.get('decimal_places')
     max_whole = None if max_digits is None or places is None else max_digits - places
 
@@ -107,17 +117,19 @@ def _digit_check(schema: dict, config: Any) -> Callable[[Decimal], Decimal]:
                 and (max_whole is None or len(whole) <= max_whole)):
             return value
         try:
-            return exact.validate_python(value)
+            checked: Decimal = exact.validate_python(value)
+            return checked
         except ValidationError as error:
             problem = error.errors()[0]
-            raise PydanticKnownError(problem['type'], problem.get('ctx')) from None
+            raise PydanticKnownError(cast(ErrorType, problem['type']), problem.get('ctx')) from None
     return check
 
 
-def _through_records(model: type) -> RowsValidator:
-    adapter = pydantic.TypeAdapter(list[model])  # type: ignore[valid-type]
+def _through_records(model: type[ModelAttributes]) -> RowsValidator:
+    # records as Any: their __dict__ (a dict) is what the rows are
+    adapter: pydantic.TypeAdapter[list[Any]] = pydantic.TypeAdapter(list[model])  # type: ignore[valid-type]
 
-    def validate(rows: list) -> list:
+    def validate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [record.__dict__ for record in adapter.validate_python(rows)]
     return validate
 
@@ -136,14 +148,16 @@ def flattener(pairs: Sequence[tuple[str, Callable[[Any], Any] | None]]) -> Flatt
     return flatten
 
 
-def _compile_flattener(pairs: tuple[tuple[str, Callable[[Any], Any] | None], ...]) -> Flattener:
+def _compile_flattener(pairs: Pairs) -> Flattener:
     names = [name for name, _ in pairs]
     if not names:
-        return lambda rows: []
+        empty: Flattener = lambda rows: []
+        return empty
     if len(names) > 1 and all(convert is None for _, convert in pairs):
         pick = operator.itemgetter(*names)
         chain = itertools.chain.from_iterable
-        return lambda rows: list(chain(map(pick, rows)))
+        plain: Flattener = lambda rows: list(chain(map(pick, rows)))
+        return plain
     namespace: dict[str, Any] = {}
     reads: list[str] = []
     items: list[str] = []
@@ -162,4 +176,5 @@ def _compile_flattener(pairs: tuple[tuple[str, Callable[[Any], Any] | None], ...
             '        extend((' + ', '.join(items) + ',))',
             '    return out']
     exec(compile('\n'.join(body), '<activerecord bulk parameters>', 'exec'), namespace)  # names are repr()s
-    return namespace['flatten']
+    flatten: Flattener = namespace['flatten']
+    return flatten

@@ -42,9 +42,11 @@ class Column:
                  **options: Any) -> None:
         for flag, value in (('primary_key', primary_key), ('unique', unique), ('index', index),
                             ('read_only', read_only)):
-            if not isinstance(value, bool):
+            if not isinstance(value, bool):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
                 raise ConfigurationError(f'Column({flag}={value!r}): expected True or False')
-        if name is not None and (not isinstance(name, str) or not name or '\x00' in name):
+        if name is not None and (
+                not isinstance(name, str)  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+                or not name or '\x00' in name):
             raise ConfigurationError(f'Column(name={name!r}): expected a non-empty column name')
         self.primary_key = primary_key
         self.unique = unique

@@ -19,7 +19,7 @@ def configure(model: type, config: ConnectionConfig | str, backend_class: type |
     """Bind `model` (and its subclasses without a configuration of their own) to a backend."""
     if isinstance(config, str):
         config = ConnectionConfig.from_url(config)
-    elif not isinstance(config, ConnectionConfig):
+    elif not isinstance(config, ConnectionConfig):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
         raise ConfigurationError(f'{model.__name__}.configure(): {type(config).__name__} is not allowed; '
                                  'expected a ConnectionConfig or a URL string')
     if backend_class is None:
@@ -28,7 +28,8 @@ def configure(model: type, config: ConnectionConfig | str, backend_class: type |
                 f'{model.__name__}.configure(): the config names no backend; pass backend_class=... or a '
                 f'config with scheme= one of {", ".join(sorted(set(URL_SCHEMES.values())))}')
         backend_class = registry.backend_class_for(config.scheme)
-    if not (isinstance(backend_class, type) and issubclass(backend_class, StorageBackend)):
+    if not (isinstance(backend_class, type)  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+            and issubclass(backend_class, StorageBackend)):
         raise ConfigurationError(f'{model.__name__}.configure(backend_class={backend_class!r}): '
                                  'expected a StorageBackend subclass')
     if config.scheme is None and backend_class.name in URL_SCHEMES.values():

@@ -7,14 +7,18 @@ was last validated (construction validates; rows from the database are trusted).
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, ContextManager, Literal
 
 from typing_extensions import Self  # typing.Self from 3.11; pydantic depends on typing_extensions
 
 from .. import errors
+from ..backend.base import StorageBackend
+from ..backend.types import type_of
 from ..errors import ActiveRecordError, RecordNotFound, StaleObjectError
 from ..query.data_errors import naming_field
 from . import hooks as _hooks
+from .hooks import HookTable
+from .metadata import ModelAttributes
 from .pydantic_internals import set_private
 from .schema_check import plan_for
 from .state import DELETED, NEW, PERSISTED, VALIDATED, fingerprint, needs_validation, private_state
@@ -22,7 +26,7 @@ from .statements import Statements, statements_for
 from .values import conversion_error, sync_identity, to_params, utc_now, validate_record
 
 
-class CrudMixin:
+class CrudMixin(ModelAttributes):
     """Instance writes of ActiveRecord."""
 
     __slots__ = ()
@@ -45,8 +49,8 @@ class CrudMixin:
             if '_ar_state' not in private:
                 private_state(self)
             state, snapshot = private['_ar_state'], private['_ar_snap']
-        values = self.__dict__
-        hooks = _hooks._tables.get(cls)
+        values: dict[str, Any] = self.__dict__  # pyright: ignore[reportAssignmentType]  # see "the writes themselves"
+        hooks = _hooks.table_cache.get(cls)
         if hooks is None:
             hooks = _hooks.hook_table(cls)
         if not hooks and state == NEW and statements.plain_insert and values[statements.pk_names[0]] is None:
@@ -107,12 +111,13 @@ class CrudMixin:
             raise ActiveRecordError(f'cannot delete {_describe(self, statements)}: '
                                     + ('it was never saved' if state == NEW else 'it was already deleted'))
         hooks = _hooks.hook_table(cls)
-        soft = bool(cls.__soft_delete_field__) and not private.get('_ar_force')
-        with Undo(self.__dict__, private) as undo:
+        soft = None if private.get('_ar_force') else cls.__soft_delete_field__   # the field a soft delete marks
+        values: dict[str, Any] = self.__dict__  # pyright: ignore[reportAssignmentType]  # as in save()
+        with Undo(values, private) as undo:
             with _write_transaction(backend, hooks, _AFTER_DELETE):
                 _hooks.run(hooks, 'before_delete', self)
                 if soft:
-                    deleted = _soft_delete(self, cls, backend, statements)
+                    deleted = _soft_delete(self, cls, backend, statements, soft)
                 else:
                     deleted = _hard_delete(self, cls, backend, statements)
                 if deleted:
@@ -123,29 +128,32 @@ class CrudMixin:
             undo.restore(state if soft else DELETED)
         return deleted
 
-    def refresh(self) -> Any:
+    def refresh(self) -> Self:
         """Read the row again (by primary key) into this record; RecordNotFound if it is gone."""
         cls = type(self)
         backend, statements = plan_for(cls)
         private = private_state(self)
         if private['_ar_state'] == NEW:
             raise ActiveRecordError(f'cannot refresh {_describe(self, statements)}: it was never saved')
-        snapshot = private['_ar_snap'] or self.__dict__
+        values: dict[str, Any] = self.__dict__  # pyright: ignore[reportAssignmentType]  # as in save()
+        snapshot = private['_ar_snap'] or values
         params = to_params(cls, snapshot, statements.pk_pairs)
         labels, rows = backend.query_rows(statements.select_by_pk_sql, params)
         if not rows:
             raise RecordNotFound(f'{_describe(self, statements)} no longer exists')
         loaded = statements.row_builder(labels)(rows[:1])[0]
-        self.__dict__.update(loaded.__dict__)
+        values.update(loaded.__dict__)
         private.update(_ar_snap=loaded.__pydantic_private__['_ar_snap'], _ar_state=PERSISTED)
         return self
 
 
 # -- the writes themselves ------------------------------------------------------------------
+# A record is typed Any in these helpers: pyright reads a pydantic model's `__dict__` (a slot of
+# BaseModel's) as the class's mappingproxy, and they write the record's values through it.
 
 def update_columns(record: Any, **values: Any) -> None:
     """Assign these fields of a stored record and UPDATE only their columns; on failure nothing changed."""
-    cls = type(record)
+    cls: type[ModelAttributes] = type_of(record)
     backend = cls.backend()
     with Undo(record.__dict__, private_state(record)):
         record.__dict__.update(values)
@@ -161,10 +169,10 @@ class Undo:
         self.values, self.backup, self.private = values, values.copy(), private
         self.snapshot, self.state = private['_ar_snap'], private['_ar_state']
 
-    def __enter__(self) -> 'Undo':
+    def __enter__(self) -> Undo:
         return self
 
-    def __exit__(self, kind: Any, error: Any, traceback: Any) -> bool:
+    def __exit__(self, kind: object, error: object, traceback: object) -> Literal[False]:
         if kind is not None:
             self.restore(self.state)
         return False
@@ -181,7 +189,8 @@ _AFTER_SAVE = frozenset({'after_save', 'after_create', 'after_update'})
 _AFTER_DELETE = frozenset({'after_delete'})
 
 
-def _write_transaction(backend: Any, hooks: dict, after: frozenset = _hooks.AFTER_WRITE) -> Any:
+def _write_transaction(backend: StorageBackend, hooks: HookTable,
+                       after: frozenset[str] = _hooks.AFTER_WRITE) -> ContextManager[Any]:
     """A transaction around hooks + write when hooks after this write (`after`) could fail it.
 
     Inside the caller's open transaction this is a savepoint, so that a failing after-hook undoes
@@ -192,14 +201,14 @@ def _write_transaction(backend: Any, hooks: dict, after: frozenset = _hooks.AFTE
     return contextlib.nullcontext()
 
 
-def _transaction_needed(backend: Any, hooks: dict, after: frozenset = _AFTER_SAVE) -> bool:
+def _transaction_needed(backend: StorageBackend, hooks: HookTable, after: frozenset[str] = _AFTER_SAVE) -> bool:
     """Whether the write needs a transaction or savepoint of its own (after-hooks that could fail it)."""
     if not hooks.keys() & after:
         return False
     return not backend.in_transaction or backend.features.savepoints
 
 
-def _before_save(record: Any, hooks: dict, private: dict, state: int) -> None:
+def _before_save(record: Any, hooks: HookTable, private: dict[str, Any], state: int) -> None:
     """The hooks before a save's write, and validation when values changed."""
     _hooks.run(hooks, 'before_validate', record)
     if needs_validation(record, private):
@@ -209,8 +218,8 @@ def _before_save(record: Any, hooks: dict, private: dict, state: int) -> None:
     _hooks.run(hooks, 'before_create' if state == NEW else 'before_update', record)
 
 
-def _write_and_after(record: Any, cls: type, backend: Any, statements: Statements, hooks: dict,
-                     state: int) -> None:
+def _write_and_after(record: Any, cls: type[ModelAttributes], backend: StorageBackend,
+                     statements: Statements, hooks: HookTable, state: int) -> None:
     """A save's INSERT or UPDATE (none when nothing changed) and the hooks after it."""
     if state == NEW:
         _insert(record, cls, backend, statements)
@@ -221,7 +230,8 @@ def _write_and_after(record: Any, cls: type, backend: Any, statements: Statement
     _hooks.run(hooks, 'after_save', record)
 
 
-def _insert(record: Any, cls: type, backend: Any, statements: Statements) -> None:
+def _insert(record: Any, cls: type[ModelAttributes], backend: StorageBackend,
+            statements: Statements) -> None:
     values = record.__dict__
     timestamps = cls.__timestamps__
     if timestamps:
@@ -261,7 +271,8 @@ def _insert(record: Any, cls: type, backend: Any, statements: Statements) -> Non
     private['_ar_state'] = PERSISTED
 
 
-def _read_back(record: Any, cls: type, backend: Any, statements: Statements, names: tuple[str, ...]) -> None:
+def _read_back(record: Any, cls: type[ModelAttributes], backend: StorageBackend, statements: Statements,
+               names: tuple[str, ...]) -> None:
     """Read values the database computed (SQL-expression defaults) after an INSERT."""
     labels, rows = backend.query_rows(statements.select_by_pk_sql,
                                       to_params(cls, record.__dict__, statements.pk_pairs))
@@ -271,7 +282,7 @@ def _read_back(record: Any, cls: type, backend: Any, statements: Statements, nam
             record.__dict__[name] = loaded.__dict__[name]
 
 
-def _update(record: Any, cls: type, backend: Any, statements: Statements,
+def _update(record: Any, cls: type[ModelAttributes], backend: StorageBackend, statements: Statements,
             changed: list[str] | None = None, missing_ok: bool = False,
             null_fields: tuple[str, ...] = ()) -> bool:
     """UPDATE the changed columns (or only `changed`); the snapshot takes just what was written.
@@ -322,12 +333,14 @@ def _update(record: Any, cls: type, backend: Any, statements: Statements,
     return True
 
 
-def _hard_delete(record: Any, cls: type, backend: Any, statements: Statements) -> bool:
+def _hard_delete(record: Any, cls: type[ModelAttributes], backend: StorageBackend,
+                 statements: Statements) -> bool:
     private = private_state(record)
     snapshot = private['_ar_snap'] or record.__dict__
     lock = cls.__lock_field__
     if lock:
         sql = statements.delete_locked_sql
+        assert sql is not None   # built for every model with a lock field
         pairs = statements.pk_pairs + [(lock, statements.meta.fields[lock].raw_to_db(statements.dialect))]
     else:
         sql, pairs = statements.delete_sql, statements.pk_pairs
@@ -341,8 +354,8 @@ def _hard_delete(record: Any, cls: type, backend: Any, statements: Statements) -
     return True
 
 
-def _soft_delete(record: Any, cls: type, backend: Any, statements: Statements) -> bool:
-    field = cls.__soft_delete_field__
+def _soft_delete(record: Any, cls: type[ModelAttributes], backend: StorageBackend,
+                 statements: Statements, field: str) -> bool:
     record.__dict__[field] = utc_now()
     # other unsaved changes stay unsaved; a row that is gone, or already marked (by an earlier
     # delete() or elsewhere), is not marked again: the UPDATE matches only an unmarked row

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, Sequence
 
 from ..errors import ConfigurationError, IntegrityError, NotSupportedError
 from . import schema_check
+from .metadata import FieldMeta, ModelAttributes, ModelMeta
+
+# `dialect` is Any: DDL calls hooks only some dialects have (MySQL's inline_index_sql) and its type map.
+Model = type[ModelAttributes]   # a model class
 
 
-def create_table_statements(model: type, dialect: Any, if_not_exists: bool = True,
+def create_table_statements(model: Model, dialect: Any, if_not_exists: bool = True,
                             deferred: frozenset[str] = frozenset()) -> list[str]:
     """The DDL statements (CREATE TABLE, then CREATE INDEX) of a model on a dialect.
 
@@ -17,11 +21,11 @@ def create_table_statements(model: type, dialect: Any, if_not_exists: bool = Tru
     meta = model.__meta__
     type_map = dialect.type_map
     composite = len(meta.primary_key) > 1
-    column_sql = []
+    column_sql: list[str] = []
     for field in meta.fields.values():
         info = field.column_info
         has_default = bool(info is not None and info.has_default)
-        default = info.default if has_default else None
+        default = info.default if info is not None and has_default else None
         column_sql.append(dialect.column_definition(
             field.column, type_map.column_type(field.spec), nullable=field.nullable,
             primary_key=field.primary_key, autoincrement=field.autoincrement, unique=field.unique,
@@ -40,17 +44,22 @@ def create_table_statements(model: type, dialect: Any, if_not_exists: bool = Tru
         if info.index and not info.unique and not field.primary_key:
             indexes.append((_index_name(meta.table_name, field.column, 'ix'), [field.column], False,
                             type_map.index_kind(field.spec)))
-    for position, columns in enumerate(getattr(model, '__indexes__', None) or ()):
+    # __indexes__ entries: a field name, a list of them, or {'fields': ..., 'unique': True}
+    declared: Any = getattr(model, '__indexes__', None) or ()
+    for entry in declared:
         unique = False
-        if isinstance(columns, dict):
-            unique, columns = bool(columns.get('unique')), columns['fields']
-        names = [meta.fields[name].column for name in ([columns] if isinstance(columns, str) else columns)]
+        columns: Any = entry
+        if isinstance(entry, dict):
+            options: dict[str, Any] = columns
+            unique, columns = bool(options.get('unique')), options['fields']
+        names: list[str] = [meta.fields[name].column
+                            for name in ([columns] if isinstance(columns, str) else columns)]
         indexes.append((_index_name(meta.table_name, '_'.join(names), 'ux' if unique else 'ix'), names, unique, None))
     # Where the database declares indexes inside CREATE TABLE (MySQL, which has no CREATE INDEX
     # IF NOT EXISTS), `if_not_exists` on the table covers its indexes too.
     inline = dialect.indexes_in_create_table
-    extra = [dialect.inline_index_sql(name, columns, unique, kind) for name, columns, unique, kind in indexes] \
-        if inline else []
+    extra: list[str] = [dialect.inline_index_sql(name, columns, unique, kind)
+                        for name, columns, unique, kind in indexes] if inline else []
     extra += [_foreign_key(model, dialect, field) for field in meta.fields.values()
               if field.column_info is not None and field.column_info.options.get('references') is not None
               and field.name not in deferred]
@@ -67,11 +76,13 @@ def create_table_statements(model: type, dialect: Any, if_not_exists: bool = Tru
 _ON_DELETE = {'CASCADE', 'SET NULL', 'RESTRICT', 'NO ACTION', 'SET DEFAULT'}
 
 
-def referenced_table(model: type, field: Any) -> tuple[str, str]:
+def referenced_table(model: Model, field: FieldMeta) -> tuple[str, str]:
     """(table, column) that a Column(references=...) field points at."""
-    target = field.column_info.options['references']
+    assert field.column_info is not None   # callers pass Column(references=...) fields only
+    target: Any = field.column_info.options['references']
     if isinstance(target, type) and hasattr(target, '__meta__'):
-        target_meta = target.__meta__
+        target_model: Model = target
+        target_meta: ModelMeta = target_model.__meta__
         if len(target_meta.primary_key) != 1:
             raise ConfigurationError(f'{model.__name__}.{field.name}: references={target.__name__} has a '
                                      'composite key; name the column as "table.column"')
@@ -83,8 +94,9 @@ def referenced_table(model: type, field: Any) -> tuple[str, str]:
                              'model class or "table.column"')
 
 
-def _foreign_key(model: type, dialect: Any, field: Any) -> str:
+def _foreign_key(model: Model, dialect: Any, field: FieldMeta) -> str:
     """FOREIGN KEY (col) REFERENCES table (col) [ON DELETE ...] from Column(references=...)."""
+    assert field.column_info is not None   # a Column(references=...) field
     options = field.column_info.options
     table, column = referenced_table(model, field)
     sql = (f'FOREIGN KEY ({dialect.quote(field.column)}) REFERENCES {dialect.quote_table(table)} '
@@ -102,7 +114,7 @@ def _index_name(table: str, column: str, prefix: str) -> str:
     return f'{prefix}_{table.replace(".", "_")}_{column}'
 
 
-def create_table(model: type, if_not_exists: bool = True, deferred: frozenset[str] = frozenset()) -> None:
+def create_table(model: Model, if_not_exists: bool = True, deferred: frozenset[str] = frozenset()) -> None:
     """Run the model's DDL (in one transaction where the database has transactional DDL)."""
     backend = model.backend()
     statements = create_table_statements(model, backend.dialect, if_not_exists, deferred)
@@ -114,7 +126,7 @@ def create_table(model: type, if_not_exists: bool = True, deferred: frozenset[st
     schema_check.check_quietly(model.__meta__, backend)
 
 
-def drop_table(model: type, if_exists: bool = True, dropping: frozenset[str] = frozenset()) -> None:
+def drop_table(model: Model, if_exists: bool = True, dropping: frozenset[str] = frozenset()) -> None:
     """DROP TABLE of the model; IntegrityError when other tables (not in `dropping`) still reference it."""
     backend = model.backend()
     table = model.__meta__.table_name
@@ -131,9 +143,9 @@ def drop_table(model: type, if_exists: bool = True, dropping: frozenset[str] = f
 
 # -- several models: foreign-key order ------------------------------------------------------
 
-def _references(model: type, tables: dict[str, type]) -> dict[str, type]:
+def _references(model: Model, tables: dict[str, Model]) -> dict[str, Model]:
     """field name -> the other listed model its foreign key points at (self references left out)."""
-    found = {}
+    found: dict[str, Model] = {}
     for field in model.__meta__.fields.values():
         info = field.column_info
         if info is None or info.options.get('references') is None:
@@ -144,7 +156,7 @@ def _references(model: type, tables: dict[str, type]) -> dict[str, type]:
     return found
 
 
-def creation_plan(models: list[type], can_alter: bool) -> list[tuple[type, frozenset[str]]]:
+def creation_plan(models: list[Model], can_alter: bool) -> list[tuple[Model, frozenset[str]]]:
     """(model, fields whose foreign key is added after every table exists), in creation order.
 
     Tables come in foreign-key order whatever the list order; a cycle is broken at the first
@@ -156,7 +168,7 @@ def creation_plan(models: list[type], can_alter: bool) -> list[tuple[type, froze
     models = sorted(dict.fromkeys(models), key=lambda model: model.__meta__.table_name.lower())
     tables = {model.__meta__.table_name.lower(): model for model in models}
     waiting = {model: _references(model, tables) for model in models}
-    plan: list[tuple[type, frozenset[str]]] = []
+    plan: list[tuple[Model, frozenset[str]]] = []
     while waiting:
         ready = next((model for model, refs in waiting.items()
                       if not any(target in waiting for target in refs.values())), None)
@@ -176,9 +188,9 @@ def creation_plan(models: list[type], can_alter: bool) -> list[tuple[type, froze
     return plan
 
 
-def _cycle(waiting: dict[type, dict[str, type]]) -> list[type]:
+def _cycle(waiting: dict[Model, dict[str, Model]]) -> list[Model]:
     """The cycle the first waiting model leads into, closed (A -> B -> A), for the message and the break."""
-    path: list[type] = []
+    path: list[Model] = []
     model = next(iter(waiting))
     while model not in path:
         path.append(model)
@@ -187,26 +199,26 @@ def _cycle(waiting: dict[type, dict[str, type]]) -> list[type]:
     return cycle + [cycle[0]]
 
 
-def _constraint_name(model: type, field: Any) -> str:
+def _constraint_name(model: Model, field: FieldMeta) -> str:
     return f'fk_{model.__meta__.table_name.replace(".", "_")}_{field.column}'
 
 
-def add_foreign_key_sql(model: type, dialect: Any, name: str) -> str:
+def add_foreign_key_sql(model: Model, dialect: Any, name: str) -> str:
     """ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY for the model's field `name` (a cycle's closing key)."""
     field = model.__meta__.fields[name]
     return (f'ALTER TABLE {dialect.quote_table(model.__meta__.table_name)} ADD CONSTRAINT '
             f'{dialect.quote(_constraint_name(model, field))} ' + _foreign_key(model, dialect, field))
 
 
-def drop_foreign_key_sql(model: type, dialect: Any, name: str) -> str:
+def drop_foreign_key_sql(model: Model, dialect: Any, name: str) -> str:
     """The statement that drops the key add_foreign_key_sql added."""
     field = model.__meta__.fields[name]
-    template = getattr(dialect, 'drop_foreign_key_template', 'ALTER TABLE {table} DROP CONSTRAINT {name}')
+    template: str = getattr(dialect, 'drop_foreign_key_template', 'ALTER TABLE {table} DROP CONSTRAINT {name}')
     return template.format(table=dialect.quote_table(model.__meta__.table_name),
                            name=dialect.quote(_constraint_name(model, field)))
 
 
-def create_all(models: list[type], if_not_exists: bool = True) -> None:
+def create_all(models: Sequence[Model], if_not_exists: bool = True) -> None:
     """CREATE TABLE for every model, in foreign-key order; a cycle's closing keys are added afterwards."""
     if not models:
         return
@@ -219,7 +231,7 @@ def create_all(models: list[type], if_not_exists: bool = True) -> None:
             model.backend().execute(add_foreign_key_sql(model, model.backend().dialect, name))
 
 
-def drop_all(models: list[type], if_exists: bool = True) -> None:
+def drop_all(models: Sequence[Model], if_exists: bool = True) -> None:
     """DROP TABLE for every model, in reverse foreign-key order (a cycle's added keys dropped first)."""
     if not models:
         return
@@ -227,7 +239,7 @@ def drop_all(models: list[type], if_exists: bool = True) -> None:
     can_alter = backend.features.alter_add_foreign_key
     plan = creation_plan(list(models), True)   # the order only: a cycle there has no added keys
     deferring = can_alter and any(deferred for _, deferred in plan)
-    existing = {name.lower() for name in backend.schema.tables()} if deferring else set()
+    existing: set[str] = {name.lower() for name in backend.schema.tables()} if deferring else set()
     for model, deferred in plan:
         if not deferring or not deferred or model.__meta__.table_name.lower() not in existing:
             continue

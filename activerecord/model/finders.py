@@ -9,23 +9,25 @@ None, one value or a list of n); later lookups of that shape bind their values t
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, cast
 
 from typing_extensions import Self  # typing.Self from 3.11; pydantic depends on typing_extensions
 
+from ..backend.base import StorageBackend
+from ..backend.dialect import Dialect
 from ..errors import ActiveRecordError, RecordNotFound
-from ..query import and_, or_
+from ..query import Query, and_, or_
+from .metadata import ModelAttributes
 from .schema_check import plan_for
-from .statements import Statements
+from .statements import Binder, Statements
 
 _SOFT_DELETE_SCOPE = 'soft_delete'
 _COLLECTIONS = (list, tuple, set, frozenset)   # compared with IN, as Query.where(field=[...]) does
 _ONE = -1   # the shape of a value compared with =; None's shape is None, a list's its length
 _PLAIN = frozenset({str, int, float, bool, bytes})   # never SQL expressions: no __sql__ to look for
-Binder = tuple[Any, int | None]   # (the field's ColumnRef, the shape of its value)
 
 
-class FinderMixin:
+class FinderMixin(ModelAttributes):
     """Class-level lookups of ActiveRecord."""
 
     __slots__ = ()
@@ -42,8 +44,8 @@ class FinderMixin:
                 condition = _convert(cls, statements.single_pk_pair[0], convert, condition)
             labels, rows = backend.query_rows(statements.select_by_pk_sql, (condition,))
             return statements.row_builder(labels)(rows)[0] if rows else None
-        if isinstance(condition, dict):
-            found = _find(cls, backend, statements, condition, limit=1)
+        if isinstance(condition, dict):   # (isinstance() leaves its values unknown to pyright: any values)
+            found = _find(cls, backend, statements, condition, limit=1)  # pyright: ignore[reportUnknownArgumentType]
             return found[0] if found else None
         key = _key_values(cls, statements, condition)
         variant = _scope_variant(cls)   # the cached SELECT by key with the soft-delete scope, or None
@@ -59,7 +61,8 @@ class FinderMixin:
         labels, rows = backend.query_rows(sql, params)
         if not rows:
             return None
-        return statements.row_builder(labels)(rows[:1])[0]
+        record: Self = statements.row_builder(labels)(rows[:1])[0]
+        return record
 
     @classmethod
     def find_one_or_fail(cls, condition: Any) -> Self:
@@ -75,29 +78,38 @@ class FinderMixin:
         backend, statements = plan_for(cls)
         if condition is None:
             return _find(cls, backend, statements, {}, limit=None)
+        # isinstance() leaves the items unknown to checkers: values and keys of any type
         if isinstance(condition, dict):
-            return _find(cls, backend, statements, condition, limit=None)
+            return _find(cls, backend, statements, condition, limit=None)  # pyright: ignore[reportUnknownArgumentType]
         if isinstance(condition, (list, tuple, set, frozenset)):
-            return _find_keys(cls, backend, statements, list(condition))
+            return _find_keys(cls, backend, statements, list(condition))  # pyright: ignore[reportUnknownArgumentType]
         raise ActiveRecordError(f'{cls.__name__}.find_all({condition!r}): expected nothing, a list of primary '
                                 'keys or a dict of field -> value')
 
 
-def _key_values(cls: type, statements: Statements, key: Any) -> tuple[Any, ...]:
+def _key_values(cls: type[ModelAttributes], statements: Statements, key: Any) -> tuple[Any, ...]:
     names = statements.pk_names
+    if not isinstance(key, (tuple, list)):
+        if len(names) == 1:
+            return (key,)
+        raise _composite_key_error(cls, names, key)
+    # isinstance() leaves the items unknown to pyright: key values of any type
+    items: tuple[Any, ...] | list[Any] = key  # pyright: ignore[reportUnknownVariableType]
     if len(names) == 1:
-        if isinstance(key, (tuple, list)):
-            if len(key) != 1:
-                raise ActiveRecordError(f'{cls.__name__}: primary key {names[0]!r} is one value, got {key!r}')
-            key = key[0]
-        return (key,)
-    if not isinstance(key, (tuple, list)) or len(key) != len(names):
-        raise ActiveRecordError(f'{cls.__name__}: the primary key is ({", ".join(names)}); pass a tuple of '
-                                f'{len(names)} values or a dict, got {key!r}')
-    return tuple(key)
+        if len(items) != 1:
+            raise ActiveRecordError(f'{cls.__name__}: primary key {names[0]!r} is one value, got {key!r}')
+        return (items[0],)
+    if len(items) != len(names):
+        raise _composite_key_error(cls, names, key)
+    return tuple(items)
 
 
-def _scope_variant(cls: type) -> str | None:
+def _composite_key_error(cls: type[ModelAttributes], names: tuple[str, ...], key: Any) -> ActiveRecordError:
+    return ActiveRecordError(f'{cls.__name__}: the primary key is ({", ".join(names)}); pass a tuple of '
+                             f'{len(names)} values or a dict, got {key!r}')
+
+
+def _scope_variant(cls: type[ModelAttributes]) -> str | None:
     """'' without default scopes, 'live' with only the soft-delete one, None for any other (per call)."""
     scopes = cls.__default_scopes__
     if not scopes:
@@ -105,7 +117,7 @@ def _scope_variant(cls: type) -> str | None:
     return 'live' if set(scopes) == {_SOFT_DELETE_SCOPE} else None
 
 
-def _convert(cls: type, name: str, convert: Any, value: Any) -> Any:
+def _convert(cls: type[ModelAttributes], name: str, convert: Any, value: Any) -> Any:
     if value is None or convert is None:
         return value
     try:
@@ -115,7 +127,8 @@ def _convert(cls: type, name: str, convert: Any, value: Any) -> Any:
                                 f'{value!r:.80} ({error})') from error
 
 
-def _find(cls: type, backend: Any, statements: Statements, condition: dict, limit: int | None) -> list[Any]:
+def _find(cls: type[ModelAttributes], backend: StorageBackend, statements: Statements, condition: dict[str, Any],
+          limit: int | None) -> list[Any]:
     """The records whose fields equal `condition`, by primary key (the query layer's equality rules)."""
     variant = _scope_variant(cls)
     shape: list[Any] | None = None
@@ -124,31 +137,34 @@ def _find(cls: type, backend: Any, statements: Statements, condition: dict, limi
         collection_fields = statements.collection_fields
         for name, value in condition.items():
             shape.append(name)
-            shape.append(None if value is None else len(value) if isinstance(value, _COLLECTIONS)
-                         and name not in collection_fields else _ONE)
+            # (isinstance() leaves the items unknown to pyright: a list of any values)
+            shape.append(None if value is None else len(value)  # pyright: ignore[reportUnknownArgumentType]
+                         if isinstance(value, _COLLECTIONS) and name not in collection_fields else _ONE)
 
     def binders() -> tuple[Binder, ...]:
+        assert shape is not None   # _run asks for binders only when the lookup has a shape
         return tuple((getattr(cls.c, name), kind) for name, kind in zip(shape[2::2], shape[3::2]))
 
-    def query() -> Any:
+    def query() -> Query[Any]:
         fields = cls.__meta__.fields
         unknown = next((name for name in condition if name not in fields), None)
         if unknown is not None:
             raise ActiveRecordError(f'{cls.__name__} has no field {unknown!r}; fields: {", ".join(fields)}')
         found = cls.query().where(**condition).order_by(*cls.__meta__.primary_key)
         return found if limit is None else found.limit(limit)
-    return _run(backend, statements, shape and tuple(shape), binders, condition.values(), query)
+    return _run(backend, statements, None if shape is None else tuple(shape), binders, condition.values(), query)
 
 
-def _run(backend: Any, statements: Statements, shape: tuple | None, binders: Callable[[], tuple[Binder, ...]],
-         values: Iterable[Any], query: Callable[[], Any]) -> list[Any]:
+def _run(backend: StorageBackend, statements: Statements, shape: tuple[Any, ...] | None,
+         binders: Callable[[], tuple[Binder, ...]], values: Iterable[Any],
+         query: Callable[[], Query[Any]]) -> list[Any]:
     """The records of `query()`, whose SQL is compiled once per `shape` (None: every time) and cached."""
     plan = statements.finds.get(shape) if shape is not None else None
     if plan is not None:
         sql, cached_binders, tail = plan
-        params = _bind(cached_binders, backend.dialect, values)
-        if params is not None:
-            labels, rows = backend.query_rows(sql, params + tail)
+        bound = _bind(cached_binders, backend.dialect, values)
+        if bound is not None:
+            labels, rows = backend.query_rows(sql, bound + tail)
             return statements.row_builder(labels)(rows)
     sql, params = query().to_sql(backend.dialect)
     if shape is not None and plan is None and len(statements.finds) < 256:
@@ -157,7 +173,7 @@ def _run(backend: Any, statements: Statements, shape: tuple | None, binders: Cal
     return statements.row_builder(labels)(rows)
 
 
-def _bind(binders: Sequence[Binder], dialect: Any, values: Iterable[Any]) -> list[Any] | None:
+def _bind(binders: Sequence[Binder], dialect: Dialect, values: Iterable[Any]) -> list[Any] | None:
     """The parameters of `values` as the query layer binds them; None when one is an SQL expression."""
     params: list[Any] = []
     for (column, kind), value in zip(binders, values):
@@ -177,7 +193,7 @@ def _bind(binders: Sequence[Binder], dialect: Any, values: Iterable[Any]) -> lis
     return params
 
 
-def _remember(statements: Statements, shape: tuple, sql: str, params: Sequence[Any],
+def _remember(statements: Statements, shape: tuple[Any, ...], sql: str, params: Sequence[Any],
               binders: tuple[Binder, ...], values: Iterable[Any]) -> None:
     """Cache `sql` for `shape` if the query layer bound exactly our values, each to a placeholder of its own."""
     try:
@@ -193,7 +209,8 @@ def _remember(statements: Statements, shape: tuple, sql: str, params: Sequence[A
     statements.finds[shape] = (sql, binders, list(params[len(expected):]))
 
 
-def _find_keys(cls: type, backend: Any, statements: Statements, keys: list[Any]) -> list[Any]:
+def _find_keys(cls: type[ModelAttributes], backend: StorageBackend, statements: Statements,
+               keys: list[Any]) -> list[Any]:
     if not keys:
         return []
     keys = [_key_values(cls, statements, key) for key in keys]
@@ -215,7 +232,7 @@ def _find_keys(cls: type, backend: Any, statements: Statements, keys: list[Any])
     return found
 
 
-def _scope_parameters(cls: type, statements: Statements) -> int:
+def _scope_parameters(cls: type[ModelAttributes], statements: Statements) -> int:
     """How many parameters the model's default scopes bind (counted once per set of scopes)."""
     scopes = tuple(cls.__default_scopes__)
     if not scopes:
@@ -226,7 +243,8 @@ def _scope_parameters(cls: type, statements: Statements) -> int:
     return count
 
 
-def _find_composite(cls: type, backend: Any, statements: Statements, keys: list[tuple]) -> list[Any]:
+def _find_composite(cls: type[ModelAttributes], backend: StorageBackend, statements: Statements,
+                    keys: list[tuple[Any, ...]]) -> list[Any]:
     """(k1 = ? AND k2 = ?) OR ...: one statement for these keys."""
     names = statements.pk_names
     values = [value for key in keys for value in key]
@@ -236,16 +254,19 @@ def _find_composite(cls: type, backend: Any, statements: Statements, keys: list[
     def binders() -> tuple[Binder, ...]:
         return tuple((getattr(cls.c, name), _ONE) for name in names) * len(keys)
 
-    def query() -> Any:
+    def query() -> Query[Any]:
         columns = [getattr(cls.c, name) for name in names]
         matches = or_(*(and_(*(column == value for column, value in zip(columns, key))) for key in keys))
         return cls.query().where(matches).order_by(*names)
     return _run(backend, statements, shape, binders, values, query)
 
 
-def _describe_condition(cls: type, condition: Any) -> str:
+def _describe_condition(cls: type[ModelAttributes], condition: Any) -> str:
+    # casts: isinstance() leaves the items of a dict/tuple/list unknown to checkers (any values here)
     if isinstance(condition, dict):
-        return ', '.join(f'{name}={value!r}' for name, value in condition.items())
+        return ', '.join(f'{name}={value!r}' for name, value in cast('dict[str, Any]', condition).items())
     names = cls.__meta__.primary_key
-    values = condition if isinstance(condition, (tuple, list)) and len(names) > 1 else (condition,)
+    values: Sequence[Any] = (condition,)
+    if isinstance(condition, (tuple, list)) and len(names) > 1:
+        values = cast('Sequence[Any]', condition)
     return ', '.join(f'{name}={value!r}' for name, value in zip(names, values))

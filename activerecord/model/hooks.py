@@ -3,13 +3,21 @@
 For one event, the hook method runs first (the one Python's method lookup finds), then the
 listeners: those registered on base classes before those of the model itself, each group in
 the order of registration. A hook receives the record (a method receives it as `self`).
+
+An `async def` hook (method or listener) is awaited when the record is written through the async
+API (asave, acreate, adelete): the call runs on a worker thread, which hands the coroutine to the
+event loop of the task it serves (backend/aio.py). The sync API cannot await it and refuses with
+an error naming the hook. Which hooks are async is decided when the hook table is built, so
+models without async hooks run exactly the code they ran before.
 """
 from __future__ import annotations
 
+import inspect
 import threading
 from typing import Any, Callable
 
-from ..errors import ConfigurationError
+from ..backend import aio
+from ..errors import ActiveRecordError, ConfigurationError
 
 HOOK_NAMES: tuple[str, ...] = (
     'before_validate', 'after_validate', 'before_save', 'after_save', 'before_create',
@@ -22,7 +30,10 @@ AFTER_WRITE = frozenset({'after_save', 'after_create', 'after_update', 'after_de
 
 _lock = threading.Lock()
 _listeners: dict[type, dict[str, list[Callable[[Any], Any]]]] = {}
-_tables: dict[type, dict[str, tuple[Callable[[Any], Any], ...]]] = {}
+#: a model's hook table: event -> the callables to run, in order (what hook_table() returns)
+HookTable = dict[str, tuple[Callable[[Any], Any], ...]]
+#: model -> its hook table, built on first use (save() reads it here without a call)
+table_cache: dict[type, HookTable] = {}
 
 
 def add_listener(model: type, event: str, fn: Callable[[Any], Any]) -> None:
@@ -34,7 +45,7 @@ def add_listener(model: type, event: str, fn: Callable[[Any], Any]) -> None:
         raise ConfigurationError(f'{model.__name__}.on({event!r}, {fn!r}): the listener must be callable')
     with _lock:
         _listeners.setdefault(model, {}).setdefault(event, []).append(fn)
-        _tables.clear()  # subclasses inherit listeners: every table may have changed
+        table_cache.clear()  # subclasses inherit listeners: every table may have changed
 
 
 def remove_listener(model: type, event: str, fn: Callable[[Any], Any]) -> None:
@@ -44,16 +55,16 @@ def remove_listener(model: type, event: str, fn: Callable[[Any], Any]) -> None:
             _listeners.get(model, {}).get(event, []).remove(fn)
         except ValueError:
             raise ValueError(f'{fn!r} is not a {event!r} listener of {model.__name__}') from None
-        _tables.clear()
+        table_cache.clear()
 
 
 def hook_table(model: type) -> dict[str, tuple[Callable[[Any], Any], ...]]:
     """event -> the callables to run, in order (events without any are absent)."""
-    table = _tables.get(model)
+    table = table_cache.get(model)
     if table is None:
         table = _build(model)
         with _lock:
-            _tables[model] = table
+            table_cache[model] = table
     return table
 
 
@@ -68,6 +79,7 @@ def _build(model: type) -> dict[str, tuple[Callable[[Any], Any], ...]]:
             calls.append(method)   # a plain function on the class: called with the record as self
         for klass in reversed(model.__mro__):
             calls.extend(_listeners.get(klass, {}).get(event, ()))
+        calls = [AsyncHook(model, event, call) if _is_async(call) else call for call in calls]
         if calls:
             table[event] = tuple(calls)
     return table
@@ -77,3 +89,26 @@ def run(table: dict[str, tuple[Callable[[Any], Any], ...]], event: str, record: 
     """Call every hook of one event with the record."""
     for call in table.get(event, ()):
         call(record)
+
+
+def _is_async(call: Callable[[Any], Any]) -> bool:
+    """An `async def` function, or an object whose __call__ is one."""
+    return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(getattr(call, '__call__', None))
+
+
+class AsyncHook:
+    """An `async def` hook in a hook table: awaited on the loop of the async call being served."""
+
+    __slots__ = ('model', 'event', 'hook')
+
+    def __init__(self, model: type, event: str, hook: Callable[[Any], Any]) -> None:
+        self.model, self.event, self.hook = model, event, hook
+
+    def __call__(self, record: Any) -> None:
+        if aio.current_call() is None:
+            # refused before the coroutine exists: nothing is left un-awaited
+            method = 'adelete()' if self.event.endswith('_delete') else 'asave() or acreate()'
+            name = getattr(self.hook, '__qualname__', repr(self.hook))
+            raise ActiveRecordError(f'{self.model.__name__} {self.event} hook {name} is async (async def): '
+                                    f'the sync API cannot await it; call {method} from async code')
+        aio.run_awaitable(self.hook(record))

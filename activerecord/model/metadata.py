@@ -6,14 +6,16 @@ import enum
 import re
 import types
 import typing
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Literal
 
 import annotated_types
 import pydantic
 
+from ..backend.base import StorageBackend
 from ..backend.dialect import Dialect
-from ..backend.types import ColumnSpec, Converter
+from ..backend.types import ColumnSpec, Converter, TypeMap, type_of
 from ..errors import ConfigurationError
+from ..query import Query
 from .column import UNSET, Column
 
 
@@ -58,7 +60,7 @@ class FieldMeta:
         try:
             return self._to_db[dialect.cache_key]
         except KeyError:
-            converter = self._to_db[dialect.cache_key] = _type_map(dialect).to_db(self.spec)
+            converter = self._to_db[dialect.cache_key] = type_map_of(dialect).to_db(self.spec)
             return converter
 
     def raw_from_db(self, dialect: Dialect) -> Converter | None:
@@ -66,7 +68,7 @@ class FieldMeta:
         try:
             return self._from_db[dialect.cache_key]
         except KeyError:
-            converter = self._from_db[dialect.cache_key] = _type_map(dialect).from_db(self.spec)
+            converter = self._from_db[dialect.cache_key] = type_map_of(dialect).from_db(self.spec)
             return converter
 
     def to_db_for(self, dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -96,7 +98,8 @@ def _none_safe(converter: Converter | None) -> Callable[[Any], Any] | None:
     return convert
 
 
-def _type_map(dialect: Dialect) -> Any:
+def type_map_of(dialect: Dialect) -> TypeMap:
+    """The dialect's type map (ConfigurationError when it has none)."""
     type_map = dialect.type_map
     if type_map is None:
         raise ConfigurationError(f'dialect {dialect.name} has no type map (set type_map_class)')
@@ -106,7 +109,7 @@ def _type_map(dialect: Dialect) -> Any:
 class ModelMeta:
     """Table, key and fields of one model class."""
 
-    def __init__(self, model: type, table_name: str, primary_key: tuple[str, ...],
+    def __init__(self, model: type[ModelAttributes], table_name: str, primary_key: tuple[str, ...],
                  fields: dict[str, FieldMeta]) -> None:
         self.model = model
         self.table_name = table_name
@@ -118,7 +121,7 @@ class ModelMeta:
         self.autoincrement = bool(
             key is not None and key.python_type is int
             and (key.column_info is None or key.column_info.options.get('autoincrement', True)))
-        if self.autoincrement:
+        if key is not None and self.autoincrement:
             key.autoincrement = True
         self.mutable_fields = tuple(name for name, meta in fields.items() if meta.mutable)
         self.db_generated = tuple(name for name, meta in fields.items() if meta.db_generated)
@@ -129,12 +132,49 @@ class ModelMeta:
 
 
 #: model class -> its ModelMeta (filled by ActiveRecord.__meta__ on first use)
-_metas: dict[type, ModelMeta] = {}
+meta_cache: dict[type, ModelMeta] = {}
+
+
+if TYPE_CHECKING:
+    _PydanticModel = pydantic.BaseModel
+else:
+    _PydanticModel = object
+
+
+class ModelAttributes(_PydanticModel):
+    """The model mixins' common base, empty at run time: for type checkers, what ActiveRecord gives them.
+
+    The mixins (state, CRUD, finders, bulk) are composed with pydantic's BaseModel into
+    ActiveRecord in model/base.py, which they cannot import (it imports them). Checkers see this
+    class as a BaseModel declaring ActiveRecord's class data and classmethods, so a mixin method's
+    `cls` and `self` are typed as the model they end up in.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        __meta__: ClassVar[ModelMeta]                      # ActiveRecordMeta.__meta__
+        c: ClassVar[Any]                                   # ActiveRecordMeta.c (the ColumnNamespace)
+        __default_scopes__: ClassVar[dict[str, Callable[[Any], Any]]]
+        __timestamps__: ClassVar[tuple[str, ...] | None]
+        __lock_field__: ClassVar[str | None]
+        __soft_delete_field__: ClassVar[str | None]
+        __db_filled__: ClassVar[tuple[str, ...]]
+
+        @classmethod
+        def backend(cls) -> StorageBackend: ...
+
+        @classmethod
+        def query(cls) -> Query[Any]: ...   # ActiveRecord's is Query[Self]
+
+        def _ar_changed(self) -> list[str]: ...           # StateMixin (model/state.py)
+
+        def _ar_fingerprint(self) -> dict[str, Any]: ...  # StateMixin (model/state.py)
 
 
 # -- building -------------------------------------------------------------------------------
 
-def build_meta(model: type) -> ModelMeta:
+def build_meta(model: type[ModelAttributes]) -> ModelMeta:
     """Read table name, key and column specs from a pydantic model class."""
     # An inherited __table_name__ is the parent's table: a subclass gets its own default name.
     table_name = model.__dict__.get('__table_name__') or default_table_name(model.__name__)
@@ -220,7 +260,8 @@ def _all_metadata(info: Any) -> list[Any]:
 
 def _unwrap(annotation: Any) -> tuple[Any, bool, list[Any]]:
     """The type inside Optional[Annotated[Optional[X], ...]] and friends, whether it may be None, the metadata."""
-    nullable, metadata = False, []
+    nullable = False
+    metadata: list[Any] = []
     for _ in range(4):
         annotation, was_optional = _strip_optional(annotation)
         nullable = nullable or was_optional
@@ -244,14 +285,18 @@ def _strip_optional(annotation: Any) -> tuple[Any, bool]:
 def column_spec(model: type, name: str, info: Any, column_info: Column | None) -> ColumnSpec:
     """Reduce a field's annotation and constraints to a ColumnSpec."""
     annotation, nullable, _ = _unwrap(info.annotation)
-    max_length = max_digits = decimal_places = None
+    max_length: int | None = None
+    max_digits: int | None = None
+    decimal_places: int | None = None
     for item in _all_metadata(info):
         if isinstance(item, annotated_types.MaxLen) or (hasattr(item, 'max_length') and not isinstance(item, Column)):
             max_length = getattr(item, 'max_length', None) or max_length
-        if getattr(item, 'max_digits', None) is not None:
-            max_digits = item.max_digits
-        if getattr(item, 'decimal_places', None) is not None:
-            decimal_places = item.decimal_places
+        digits = getattr(item, 'max_digits', None)
+        if digits is not None:
+            max_digits = digits
+        places = getattr(item, 'decimal_places', None)
+        if places is not None:
+            decimal_places = places
     timezone = True
     item_type = container = None
     python_type = annotation
@@ -291,7 +336,7 @@ def _literal_type(model: type, name: str, values: tuple[Any, ...]) -> tuple[type
     if values and all(isinstance(value, int) and not isinstance(value, bool) for value in values):
         return int, None
     if values and all(isinstance(value, enum.Enum) for value in values):
-        return type(values[0]), None
+        return type_of(values[0]), None
     raise ConfigurationError(f'{model.__name__}.{name}: Literal{list(values)!r} mixes types; '
                              'a Literal column needs all str or all int values')
 
@@ -300,4 +345,5 @@ def _type_name(python_type: Any) -> str:
     return getattr(python_type, '__name__', repr(python_type))
 
 
-__all__ = ['FieldMeta', 'ModelMeta', 'build_meta', 'default_table_name', 'column_spec', 'UNSET']
+__all__ = ['FieldMeta', 'ModelAttributes', 'ModelMeta', 'build_meta', 'default_table_name', 'column_spec', 'meta_cache',
+           'type_map_of', 'UNSET']

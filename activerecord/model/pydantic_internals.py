@@ -15,7 +15,7 @@ from pydantic._internal._model_construction import ModelMetaclass, unpack_lenien
 
 # BaseModel keeps these per instance in __slots__: setting them through the slot descriptors is
 # cheaper than object.__setattr__ by name (rows are built on the hot path of every query).
-set_fields_set: Callable[[Any, set], None] = BaseModel.__dict__['__pydantic_fields_set__'].__set__
+set_fields_set: Callable[[Any, set[str]], None] = BaseModel.__dict__['__pydantic_fields_set__'].__set__
 set_extra: Callable[[Any, Any], None] = BaseModel.__dict__['__pydantic_extra__'].__set__
 set_private: Callable[[Any, Any], None] = BaseModel.__dict__['__pydantic_private__'].__set__
 
@@ -32,13 +32,14 @@ def definition_namespace(model: type) -> dict[str, Any]:
     return unpack_lenient_weakvaluedict(getattr(model, '__pydantic_parent_namespace__', None)) or {}
 
 
-def plain_fields_schema(model: type) -> dict[str, Any] | None:
+def plain_fields_schema(model: type[BaseModel]) -> dict[str, Any] | None:
     """The model's 'model-fields' core schema when validating the model does nothing more; else None.
 
     A list of such a schema validates into (field values, extra values, fields set) triples.
     """
-    schema = model.__pydantic_core_schema__
-    fields = schema.get('schema') or {}
+    # read as a plain dict (Any): the keys looked up differ between the kinds of core schema
+    schema: Any = model.__pydantic_core_schema__
+    fields: dict[str, Any] = schema.get('schema') or {}
     decorators = model.__pydantic_decorators__
     if (schema.get('type') != 'model' or fields.get('type') != 'model-fields'
             or schema.get('custom_init') or schema.get('root_model') or schema.get('post_init')
@@ -47,3 +48,6 @@ def plain_fields_schema(model: type) -> dict[str, Any] | None:
         return None
     return fields
 
+
+__all__ = ['ModelMetaclass', 'definition_namespace', 'mark_base_init', 'plain_fields_schema', 'set_extra',
+           'set_fields_set', 'set_private']

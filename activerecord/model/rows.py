@@ -16,11 +16,11 @@ from typing import Any, Callable, Sequence
 from pydantic_core import PydanticUndefined
 
 from ..backend.dialect import Dialect
-from .metadata import ModelMeta
+from .metadata import ModelAttributes, ModelMeta
 from .pydantic_internals import set_extra, set_fields_set, set_private
 from .state import PERSISTED, fingerprint
 
-RowBuilder = Callable[[Sequence[tuple]], list]
+RowBuilder = Callable[[Sequence[tuple[Any, ...]]], list[Any]]
 #: defaults that are safe to share between records
 _IMMUTABLE = (int, float, str, bytes, bool, tuple, frozenset, decimal.Decimal, enum.Enum, uuid.UUID,
               datetime.date, datetime.time, datetime.timedelta)
@@ -37,7 +37,9 @@ def compile_row_builder(meta: ModelMeta, dialect: Dialect, labels: Sequence[str]
     items: list[str] = []
     loaded: list[str] = []
     for index, label in enumerate(labels):
-        field = by_column.get(label) or lowered.get(label.lower() if isinstance(label, str) else label)
+        field = by_column.get(label) or lowered.get(
+            label.lower() if isinstance(label, str)  # pyright: ignore[reportUnnecessaryIsInstance] - driver labels
+            else label)
         if field is None or field.name in loaded:
             continue  # not a column of this model (a join's or an aggregate's): ignored
         loaded.append(field.name)
@@ -77,17 +79,17 @@ def compile_row_builder(meta: ModelMeta, dialect: Dialect, labels: Sequence[str]
     ]
     code = compile('\n'.join(body), f'<activerecord rows {model.__name__}>', 'exec')
     exec(code, namespace)  # generated from field names (identifiers) and indexes only
-    return namespace['build']
+    build: RowBuilder = namespace['build']
+    return build
 
 
 def _unselected_defaults(meta: ModelMeta, loaded: list[str], namespace: dict[str, Any]) -> list[str]:
     """Dict display items for the columns a statement did not select: each field's default, not "set"."""
-    items = []
+    items: list[str] = []
     for name, info in meta.model.model_fields.items():
         if name in loaded or name not in meta.fields:
             continue
-        if info.default_factory is None and (info.default is PydanticUndefined or info.default is None
-                                             or isinstance(info.default, _IMMUTABLE)):
+        if info.default_factory is None and _shareable(info.default):
             namespace[f'd_{name}'] = None if info.default is PydanticUndefined else info.default
             items.append(f'{name!r}: d_{name}')
         else:   # a mutable default or a factory: a fresh value per record, as pydantic gives
@@ -96,16 +98,22 @@ def _unselected_defaults(meta: ModelMeta, loaded: list[str], namespace: dict[str
     return items
 
 
-def _dict_setter(model: type) -> Callable[[Any, dict], None]:
+def _shareable(default: Any) -> bool:
+    """Whether records may share this default value (no default, None or an immutable value)."""
+    return default is PydanticUndefined or default is None or isinstance(default, _IMMUTABLE)
+
+
+def _dict_setter(model: type) -> Callable[[Any, dict[str, Any]], None]:
     """The __dict__ descriptor's setter of the model's instances (cheaper than setattr by name)."""
     for klass in model.__mro__:
         descriptor = klass.__dict__.get('__dict__')
         if descriptor is not None and hasattr(descriptor, '__set__'):
-            return descriptor.__set__
+            setter: Callable[[Any, dict[str, Any]], None] = descriptor.__set__
+            return setter
     return lambda obj, values: object.__setattr__(obj, '__dict__', values)
 
 
-def _private_defaults(model: type) -> Callable[[], dict[str, Any]] | None:
+def _private_defaults(model: type[ModelAttributes]) -> Callable[[], dict[str, Any]] | None:
     """A factory of the model's own private attributes' defaults (None when it has none)."""
     extra = dict(model.__private_attributes__)
     if not extra:

@@ -9,12 +9,13 @@ A table that does not exist yet is not marked: its statements fail as they alway
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from ..backend.base import StorageBackend
 from ..backend.schema import ColumnInfo, kind_of_sql_type, kinds_compatible
 from ..errors import SchemaMismatchError
-from .config import _resolved
-from .metadata import ModelMeta, _metas
+# _resolved: ActiveRecord.backend()'s cache, read here without the call (plan_for is on every hot path)
+from .config import _resolved  # pyright: ignore[reportPrivateUsage]
+from .metadata import ModelAttributes, ModelMeta, meta_cache, type_map_of
 from .statements import Statements, statements_for
 
 
@@ -32,20 +33,20 @@ class SchemaDifference:
         return f'{self.model} ({self.table}.{self.column}): {self.detail}'
 
 
-def plan_for(model: type) -> tuple[Any, Statements]:
+def plan_for(model: type[ModelAttributes]) -> tuple[StorageBackend, Statements]:
     """The model's backend and its Statements there, once its table was checked (the hot paths' lookup)."""
     try:
         backend = _resolved[model]
     except KeyError:
         backend = model.backend()
-    meta = _metas.get(model) or model.__meta__
-    statements = meta.statements.get(backend.dialect.cache_key) or statements_for(meta, backend.dialect)
+    meta = meta_cache.get(model) or model.__meta__
+    statements: Statements = meta.statements.get(backend.dialect.cache_key) or statements_for(meta, backend.dialect)
     if statements.checked_on is not backend:
         ensure_checked(statements, backend)
     return backend, statements
 
 
-def ensure_checked(statements: Statements, backend: Any) -> None:
+def ensure_checked(statements: Statements, backend: StorageBackend) -> None:
     """Run the first-use check of a model on a backend (once; SchemaMismatchError on a missing column)."""
     introspector = backend.schema
     meta = statements.meta
@@ -64,7 +65,7 @@ def ensure_checked(statements: Statements, backend: Any) -> None:
     statements.checked_on = backend
 
 
-def check_quietly(meta: ModelMeta, backend: Any) -> None:
+def check_quietly(meta: ModelMeta, backend: StorageBackend) -> None:
     """Mark the model checked when its table agrees (after CREATE TABLE); a drifted table is left unmarked."""
     forget(meta, backend)
     try:
@@ -73,7 +74,7 @@ def check_quietly(meta: ModelMeta, backend: Any) -> None:
         pass   # an older table kept by IF NOT EXISTS: the model's first statement reports it
 
 
-def forget(meta: ModelMeta, backend: Any) -> None:
+def forget(meta: ModelMeta, backend: StorageBackend) -> None:
     """Check the model again on its next statement (its table was created or dropped)."""
     backend.schema.checked.discard(meta)
     statements = meta.statements.get(backend.dialect.cache_key)
@@ -81,7 +82,7 @@ def forget(meta: ModelMeta, backend: Any) -> None:
         statements.checked_on = None
 
 
-def differences(meta: ModelMeta, backend: Any) -> list[SchemaDifference]:
+def differences(meta: ModelMeta, backend: StorageBackend) -> list[SchemaDifference]:
     """Missing columns, extra NOT NULL columns without a default, and columns of an unfit type kind."""
     model, table = meta.model.__name__, meta.table_name
     columns = backend.schema.columns(table)
@@ -89,7 +90,7 @@ def differences(meta: ModelMeta, backend: Any) -> list[SchemaDifference]:
         return [SchemaDifference(model, table, '*', 'missing_table', f'table {table!r} does not exist')]
     by_name = {column.name.lower(): column for column in columns}
     found: list[SchemaDifference] = []
-    type_map = backend.dialect.type_map
+    type_map = type_map_of(backend.dialect)
     for field in meta.fields.values():
         column = by_name.pop(field.column.lower(), None)
         if column is None:

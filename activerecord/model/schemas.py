@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 
 from .column import Column
-from .metadata import _column_of
+from .metadata import ModelAttributes, _column_of  # pyright: ignore[reportPrivateUsage] - the package's helper
 
 #: (model, 'create' | 'update') -> the schema class, built once
 _schemas: dict[tuple[type, str], type[BaseModel]] = {}
 
 
-def managed_fields(model: Any) -> tuple[str, ...]:
+def managed_fields(model: type[ModelAttributes]) -> tuple[str, ...]:
     """The fields of `model` that the database or the ORM fills in, in field order."""
     meta = model.__meta__
     managed: set[str] = set(model.__db_filled__) | set(meta.db_generated)
@@ -55,7 +55,7 @@ def _field(info: FieldInfo, *, optional: bool) -> tuple[Any, Any]:
     return annotation, Field(default=info.default, **extra)
 
 
-def build_schema(model: Any, kind: str) -> type[BaseModel]:
+def build_schema(model: type[ModelAttributes], kind: str) -> type[BaseModel]:
     """The create ('create') or update ('update') request schema of `model`, built once."""
     if kind not in ('create', 'update'):
         raise ValueError(f'request schema kind {kind!r}: expected "create" or "update"')
@@ -65,9 +65,9 @@ def build_schema(model: Any, kind: str) -> type[BaseModel]:
     if model.__dict__.get('__abstract__', False):
         raise TypeError(f'{model.__name__} is abstract: only a model with a table has request schemas')
     managed = set(managed_fields(model))
-    fields = {name: _field(info, optional=kind == 'update')
+    fields: dict[str, Any] = {name: _field(info, optional=kind == 'update')
               for name, info in model.model_fields.items() if name not in managed}
-    schema: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    schema: type[BaseModel] = create_model(
         f'{model.__name__}{kind.capitalize()}',
         __config__=ConfigDict(extra='forbid', arbitrary_types_allowed=True),
         __doc__=f'The fields a client may send to {kind} a {model.__name__}.',

@@ -10,7 +10,10 @@ import json
 import typing
 from typing import Any
 
+from pydantic import BaseModel
+
 from ..backend.types import container_from_db, json_dumps, set_items
+from .metadata import ModelAttributes
 from .pydantic_internals import set_private
 
 NEW, PERSISTED, DELETED = 0, 1, 2
@@ -46,7 +49,7 @@ def private_state(record: Any) -> dict[str, Any]:
 
     A record pydantic constructed has none yet: it is new and its values were just validated.
     """
-    private = record.__pydantic_private__
+    private: dict[str, Any] | None = record.__pydantic_private__
     if private is None:
         private = {'_ar_snap': VALIDATED, '_ar_state': NEW}
         set_private(record, private)
@@ -66,7 +69,7 @@ def needs_validation(record: Any, private: dict[str, Any]) -> bool:
     return bool(record._ar_changed())
 
 
-class StateMixin:
+class StateMixin(ModelAttributes):
     """is_new_record / is_dirty / changes for ActiveRecord."""
 
     __slots__ = ()
@@ -89,7 +92,7 @@ class StateMixin:
         if snapshot is None or snapshot is VALIDATED:
             return list(meta.fields)
         mutable = meta.mutable_fields
-        changed = []
+        changed: list[str] = []
         for name in meta.fields:
             value = values.get(name)
             old = snapshot.get(name)
@@ -102,12 +105,14 @@ class StateMixin:
     @property
     def is_new_record(self) -> bool:
         """True until the record has been inserted (or after it was loaded: False)."""
-        return private_state(self)['_ar_state'] == NEW
+        state: int = private_state(self)['_ar_state']
+        return state == NEW
 
     @property
     def is_deleted(self) -> bool:
         """True after delete() removed the row (a soft-deleted record is not deleted)."""
-        return private_state(self)['_ar_state'] == DELETED
+        state: int = private_state(self)['_ar_state']
+        return state == DELETED
 
     @property
     def is_dirty(self) -> bool:
@@ -132,7 +137,7 @@ class StateMixin:
         snapshot = private_state(self)['_ar_snap']
         meta = type(self).__meta__
         mutable = meta.mutable_fields
-        result = {}
+        result: dict[str, tuple[Any, Any]] = {}
         for name in self._ar_changed():
             old = snapshot.get(name)
             if name in mutable and isinstance(old, str):
@@ -151,13 +156,13 @@ class StateMixin:
 _mutable_cache: dict[type, tuple[str, ...]] = {}
 
 
-def _mutable_of(model: type) -> tuple[str, ...]:
+def _mutable_of(model: type[BaseModel]) -> tuple[str, ...]:
     """dict/list/set fields of a model (without building its metadata: abstract models have none)."""
     names = _mutable_cache.get(model)
     if names is None:
-        names = []
+        found: list[str] = []
         for name, info in model.model_fields.items():
-            annotation = info.annotation
+            annotation: Any = info.annotation
             for _ in range(3):
                 origin = typing.get_origin(annotation)
                 if origin is typing.Union or type(annotation).__name__ == 'UnionType':
@@ -168,6 +173,6 @@ def _mutable_of(model: type) -> tuple[str, ...]:
                 else:
                     break
             if annotation in (dict, list, set) or typing.get_origin(annotation) in (dict, list, set):
-                names.append(name)
-        names = _mutable_cache[model] = tuple(names)
+                found.append(name)
+        names = _mutable_cache[model] = tuple(found)
     return names

@@ -4,11 +4,13 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Sequence
 
+from ..backend.base import StorageBackend
 from ..backend.dialect import Dialect
 from .metadata import ModelMeta
 from .rows import RowBuilder, compile_row_builder
 
 Pair = tuple[str, Callable[[Any], Any] | None]   # (field name, raw to_db converter or None)
+Binder = tuple[Any, int | None]   # (a field's ColumnRef, the shape of its value): finders.py
 _lock = threading.Lock()
 
 
@@ -57,12 +59,13 @@ class Statements:
         self.delete_locked_sql = (f'{self.delete_sql} AND {quote(meta.fields[lock].column)} = ?'
                                   if lock in meta.fields else None)
         #: the backend the model's table was last checked on (model/schema_check.py)
-        self.checked_on: Any = None
-        self._builders: dict[tuple, RowBuilder] = {}
-        self._updates: dict[tuple, tuple[str, list[Pair], list[Pair]]] = {}
-        self._inserts: dict[tuple, tuple[str, list[Pair]]] = {}
+        self.checked_on: StorageBackend | None = None
+        self._builders: dict[tuple[str, ...], RowBuilder] = {}
+        self._updates: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]],
+                            tuple[str, list[Pair], list[Pair]]] = {}
+        self._inserts: dict[tuple[str, ...], tuple[str, list[Pair]]] = {}
         #: find_one/find_all SQL by condition shape, with its binders and trailing parameters (finders.py)
-        self.finds: dict[tuple, tuple[str, tuple, list[Any]]] = {}
+        self.finds: dict[tuple[Any, ...], tuple[str, tuple[Binder, ...], list[Any]]] = {}
         #: how many parameters a set of default scopes binds (finders.py sizes key lists with it)
         self.scope_parameters: dict[tuple[str, ...], int] = {}
         #: fields a list is compared with as one value (=), not as IN: the query layer's rule

@@ -7,6 +7,7 @@ from typing import Any
 import pydantic
 
 from .. import errors
+from ..backend.base import StorageBackend
 from ..errors import ActiveRecordError
 from .statements import Pair, Statements
 
@@ -40,10 +41,10 @@ def conversion_error(model: type, values: dict[str, Any], pairs: list[Pair], err
 
 def validate_record(record: Any) -> None:
     """Run pydantic validation on the record's current values, in place."""
-    cls = type(record)
-    values = record.__dict__
+    cls: type[pydantic.BaseModel] = record.__class__   # a model instance (crud passes its mixin self)
+    values: dict[str, Any] = record.__dict__
     try:
-        fresh = cls.__pydantic_validator__.validate_python(
+        fresh: Any = cls.__pydantic_validator__.validate_python(
             {name: values[name] for name in cls.model_fields if name in values})
     except pydantic.ValidationError as error:
         raise errors.ValidationError.from_pydantic(cls.__name__, error) from None
@@ -55,7 +56,7 @@ def utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def sync_identity(backend: Any, statements: Statements) -> None:
+def sync_identity(backend: StorageBackend, statements: Statements) -> None:
     """After an explicit value for a generated key: keep the database's generator ahead of it."""
     synced = backend.dialect.sync_identity_sql(statements.table, statements.pk_columns[0])
     if synced is not None:

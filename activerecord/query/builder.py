@@ -18,7 +18,7 @@ def _non_negative(value: Any, what: str) -> int | None:
     return value
 
 
-_Self = TypeVar('_Self', bound='Builder')
+_Self = TypeVar('_Self', bound='Builder[Any]')
 
 
 class Builder(Fetching[T]):

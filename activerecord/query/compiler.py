@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
-from ..backend.dialect import SQLContext
+from ..backend.dialect import Dialect, SQLContext
 from ..errors import ActiveRecordError, NotSupportedError
 from .cte import register_ctes
 from .tree import Alias, And, Ordering, Raw, clause
 from .expressions import ColumnRef, NamedColumn
 from .functions import Function
+from .model_types import ModelClass
 from .result_types import TypedLike
 from .sources import render_source
 
@@ -67,7 +68,8 @@ def resolve_field(query: Any, ref: NameRef) -> ColumnRef:
     if ref.name not in fields:
         raise ActiveRecordError(f'{ref.method}({ref.text!r}): {query.model.__name__} has no field {ref.name!r}; '
                                 f'its fields are: {", ".join(fields)}')
-    return getattr(query.model.c, ref.name)
+    column: ColumnRef = getattr(query.model.c, ref.name)
+    return column
 
 
 def resolve_order(query: Any, item: Any) -> Any:
@@ -104,15 +106,16 @@ def resolve_group(query: Any, item: Any, dialect: Any) -> Any:
 
 def select_items(query: Any) -> tuple[Any, ...]:
     """The select list: the explicit one, or every column of the model."""
-    if query._select is not None:
-        return query._select
+    select: tuple[Any, ...] | None = query._select
+    if select is not None:
+        return select
     return tuple(query.model.c)
 
 
-_model_columns: dict[tuple[type, type], str] = {}
+_model_columns: dict[tuple[ModelClass, type[Dialect]], str] = {}
 
 
-def _model_columns_sql(model: type, dialect: Any) -> str:
+def _model_columns_sql(model: ModelClass, dialect: Dialect) -> str:
     """The default select list of a model ("t"."a", "t"."b", ...), built once per dialect class."""
     key = (model, type(dialect))
     text = _model_columns.get(key)
@@ -251,10 +254,10 @@ def render_dml_where(ctx: SQLContext, query: Any) -> None:
     keys = tuple(getattr(query.model.c, name) for name in primary_key)
     with clause(ctx, 'where'):
         ctx.literal(' WHERE ')
-        if len(keys) > 1:
-            ctx.literal('(').join(keys).literal(')')
-        else:
+        if len(keys) == 1:
             ctx.sql(keys[0])
+        else:
+            ctx.literal('(').join(keys).literal(')')
         # MySQL cannot read the updated table in a subquery of the same statement unless the
         # subquery is a derived table; the extra level costs the others nothing.
         ctx.literal(' IN (SELECT ')

@@ -30,19 +30,19 @@ class _Rendered(NamedTuple):
     recursive: bool
     columns: tuple[str, ...] | None
     sql: str
-    params: tuple
+    params: tuple[Any, ...]
 
 
 def make_cte(name: str, query: Any, recursive: bool, columns: Sequence[str] | None) -> CTE:
     """Check a with_cte() call and build its entry."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.match(name):  # pyright: ignore[reportUnnecessaryIsInstance]  # user input
         raise ActiveRecordError(f'with_cte(): the name must be an identifier (letters, digits, _), got {name!r}')
     if not hasattr(query, '__subquery_sql__'):
         raise ActiveRecordError(f'with_cte({name!r}, ...) takes a query (Model.query()... or a union), '
                                 f'got {type(query).__name__}')
     if columns is not None:
         columns = tuple(columns)
-        if not columns or not all(isinstance(column, str) and column for column in columns):
+        if not columns or not all(isinstance(column, str) and column for column in columns):  # pyright: ignore[reportUnnecessaryIsInstance]  # user input
             raise ActiveRecordError(f'with_cte({name!r}): columns must be non-empty names, got {columns!r}')
     elif recursive:
         # Oracle and SQL Server need the column list of a recursive CTE; name it from the query.
@@ -73,7 +73,7 @@ def register_ctes(ctx: SQLContext, ctes: Sequence[CTE]) -> None:
         registry[cte.name] = rendered
 
 
-def render_statement(dialect: Dialect, render_body: Callable[[SQLContext], None]) -> tuple[str, tuple]:
+def render_statement(dialect: Dialect, render_body: Callable[[SQLContext], None]) -> tuple[str, tuple[Any, ...]]:
     """Render a whole statement: its body, then the WITH list its queries collected, in front."""
     state: dict[str, Any] = {'ctes': {}}
     body = SQLContext(dialect)

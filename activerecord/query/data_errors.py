@@ -11,6 +11,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from .. import errors
+from .model_types import ModelClass
 
 _INT64 = range(-2 ** 63, 2 ** 63)
 _QUOTED_NAME = re.compile(r"""column ['"`]?(\w+)['"`]?""", re.IGNORECASE)
@@ -34,12 +35,13 @@ def _non_finite(value: Any, max_length: int | None) -> bool:
     return isinstance(value, float) and value - value != 0.0
 
 
-def naming_field(model: type, rows: Iterable[Mapping[str, Any]], names: Iterable[str],
+def naming_field(model: Any, rows: Iterable[Mapping[str, Any]], names: Iterable[str],
                  error: errors.DataError) -> errors.DataError:
-    """`error` again, prefixed with the model and field it came from (unchanged if none is found)."""
-    fields = model.__meta__.fields
+    """`error` again, prefixed with the model (class) and field it came from (unchanged if none is found)."""
+    model_class: ModelClass = model   # Any: a model class's metaclass properties escape a Protocol
+    fields = model_class.__meta__.fields
     names = [name for name in names if name in fields]
-    prefix = f'{model.__name__}.'
+    prefix = f'{model_class.__name__}.'
     if str(error).startswith(prefix):
         return error
     culprit = None
@@ -65,16 +67,17 @@ def naming_field(model: type, rows: Iterable[Mapping[str, Any]], names: Iterable
     return named
 
 
-def refuse_too_long(model: type, values: Mapping[str, Any]) -> None:
+def refuse_too_long(model: Any, values: Mapping[str, Any]) -> None:
     """DataError naming the field for a text longer than its max_length (values pydantic did not see).
 
     The servers refuse such text in a VARCHAR(n) column and SQLite would store it whole: checked
     here, the same write fails the same way everywhere.
     """
-    fields = model.__meta__.fields
+    model_class: ModelClass = model   # Any: a model class's metaclass properties escape a Protocol
+    fields = model_class.__meta__.fields
     for name, value in values.items():
         field = fields.get(name)
         limit = field.spec.max_length if field is not None else None
         if limit is not None and isinstance(value, str) and len(value) > limit:
-            raise errors.DataError(f'{model.__name__}.{name}: a text of {len(value)} characters is too long '
+            raise errors.DataError(f'{model_class.__name__}.{name}: a text of {len(value)} characters is too long '
                                    f'for its column (max_length={limit})')

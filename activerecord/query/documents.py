@@ -10,8 +10,12 @@
 Paths are portable: a dialect with a 'json_path' template (SQLite json_extract, MySQL
 JSON_EXTRACT/JSON_UNQUOTE, Oracle and SQL Server JSON_VALUE) gets the whole chain as one call
 with one path string '$."a"[0]', and a compared Python value as the scalar that call returns
-(JsonScalar); PostgreSQL keeps its -> / ->> chain and compares jsonb. docs/queries.md, "JSON
-paths", states the meaning the live backends share.
+(JsonScalar); PostgreSQL keeps its -> / ->> chain and compares jsonb. A path in the select list
+(or GROUP BY, where a path function reads it) is its JSON text instead ('json_path_json', or
+PostgreSQL's 'json_text' of the chain), read back decoded: the same Python value everywhere.
+On those dialects contains() and the key tests take the document and a path string too, and
+where there is no containment function (SQLite) `Containment` writes it out from the candidate
+value. docs/queries.md, "JSON paths", states the meaning the live backends share.
 
 Whether a list field is a JSON document or a native array is the dialect type map's decision,
 made when the SQL is rendered; the SQL is the dialect's `operator_templates` ('json_member',
@@ -21,14 +25,21 @@ operators are told apart from placeholders by `features.question_mark_operators`
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, cast
 
-from ..backend.types import json_dumps
+from ..backend.types import ColumnSpec, json_dumps
 from ..errors import ActiveRecordError
-from .tree import COMPARISON, Expression, Value
+from .tree import COMPARISON, Expression, Value, clause
 from .operations import Operation, Parameter, UnofferedOperators, render_operation
+from .result_types import Scope, rule
 from ..backend.dialect import SQLContext
 
+
+
+#: the clauses tree.py renders select-list items in (an aliased item: 'select-item'), and GROUP BY:
+#: where a path function reads it, a path grouped by is the same SQL as the path selected (Oracle,
+#: SQL Server and MySQL's ONLY_FULL_GROUP_BY ask for that; PostgreSQL sees CAST(x AS TEXT) of x)
+_SELECTED = frozenset({'select', 'select-item', 'group'})
 
 
 class JsonOperators:
@@ -55,15 +66,15 @@ class JsonOperators:
 
     def has_key(self, key: str) -> Expression:
         """The JSON object has the top-level key (PostgreSQL's `?`, which GIN indexes serve)."""
-        return DocumentOp(self, 'has_key', Value(_keys((key,), 'has_key()')[0]), kind='json')
+        return DocumentOp(self, 'has_key', JsonKeys(_keys((key,), 'has_key()'), single=True), kind='json')
 
     def has_any_key(self, *keys: str) -> Expression:
         """The JSON object has at least one of the keys."""
-        return DocumentOp(self, 'has_any_key', _key_list(keys, 'has_any_key()'), kind='json')
+        return DocumentOp(self, 'has_any_key', JsonKeys(_keys(keys, 'has_any_key()')), kind='json')
 
     def has_all_keys(self, *keys: str) -> Expression:
         """The JSON object has every one of the keys."""
-        return DocumentOp(self, 'has_all_keys', _key_list(keys, 'has_all_keys()'), kind='json')
+        return DocumentOp(self, 'has_all_keys', JsonKeys(_keys(keys, 'has_all_keys()')), kind='json')
 
 
 class ArrayOperators:
@@ -73,7 +84,7 @@ class ArrayOperators:
 
     def overlaps(self, values: Iterable[Any]) -> Expression:
         """The array shares at least one item with `values`."""
-        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        if isinstance(values, (str, bytes)) or not isinstance(cast(object, values), Iterable):
             raise ActiveRecordError(f'overlaps() takes a list of items, got {type(values).__name__} {values!r}')
         return DocumentOp(self, 'overlaps', list(values))
 
@@ -123,7 +134,7 @@ class JsonPath(JsonOperators, UnofferedOperators, Expression):
         # A JSON value compares with JSON (meta['n'] == 3 matches the number 3, not '3').
         return Value(value) if self.as_text else JsonScalar(value)
 
-    def _chain(self) -> tuple[Any, list[str | int]]:
+    def chain(self) -> tuple[Any, list[str | int]]:
         """(the document column, the keys from it down to this path)."""
         keys: list[str | int] = [self.key]
         document = self.document
@@ -133,17 +144,67 @@ class JsonPath(JsonOperators, UnofferedOperators, Expression):
         return document, keys[::-1]
 
     def __sql__(self, ctx: 'SQLContext') -> None:
+        where = ctx.state.get('clause')
+        if where in _SELECTED and (where != 'group' or 'json_path_json' in ctx.dialect.operator_templates):
+            # Selected (or grouped by), a path reads as its JSON text (decoded by its result type,
+            # _json_path_type); its own parts are operands, never selected values themselves.
+            with clause(ctx, 'operand'):
+                if self.as_text:
+                    self._render(ctx)
+                else:
+                    self._render_json(ctx)
+            return
+        self._render(ctx)
+
+    def _render(self, ctx: 'SQLContext') -> None:
+        """The path as compared: the scalar a path function returns, or PostgreSQL's jsonb (->>: text)."""
         whole = 'json_path_text' if self.as_text else 'json_path'
         if whole in ctx.dialect.operator_templates:
             # databases with a path function (json_extract, JSON_VALUE): one call, one path string
-            document, keys = self._chain()
+            document, keys = self.chain()
             render_operation(ctx, whole, (document, JsonPathString(keys)), 'json', 'column[key]')
             return
         operation = ('json_element' if isinstance(self.key, int) else 'json_member') + ('_text' if self.as_text else '')
         render_operation(ctx, operation, (self.document, SharedParameter(self.key)), 'json', 'column[key]')
 
+    def _render_json(self, ctx: 'SQLContext') -> None:
+        """The path's value as JSON text ('json_path_json': a path function's JSON, with the parent
+        path and the last key as {2} and {3} for databases that find a scalar's type by its parent;
+        'json_text': the text of the chain's JSON value, on PostgreSQL)."""
+        templates = ctx.dialect.operator_templates
+        if 'json_path_json' in templates:
+            document, keys = self.chain()
+            render_operation(ctx, 'json_path_json', (document, JsonPathString(keys), JsonPathString(keys[:-1]),
+                                                     SharedParameter(str(keys[-1]))), 'json', 'column[key]')
+        else:   # no JSON text to decode: refused by name, never a scalar read back as JSON
+            render_operation(ctx, 'json_text', (_Rendered(self._render),), 'json',
+                             'column[key] selected as a JSON value; its .astext is its text')
+
     def __repr__(self) -> str:
         return f'{self.document!r}[{self.key!r}]' + ('.astext' if self.as_text else '')
+
+
+@rule(JsonPath)
+def _json_path_type(node: JsonPath, scope: Scope) -> ColumnSpec | None:
+    """A selected path is JSON text on every database (JsonPath._render_json), read back as the
+    decoded value: the same str, int, float, bool, None, list or dict everywhere; .astext is text."""
+    return None if node.as_text else JSON_VALUE
+
+
+#: the result type of a selected JSON path: the type map's JSON reader (json.loads of the text)
+JSON_VALUE = ColumnSpec(dict)
+
+
+class _Rendered(Expression):
+    """SQL written by a callable: a node's own form given to a template as an operand."""
+
+    __slots__ = ('render',)
+
+    def __init__(self, render: Callable[['SQLContext'], object]) -> None:
+        self.render = render
+
+    def __sql__(self, ctx: 'SQLContext') -> None:
+        self.render(ctx)
 
 
 class SharedParameter(Expression):
@@ -254,13 +315,197 @@ class DocumentOp(Expression):
                 and (kind == 'array' or operation not in templates)):
             raise ActiveRecordError(f'{described} needs a native array column (list[int], list[str], ...); '
                                     f'{self.target!r} is stored as JSON')
+        with clause(ctx, 'operand'):   # the target is a document here, not a selected value
+            if kind == 'json' and 'json_path' in templates:
+                self._render_by_path(ctx, operation, described)
+                return
+            operand = self.operand
+            if not hasattr(operand, '__sql__'):   # the operand as the target stores it
+                operand = Value(list(operand)) if kind == 'array' else json_value(operand)
+            render_operation(ctx, operation, (self.target, operand), kind, described)
+
+    def _render_by_path(self, ctx: 'SQLContext', operation: str, described: str) -> None:
+        """Databases with a path function: the document and a path string to the target
+        ({0}, {2}), so that a path target is one path; a key test is its path from the document
+        ({1}), with the key itself as {2} and the target's path as {3}."""
+        document, keys = _document_and_keys(self.target)
+        templates = ctx.dialect.operator_templates
+        if keys and 'json_missing' in templates:
+            # as PostgreSQL's (doc -> 'a') ? 'k': unknown (NULL) where the target path is missing
+            ctx.literal('CASE WHEN ')
+            render_operation(ctx, 'json_missing', (document, JsonPathString(keys)), 'json', described)
+            ctx.literal(' THEN NULL ELSE ')
+            self._render_test(ctx, document, keys, operation, described)
+            ctx.literal(' END')
+            return
+        self._render_test(ctx, document, keys, operation, described)
+
+    def _render_test(self, ctx: 'SQLContext', document: Any, keys: list[str | int], operation: str,
+                     described: str) -> None:
+        templates = ctx.dialect.operator_templates
+        if isinstance(self.operand, JsonKeys):
+            tests = self.operand.keys
+            joiner = ' AND ' if self.name == 'has_all_keys' else ' OR '
+            if len(tests) > 1:
+                ctx.literal('(')
+            for index, key in enumerate(tests):
+                if index:
+                    ctx.literal(joiner)
+                render_operation(ctx, 'json_has_key', (document, JsonPathString([*keys, key]), SharedParameter(key),
+                                                       JsonPathString(keys)), 'json', described)
+            if len(tests) > 1:
+                ctx.literal(')')
+            return
         operand = self.operand
-        if not hasattr(operand, '__sql__'):   # the operand as the target stores it
-            operand = Value(list(operand)) if kind == 'array' else json_value(operand)
-        render_operation(ctx, operation, (self.target, operand), kind, described)
+        if operation == 'json_contains' and operation not in templates and 'json_each' in templates:
+            if hasattr(operand, '__sql__'):
+                raise ActiveRecordError(f'on {ctx.dialect.name} contains() takes a Python value (dict, list, '
+                                        f'str, number, bool or None), got the expression {operand!r}')
+            Containment(document, keys, operand).__sql__(ctx)
+            return
+        if not hasattr(operand, '__sql__'):
+            operand = json_value(operand)
+        render_operation(ctx, operation, (document, operand, JsonPathString(keys)), 'json', described)
 
     def __repr__(self) -> str:
         return f'{self.target!r}.{self.name}()'
+
+
+def _document_and_keys(target: Any) -> tuple[Any, list[str | int]]:
+    """(the document column, the keys to the target): a JSON path target is its column and keys."""
+    if isinstance(target, JsonPath) and not target.as_text:
+        return target.chain()
+    return target, []
+
+
+class JsonKeys(Expression):
+    """The keys of has_key() (one bound key) or has_any_key()/has_all_keys() (one bound list of text)."""
+
+    __slots__ = ('keys', 'single')
+
+    def __init__(self, keys: list[str], single: bool = False) -> None:
+        self.keys = keys
+        self.single = single
+
+    def __sql__(self, ctx: 'SQLContext') -> None:
+        if self.single:
+            Value(self.keys[0]).__sql__(ctx)
+        else:
+            Operation('json_keys', (Parameter(self.keys),), 'json', 'a list of keys').__sql__(ctx)
+
+    def __repr__(self) -> str:
+        return repr(self.keys[0] if self.single else self.keys)
+
+
+#: JSON kinds as json_type() and json_each's type column name them, on a database whose
+#: containment is written out from the candidate value ('json_type' and 'json_each' templates)
+_TYPE_NAMES: dict[str, tuple[str, ...]] = {
+    'object': ('object',), 'array': ('array',), 'string': ('text',), 'number': ('integer', 'real'),
+    'true': ('true',), 'false': ('false',), 'null': ('null',)}
+
+
+class Containment(Expression):
+    """document[keys] @> candidate where the database has no containment operator: written out
+    from the candidate value as PostgreSQL defines it (an object has each key with a contained
+    value, an array has an element containing each item, scalars are equal, and at the top an
+    array contains a scalar it has as an element), with json_type() and json_each()."""
+
+    __slots__ = ('document', 'keys', 'candidate')
+
+    def __init__(self, document: Any, keys: list[str | int], candidate: Any) -> None:
+        self.document = document
+        self.keys = keys
+        self.candidate = candidate
+
+    def __sql__(self, ctx: 'SQLContext') -> None:
+        self._at(ctx, self.document, self.keys, self.candidate, 0, top=True)
+
+    def _at(self, ctx: 'SQLContext', document: Any, keys: list[str | int], candidate: Any, depth: int,
+            top: bool = False) -> None:
+        """`document` at `keys` contains `candidate`."""
+        path = JsonPathString(keys)
+        kind = _json_kind(candidate)
+        if kind in ('object', 'array'):
+            ctx.literal('(')
+            self._type_is(ctx, document, path, kind)
+            if kind == 'object':
+                for key, value in candidate.items():
+                    if not isinstance(key, str):
+                        raise ActiveRecordError(f'contains(): a JSON object key must be a str, got '
+                                                f'{type(key).__name__} {key!r}')
+                    ctx.literal(' AND ')
+                    self._at(ctx, document, [*keys, key], value, depth)
+            else:
+                for item in candidate:
+                    ctx.literal(' AND ')
+                    self._element(ctx, document, path, item, depth)
+            ctx.literal(')')
+            return
+        ctx.literal('(')
+        self._scalar_at(ctx, document, path, candidate, kind)
+        if top:   # PostgreSQL: '["a", "b"]' @> '"a"'
+            ctx.literal(' OR (')
+            self._type_is(ctx, document, path, 'array')
+            ctx.literal(' AND ')
+            self._element(ctx, document, path, candidate, depth)
+            ctx.literal(')')
+        ctx.literal(')')
+
+    def _element(self, ctx: 'SQLContext', document: Any, path: 'JsonPathString', item: Any, depth: int) -> None:
+        """EXISTS an element of the array at `path` containing `item`."""
+        alias = f'ar_e{depth}'
+
+        def condition(inner: 'SQLContext') -> None:
+            kind = _json_kind(item)
+            names = _TYPE_NAMES[kind]
+            inner.identifier(alias, 'type').literal(" IN ('" + "', '".join(names) + "')")
+            if kind in ('object', 'array'):
+                # CASE: the element's value is JSON text only when it is an object or array
+                inner.literal(' AND CASE WHEN ').identifier(alias, 'type').literal(f" = '{names[0]}' THEN ")
+                self._at(inner, _Rendered(lambda c: c.identifier(alias, 'value')), [], item, depth + 1)
+                inner.literal(' ELSE ' + inner.dialect.boolean_literals[False] + ' END')
+            elif kind in ('string', 'number'):
+                inner.literal(' AND ').identifier(alias, 'value').literal(' = ').param(_scalar(item))
+        render_operation(ctx, 'json_each', (document, path, _Rendered(lambda c: c.identifier(alias)),
+                                            _Rendered(condition)), 'json', 'contains()')
+
+    def _scalar_at(self, ctx: 'SQLContext', document: Any, path: 'JsonPathString', value: Any, kind: str) -> None:
+        self._type_is(ctx, document, path, kind)
+        if kind in ('string', 'number'):
+            ctx.literal(' AND ')
+            render_operation(ctx, 'json_path', (document, path), 'json', 'contains()')
+            ctx.literal(' = ').param(_scalar(value))
+
+    @staticmethod
+    def _type_is(ctx: 'SQLContext', document: Any, path: 'JsonPathString', kind: str) -> None:
+        render_operation(ctx, 'json_type', (document, path), 'json', 'contains()')
+        ctx.literal(" IN ('" + "', '".join(_TYPE_NAMES[kind]) + "')")
+
+    def __repr__(self) -> str:
+        return f'Containment({self.document!r}, {self.keys!r}, {self.candidate!r})'
+
+
+def _json_kind(value: Any) -> str:
+    """The JSON kind a Python value is stored as ('object', 'array', 'string', 'number', ...)."""
+    if value is None:
+        return 'null'
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, dict):
+        return 'object'
+    if isinstance(value, (list, tuple)):
+        return 'array'
+    if isinstance(value, str):
+        return 'string'
+    if isinstance(value, (int, float, Decimal)):
+        return 'number'
+    raise ActiveRecordError(f'contains() takes JSON values (dict, list, str, int, float, Decimal, bool, None); '
+                            f'got {type(value).__name__} {value!r}')
+
+
+def _scalar(value: Any) -> Any:
+    """A number as the path function returns it (a Decimal as the double JSON reads it as)."""
+    return float(value) if isinstance(value, Decimal) else value
 
 
 def _stored_as(target: Any, ctx: 'SQLContext') -> str:
@@ -276,16 +521,13 @@ def _is_array_field(target: Any) -> bool:
     return field is not None and field.python_type is list
 
 
-def _keys(keys: Iterable[str], operation: str) -> list[str]:
-    keys = list(keys)
-    if not keys:
-        raise ActiveRecordError(f'{operation} needs at least one key')
+def _keys(keys: Iterable[object], operation: str) -> list[str]:
+    checked: list[str] = []
     for key in keys:
         if not isinstance(key, str):
             raise ActiveRecordError(f'{operation}: a JSON key must be a str, got {type(key).__name__} {key!r}')
-    return keys
+        checked.append(key)
+    if not checked:
+        raise ActiveRecordError(f'{operation} needs at least one key')
+    return checked
 
-
-def _key_list(keys: Iterable[str], operation: str) -> Operation:
-    """Keys bound as one parameter, typed as the dialect's list of text."""
-    return Operation('json_keys', (Parameter(_keys(keys, operation)),), 'json', operation)

@@ -9,8 +9,9 @@ from typing import Any, Iterator
 
 from ..backend.types import ColumnSpec
 from ..errors import ActiveRecordError, DataError
-from .tree import BoundValue, Expression, _type_name
+from .tree import BoundValue, Expression, python_type_name
 from .column_operators import operator_mixins
+from .model_types import FieldInfo, ModelClass
 from .result_types import Scope, column_of_source, rule
 from ..backend.dialect import SQLContext
 
@@ -25,7 +26,7 @@ class ColumnRef(Expression):
 
     __slots__ = ('model', 'name', 'field', 'table_alias', '_texts')
 
-    def __init__(self, model: type, name: str, field: Any, table_alias: str | None = None) -> None:
+    def __init__(self, model: ModelClass, name: str, field: FieldInfo, table_alias: str | None = None) -> None:
         self.model = model
         self.name = name
         self.field = field
@@ -67,25 +68,25 @@ class ColumnRef(Expression):
             raise
         except Exception as error:
             raise DataError(f'{self.model.__name__}.{self.name}: cannot bind {python_value!r} as '
-                            f'{_type_name(self.field.python_type)} ({error})') from error
+                            f'{python_type_name(self.field.python_type)} ({error})') from error
 
     def from_db_converter(self, dialect: Any) -> Any:
         """The converter for this column's values read back (None: as is)."""
         return self.field.from_db_for(dialect)
 
-    def _bind(self, python_value: Any) -> Any:
-        if hasattr(python_value, '__sql__'):
-            return python_value
-        return BoundValue(python_value, self)
+    def _bind(self, value: Any) -> Any:
+        if hasattr(value, '__sql__'):
+            return value
+        return BoundValue(value, self)
 
-    def _bind_arithmetic(self, python_value: Any) -> Any:
+    def _bind_arithmetic(self, value: Any) -> Any:
         # Only a value of the column's own type goes through its converter (a timedelta added
         # to an interval column); a plain number added to a Decimal column binds as it is.
         python_type = self.field.python_type
-        if (not hasattr(python_value, '__sql__') and isinstance(python_type, type)
-                and isinstance(python_value, python_type) and not isinstance(python_value, bool)):
-            return BoundValue(python_value, self)
-        return Expression._bind(self, python_value)
+        if (not hasattr(value, '__sql__') and isinstance(python_type, type)
+                and isinstance(value, python_type) and not isinstance(value, bool)):
+            return BoundValue(value, self)
+        return Expression._bind(self, value)
 
     def __repr__(self) -> str:
         prefix = f'{self.table_alias}:' if self.table_alias else ''
@@ -101,7 +102,7 @@ def _column_type(node: ColumnRef, scope: Scope) -> ColumnSpec:
 _COLUMN_CLASSES: dict[tuple[type, ...], type[ColumnRef]] = {}
 
 
-def column_ref(model: type, name: str, field: Any, table_alias: str | None = None) -> ColumnRef:
+def column_ref(model: ModelClass, name: str, field: FieldInfo, table_alias: str | None = None) -> ColumnRef:
     """The column of `model.name`, offering the operators of its field's type."""
     mixins = operator_mixins(field)
     cls = _COLUMN_CLASSES.get(mixins)
@@ -117,7 +118,8 @@ class ColumnNamespace:
     __slots__ = ('_model', '_alias', '_columns')
 
     def __init__(self, model: type, alias: str | None = None) -> None:
-        self._model = model
+        model_class: Any = model   # a model class: its metaclass properties escape a Protocol
+        self._model: ModelClass = model_class
         self._alias = alias
         self._columns: dict[str, ColumnRef] = {}
 
@@ -136,9 +138,10 @@ class ColumnNamespace:
 
     def __getitem__(self, name: str) -> ColumnRef:
         try:
-            return getattr(self, name)
+            column: ColumnRef = getattr(self, name)
         except AttributeError as error:
             raise KeyError(str(error)) from None
+        return column
 
     def __iter__(self) -> Iterator[ColumnRef]:
         return (getattr(self, name) for name in self._model.__meta__.fields)

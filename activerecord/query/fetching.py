@@ -12,6 +12,7 @@ from .expressions import ColumnRef
 from .functions import Function
 from .result_types import Scope, reader, result_type, scope_of
 from ..backend.base import StorageBackend
+from .model_types import ModelClass
 
 
 
@@ -21,7 +22,8 @@ def _converter_of(item: Any, dialect: Dialect, scope: Callable[[], Scope]) -> Ca
         converter = expression.from_db_converter(dialect)
         # rows_to_dicts never passes None to a converter: the None-safe wrapper's inner
         # converter (model.metadata._none_safe sets __wrapped__) saves a call per value
-        return getattr(converter, '__wrapped__', converter)
+        inner: Callable[[Any], Any] | None = getattr(converter, '__wrapped__', converter)
+        return inner
     # a computed expression: converted by its result type (SUM of money is exact Decimal, ...)
     return cached_reader(result_type(expression, scope()), dialect)
 
@@ -37,7 +39,7 @@ def row_converters(items: Sequence[Any] | None, labels: Sequence[str], dialect: 
         if not scopes:
             scopes.append(scope_of(query) if query is not None else Scope())
         return scopes[0]
-    result = []
+    result: list[tuple[int, Callable[[Any], Any]]] = []
     for index, item in enumerate(items):
         converter = _converter_of(item, dialect, scope)
         if converter is not None:
@@ -45,7 +47,7 @@ def row_converters(items: Sequence[Any] | None, labels: Sequence[str], dialect: 
     return result
 
 
-_readers: dict[tuple, Callable[[Any], Any] | None] = {}
+_readers: dict[tuple[Any, ...], Callable[[Any], Any] | None] = {}
 
 
 def cached_reader(spec: ColumnSpec | None, dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -65,14 +67,14 @@ def cached_reader(spec: ColumnSpec | None, dialect: Dialect) -> Callable[[Any], 
     return converter
 
 
-def rows_to_dicts(labels: Sequence[str], rows: Sequence[tuple],
+def rows_to_dicts(labels: Sequence[str], rows: Sequence[tuple[Any, ...]],
                   converters: Sequence[tuple[int, Callable[[Any], Any]]]) -> list[dict[str, Any]]:
     """Rows as dicts keyed by column label, model columns converted to their Python types."""
     if not converters:
         return [dict(zip(labels, row)) for row in rows]
     if len(rows) > 16 and 0 < len(labels) <= 255 and all(type(label) is str for label in labels):
         return _dict_builder(tuple(labels), tuple(converters))(rows)
-    result = []
+    result: list[dict[str, Any]] = []
     for row in rows:
         values = list(row)
         for index, converter in converters:
@@ -82,21 +84,22 @@ def rows_to_dicts(labels: Sequence[str], rows: Sequence[tuple],
     return result
 
 
-_dict_builders: dict[tuple, Callable[[Sequence[tuple]], list[dict[str, Any]]]] = {}
+_dict_builders: dict[tuple[Any, ...], Callable[[Sequence[tuple[Any, ...]]], list[dict[str, Any]]]] = {}
 
 
 def _dict_builder(labels: tuple[str, ...], converters: tuple[tuple[int, Callable[[Any], Any]], ...]
-                  ) -> Callable[[Sequence[tuple]], list[dict[str, Any]]]:
+                  ) -> Callable[[Sequence[tuple[Any, ...]]], list[dict[str, Any]]]:
     """rows_to_dicts as generated code: one dict display per row (cheaper than list() + dict(zip()))."""
     key = (labels, converters)
+    cacheable = True
     try:
         build = _dict_builders.get(key)
     except TypeError:   # an unhashable converter: built every time
-        key, build = None, None
+        cacheable, build = False, None
     if build is None:
         namespace: dict[str, Any] = {}
         converted = dict(converters)
-        items = []
+        items: list[str] = []
         for index, label in enumerate(labels):   # a repeated label keeps its last value, as dict(zip()) does
             if index in converted:
                 namespace[f'c{index}'] = converted[index]
@@ -109,7 +112,7 @@ def _dict_builder(labels: tuple[str, ...], converters: tuple[tuple[int, Callable
             + ', in rows]'])
         exec(compile(source, '<activerecord dict rows>', 'exec'), namespace)  # labels are repr()s
         build = namespace['build']
-        if key is not None and len(_dict_builders) < 256:   # ad-hoc selects: keep the cache bounded
+        if cacheable and len(_dict_builders) < 256:   # ad-hoc selects: keep the cache bounded
             _dict_builders[key] = build
     return build
 
@@ -138,7 +141,7 @@ class Fetching(Generic[T]):
 
     __slots__ = ()
 
-    model: type
+    model: ModelClass
     _as_dicts: bool
 
     # -- what subclasses provide ----------------------------------------------------------
@@ -156,15 +159,18 @@ class Fetching(Generic[T]):
         """The select list's items (None when unknown)."""
         raise NotImplementedError
 
-    def _after_load(self, records: list) -> None:
+    def _after_load(self, records: list[Any]) -> None:
         """Hook: work on freshly built records (eager loading)."""
 
-    def _ordered_for_first(self) -> 'Fetching':  # pragma: no cover
+    def _ordered_for_first(self) -> 'Fetching[T]':  # pragma: no cover
+        raise NotImplementedError
+
+    def _with_limit(self, limit: int) -> 'Fetching[T]':  # pragma: no cover
         raise NotImplementedError
 
     # -- SQL --------------------------------------------------------------------------------
 
-    def to_sql(self, dialect: Dialect | None = None) -> tuple[str, tuple]:
+    def to_sql(self, dialect: Dialect | None = None) -> tuple[str, tuple[Any, ...]]:
         """(sql, params) with `?` placeholders, for the model's backend or the given dialect."""
         if dialect is None:
             dialect = self.model.backend().dialect
@@ -179,12 +185,12 @@ class Fetching(Generic[T]):
 
     def _backend(self) -> 'StorageBackend':
         # the model's table is checked against its fields before its first query runs
-        return self.model._checked_backend()
+        return self.model._checked_backend()  # pyright: ignore[reportPrivateUsage]  # the model's hook for this layer
 
-    def _convert(self, dialect: Dialect, labels: list[str], rows: list[tuple]) -> list[Any]:
+    def _convert(self, dialect: Dialect, labels: list[str], rows: list[tuple[Any, ...]]) -> list[Any]:
         if self._as_dicts:
             return rows_to_dicts(labels, rows, row_converters(self.result_items(), labels, dialect, self))
-        records = self.model._from_rows(labels, rows)
+        records = self.model._from_rows(labels, rows)  # pyright: ignore[reportPrivateUsage]  # the model's hook for this layer
         self._after_load(records)
         return records
 
@@ -209,9 +215,10 @@ class Fetching(Generic[T]):
             if self._as_dicts:
                 if converters is None:
                     converters = row_converters(self.result_items(), labels, dialect, self)
-                yield from rows_to_dicts(labels, batch, converters)
+                dict_rows: list[Any] = rows_to_dicts(labels, batch, converters)   # T is dict[str, Any] here
+                yield from dict_rows
             else:
-                records = self.model._from_rows(labels, batch)
+                records = self.model._from_rows(labels, batch)  # pyright: ignore[reportPrivateUsage]  # the model's hook for this layer
                 self._after_load(records)
                 yield from records
 
@@ -239,7 +246,7 @@ class Fetching(Generic[T]):
     def _scalar(self, render: Callable[[SQLContext], None]) -> Any:
         backend = self._backend()
         sql, params = render_statement(backend.dialect, render)
-        labels, rows = backend.query_rows(sql, params)
+        _, rows = backend.query_rows(sql, params)
         return rows[0][0] if rows else None
 
     def count(self) -> int:

@@ -6,7 +6,7 @@ import decimal
 import functools
 import re
 import string
-from typing import Any, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 from ..backend.types import ColumnSpec
 from ..errors import ActiveRecordError, NotSupportedError
@@ -245,8 +245,8 @@ class StringAgg(Expression):
             raise ActiveRecordError(f'func.string_agg(): the separator must be a str, got {separator!r}')
         self.operand = _operand(operand, 'string_agg', 'the values to join')
         self.separator = separator
-        self.order_by = tuple(item if isinstance(item, Ordering) else Ordering(item)
-                              for item in _expression_list(order_by, 'order_by'))
+        self.order_by: tuple[Ordering, ...] = tuple(item if isinstance(item, Ordering) else Ordering(item)
+                                                     for item in _expression_list(order_by, 'order_by'))
         if not self.order_by:
             raise ActiveRecordError('func.string_agg() needs order_by=[...]: the order of the joined values')
 
@@ -254,12 +254,19 @@ class StringAgg(Expression):
         form = ctx.dialect.portable_function_templates.get('string_agg')
         if form is None:
             raise NotSupportedError(f'{ctx.dialect.name} has no ordered string aggregation')
-        _render_template(ctx, form, {
-            'arg': self.operand,
+        renderers: dict[str, Callable[[SQLContext], object]] = {
             'sep': lambda ctx: ctx.param(self.separator),
             'order': lambda ctx: ctx.join(self.order_by),
             'keys': lambda ctx: ctx.join(item.expression for item in self.order_by),
-            'directions': lambda ctx: ctx.param(''.join('d' if item.descending else 'a' for item in self.order_by))})
+            'directions': lambda ctx: ctx.param(''.join('d' if item.descending else 'a' for item in self.order_by))}
+        _render_template(ctx, form, {'arg': self.operand, **renderers})
+
+    def over(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refused: ordered string aggregation is no window function on every backend."""
+        raise NotSupportedError(
+            'func.string_agg(...).over(...): string_agg cannot be used as a window function, because '
+            "MySQL and MariaDB's GROUP_CONCAT and SQL Server's STRING_AGG take no OVER clause; "
+            'aggregate with group_by() instead (a subquery grouped by the partition, joined back)')
 
 
 def _string_agg(operand: Any, separator: Any = ', ', *, order_by: Any = None) -> StringAgg:
@@ -323,13 +330,13 @@ func = _FunctionNamespace()
 def _expression_list(items: Any, what: str) -> tuple[Any, ...]:
     if items is None:
         return ()
-    if not isinstance(items, (list, tuple)):
-        items = (items,)
-    for item in items:
+    given: Sequence[Any] | Expression = items   # typed for the isinstance() below (its items: Any)
+    listed = given if isinstance(given, (list, tuple)) else (given,)
+    for item in listed:
         if not hasattr(item, '__sql__'):
             raise ActiveRecordError(f'over({what}=...) takes column expressions (Model.c.field), '
                                     f'got {type(item).__name__} {item!r}')
-    return tuple(items)
+    return tuple(listed)
 
 
 class Frame:
@@ -343,10 +350,10 @@ class Frame:
     __slots__ = ('kind', 'start', 'end')
 
     def __init__(self, kind: str = 'rows', start: int | None = None, end: int | None = 0) -> None:
-        if not isinstance(kind, str) or kind.lower() not in ('rows', 'range', 'groups'):
+        if not isinstance(kind, str) or kind.lower() not in ('rows', 'range', 'groups'):  # pyright: ignore[reportUnnecessaryIsInstance]  # user input
             raise ActiveRecordError(f"frame kind must be 'rows', 'range' or 'groups', got {kind!r}")
         for bound in (start, end):
-            if bound is not None and (not isinstance(bound, int) or isinstance(bound, bool)):
+            if bound is not None and (not isinstance(bound, int) or isinstance(bound, bool)):  # pyright: ignore[reportUnnecessaryIsInstance]  # user input
                 raise ActiveRecordError(f'a frame bound is None, 0, or an int offset, got {bound!r}')
         self.kind = kind.upper()
         self.start = start
@@ -366,10 +373,11 @@ class Frame:
 
 
 def _frame(frame: Any) -> Frame | None:
-    if frame is None or isinstance(frame, Frame):
-        return frame
-    if isinstance(frame, tuple) and 1 <= len(frame) <= 3:
-        return Frame(*frame)
+    given: Frame | Sequence[Any] | None = frame   # typed for the isinstance() below (its items: Any)
+    if given is None or isinstance(given, Frame):
+        return given
+    if isinstance(given, tuple) and 1 <= len(given) <= 3:
+        return Frame(*given)
     raise ActiveRecordError(f"frame must be a Frame or a tuple like ('rows', None, 0), got {frame!r}")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..errors import ActiveRecordError
-from .tree import COMPARISON, Cast, Expression, Value, _condition, _render_subquery_body
+from .tree import COMPARISON, Cast, Expression, Value, as_condition, render_subquery_body
 from ..backend.dialect import SQLContext
 
 
@@ -23,7 +23,7 @@ class Exists(Expression):
 
     def __sql__(self, ctx: 'SQLContext') -> None:
         ctx.literal('NOT EXISTS (' if self.negate else 'EXISTS (')
-        _render_subquery_body(ctx, self.subquery)
+        render_subquery_body(ctx, self.subquery)
         ctx.literal(')')
 
     def __invert__(self) -> 'Exists':
@@ -49,13 +49,13 @@ class Case(Expression):
     def __init__(self, whens: Sequence[tuple[Any, Any]], default: Any = None, has_default: bool = False) -> None:
         if not whens:
             raise ActiveRecordError('case() needs at least one (condition, result) pair')
-        pairs = []
+        pairs: list[tuple[Any, Any]] = []
         for pair in whens:
-            if not isinstance(pair, tuple) or len(pair) != 2:
+            if not isinstance(pair, tuple) or len(pair) != 2:  # pyright: ignore[reportUnnecessaryIsInstance]  # user input
                 raise ActiveRecordError(f'case() takes (condition, result) pairs, got {pair!r}')
             condition, result = pair
-            pairs.append((_condition(condition), result if hasattr(result, '__sql__') else Value(result)))
-        self.whens = tuple(pairs)
+            pairs.append((as_condition(condition), result if hasattr(result, '__sql__') else Value(result)))
+        self.whens: tuple[tuple[Any, Any], ...] = tuple(pairs)
         self.default = (default if hasattr(default, '__sql__') else Value(default)) if has_default else None
 
     def __sql__(self, ctx: 'SQLContext') -> None:

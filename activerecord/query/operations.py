@@ -20,7 +20,7 @@ from ..backend.dialect import SQLContext
 
 #: family of operations -> (its name in a refusal, where to find it)
 FAMILIES: dict[str, tuple[str, str]] = {
-    'json': ('JSON operators', 'they need a PostgreSQL backend'),
+    'json': ('JSON operators', 'docs/queries.md, "JSON paths", lists what each database runs'),
     'array': ('native array operators', 'they need a PostgreSQL backend'),
     'fulltext': ('fulltext', 'it needs a MySQL or MariaDB backend'),
     'spatial': ('spatial', 'it needs a MySQL or MariaDB backend'),

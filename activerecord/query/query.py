@@ -1,18 +1,20 @@
 """The chainable query: every builder method returns a new Query and leaves its receiver alone."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Sequence
 
 from ..backend.dialect import SQLContext
 from ..errors import ActiveRecordError, DataError
 from . import compiler
-from .tree import Alias, Raw, _condition, clause
+from .tree import Alias, Raw, as_condition, clause, raw
+from .async_api import AsyncWriting
 from .builder import Builder
 from .fetching import T
 from .compiler import parse_name, render_aggregate, render_delete, render_select, render_update
 from .cte import CTE, render_statement, subquery_sql
 from .data_errors import naming_field, refuse_too_long
 from .expressions import ColumnRef
+from .model_types import ModelClass
 from .set_ops import SetOperations
 from .sources import Join, SubqueryAlias, TableRef, check_source
 
@@ -22,8 +24,8 @@ _COLLECTIONS = (list, tuple, set, frozenset)
 _eager_loading: dict[str, Callable[..., Any]] = {}
 
 
-def register_eager_loading(compile_paths: Callable[[type, tuple], Any],
-                           load_records: Callable[[type, list, tuple], None]) -> None:
+def register_eager_loading(compile_paths: Callable[[type, tuple[Any, ...]], Any],
+                           load_records: Callable[[type, list[Any], tuple[Any, ...]], None]) -> None:
     """Install with_(): `compile_paths(model, paths)` checks paths, `load_records(model, records, paths)` loads."""
     _eager_loading['compile_paths'] = compile_paths
     _eager_loading['load_records'] = load_records
@@ -36,34 +38,36 @@ def _eager_step(step: str) -> Callable[..., Any]:
     return function
 
 
-class Query(SetOperations, Builder[T]):
+class Query(SetOperations, AsyncWriting[T], Builder[T]):
     """A SELECT over one model's table, built step by step: `User.query().where(...).all()`."""
 
     # No __slots__: a builder step copies the instance dict in one call (see _clone).
 
     def __init__(self, model: type[T]) -> None:
-        if not (isinstance(model, type) and hasattr(model, '__meta__')):
+        if not (isinstance(model, type) and hasattr(model, '__meta__')):  # pyright: ignore[reportUnnecessaryIsInstance]  # user input
             raise ActiveRecordError(f'Query() takes a model class, got {model!r}')
-        self.model = model
-        self._select: tuple | None = None
+        # checked above; the metaclass properties of a model class are invisible to a Protocol
+        model_class: Any = model
+        self.model = model_class
+        self._select: tuple[Any, ...] | None = None
         self._distinct = False
         self._source: Any = None
         self._joins: tuple[Join, ...] = ()
-        self._where: tuple = ()
-        self._group_by: tuple = ()
-        self._having: tuple = ()
-        self._order_by: tuple = ()
+        self._where: tuple[Any, ...] = ()
+        self._group_by: tuple[Any, ...] = ()
+        self._having: tuple[Any, ...] = ()
+        self._order_by: tuple[Any, ...] = ()
         self._limit: int | None = None
         self._offset: int | None = None
         self._ctes: tuple[CTE, ...] = ()
         self._lock: tuple[bool, bool] | None = None
         self._as_dicts = False
-        self._unscoped: frozenset | bool = frozenset()
+        self._unscoped: frozenset[str] | Literal[True] = frozenset()
         self._scopes_applied = False
         self._eager: tuple[str, ...] = ()
 
     def _clone(self, **changes: Any) -> 'Query[T]':
-        new = object.__new__(Query)
+        new = object.__new__(self.__class__)
         state = self.__dict__.copy()
         state.update(changes)
         new.__dict__ = state
@@ -88,16 +92,13 @@ class Query(SetOperations, Builder[T]):
 
     def _conditions(self, conditions: Sequence[Any], method: str) -> Iterable[Any]:
         if conditions and isinstance(conditions[0], str):
-            # where('a = ? AND b > ?', (1, 2)) or where('a = ?', 1)
-            params = conditions[1:]
-            if len(params) == 1 and isinstance(params[0], (tuple, list)):
-                params = tuple(params[0])
-            return (Raw(conditions[0], params),)
+            # where('a = ? AND b > ?', (1, 2)) or where('a = ?', 1): the values as raw() takes them
+            return (raw(conditions[0], *conditions[1:]),)
         for item in conditions:
             if isinstance(item, str):
                 raise ActiveRecordError(f'{method}(): a raw SQL string must be the first argument, followed '
                                         f'by its parameters; got {item!r} after an expression')
-            _condition(item)
+            as_condition(item)
         return conditions
 
     def _equalities(self, equals: dict[str, Any]) -> Iterable[Any]:
@@ -125,8 +126,8 @@ class Query(SetOperations, Builder[T]):
         base = self._select if self._select is not None else tuple(self.model.c)
         return self._clone(_select=base + self._select_items(items))
 
-    def _select_items(self, items: Sequence[Any]) -> tuple:
-        result = []
+    def _select_items(self, items: Sequence[Any]) -> tuple[Any, ...]:
+        result: list[Any] = []
         for item in items:
             if isinstance(item, str):
                 item = compiler.resolve_field(self, parse_name(item, 'select', allow_direction=False))
@@ -217,7 +218,7 @@ class Query(SetOperations, Builder[T]):
 
     def scoped(self) -> 'Query[T]':
         """This query with the model's default scopes applied (once)."""
-        scopes = getattr(self.model, '__default_scopes__', None)
+        scopes: Mapping[str, Callable[[Query[T]], Query[T]]] | None = getattr(self.model, '__default_scopes__', None)
         if self._scopes_applied or not scopes:
             return self
         query = self._clone(_scopes_applied=True)
@@ -225,12 +226,12 @@ class Query(SetOperations, Builder[T]):
             if self._unscoped is True or name in self._unscoped:
                 continue
             query = scope(query)
-            if not isinstance(query, Query):
+            if not isinstance(query, Query):  # pyright: ignore[reportUnnecessaryIsInstance]  # a user's scope, checked at run time
                 raise ActiveRecordError(f'default scope {name!r} of {self.model.__name__} must return a '
                                         f'Query, got {type(query).__name__}')
         return query
 
-    def _after_load(self, records: list) -> None:
+    def _after_load(self, records: list[Any]) -> None:
         if self._eager and records:
             _eager_step('load_records')(self.model, records, self._eager)
 
@@ -257,7 +258,7 @@ class Query(SetOperations, Builder[T]):
         probe = self._clone(_order_by=(), _limit=1, _offset=self._offset, _lock=None)
         render_select(ctx, probe, columns=(Alias(Raw('1'), 'one'),))
 
-    def result_items(self) -> tuple:
+    def result_items(self) -> tuple[Any, ...]:
         """The select list's items."""
         return compiler.select_items(self)
 
@@ -288,13 +289,13 @@ class Query(SetOperations, Builder[T]):
         sql, params = render_statement(backend.dialect, lambda ctx: render_delete(ctx, self))
         return backend.execute(sql, params)
 
-    def update_sql(self, values: dict[str, Any] | None = None, dialect: Any = None, **more: Any) -> tuple[str, tuple]:
+    def update_sql(self, values: dict[str, Any] | None = None, dialect: Any = None, **more: Any) -> tuple[str, tuple[Any, ...]]:
         """(sql, params) that update_all() would send."""
         assignments = _assignments(self.model, {**(values or {}), **more})
         dialect = dialect or self.model.backend().dialect
         return render_statement(dialect, lambda ctx: render_update(ctx, self, assignments))
 
-    def delete_sql(self, dialect: Any = None) -> tuple[str, tuple]:
+    def delete_sql(self, dialect: Any = None) -> tuple[str, tuple[Any, ...]]:
         """(sql, params) that delete_all() would send."""
         dialect = dialect or self.model.backend().dialect
         return render_statement(dialect, lambda ctx: render_delete(ctx, self))
@@ -309,17 +310,17 @@ class Query(SetOperations, Builder[T]):
         return [tuple(row.values()) for row in rows]
 
 
-def _assignments(model: type, values: dict[str, Any]) -> list[tuple[str, Any]]:
+def _assignments(model: ModelClass, values: dict[str, Any]) -> list[tuple[str, Any]]:
     if not values:
         raise ActiveRecordError('update_all() needs at least one field=value')
     fields = model.__meta__.fields
-    result = []
+    result: list[tuple[str, Any]] = []
     for name, new_value in values.items():
         if name not in fields:
             raise ActiveRecordError(f'update_all({name}=...): {model.__name__} has no field {name!r}; '
                                     f'its fields are: {", ".join(fields)}')
         column: ColumnRef = getattr(model.c, name)
-        node = new_value if hasattr(new_value, '__sql__') else column._bind(new_value)
+        node = new_value if hasattr(new_value, '__sql__') else column._bind(new_value)  # pyright: ignore[reportPrivateUsage]  # the column's own binding
         result.append((column.column, node))
     return result
 

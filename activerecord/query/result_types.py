@@ -40,7 +40,7 @@ class Scope:
     __slots__ = ('sources', 'seen')
 
     def __init__(self, sources: dict[str, tuple[Any, tuple[str, ...] | None]] | None = None,
-                 seen: frozenset = frozenset()) -> None:
+                 seen: frozenset[Any] = frozenset()) -> None:
         self.sources = sources if sources is not None else {}
         self.seen = seen
 
@@ -79,7 +79,7 @@ def scope_of(query: Any) -> Scope:
     return Scope(sources)
 
 
-def _collect(query: Any, sources: dict, visited: set) -> None:
+def _collect(query: Any, sources: dict[str, tuple[Any, tuple[str, ...] | None]], visited: set[int]) -> None:
     if id(query) in visited:
         return
     visited.add(id(query))
@@ -105,7 +105,7 @@ def render_scope(ctx: Any) -> Scope:
     if query is None:
         return EMPTY_SCOPE
     scopes = ctx.state.setdefault('type_scopes', {})
-    scope = scopes.get(id(query))
+    scope: Scope | None = scopes.get(id(query))
     if scope is None:
         scope = scopes[id(query)] = scope_of(query)
     return scope
@@ -136,11 +136,11 @@ def column_of_source(scope: Scope, table: str | None, name: str) -> ColumnSpec |
 class TypedLike(Expression):
     """`node` rendered as it is, typed like `like` (a derived table's column holding `like`)."""
 
-    __slots__ = ('node', 'like')
+    __slots__ = ('node', 'typed_as')   # not `like`: that is Expression's LIKE operator
 
     def __init__(self, node: Any, like: Any) -> None:
         self.node = node
-        self.like = like
+        self.typed_as = like
 
     @property
     def label(self) -> str | None:  # type: ignore[override]
@@ -154,12 +154,13 @@ class TypedLike(Expression):
 
 @rule(TypedLike)
 def _typed_like(node: TypedLike, scope: Scope) -> ColumnSpec | None:
-    return result_type(node.like, scope)
+    return result_type(node.typed_as, scope)
 
 
 @rule(BoundValue)
 def _bound(node: BoundValue, scope: Scope) -> ColumnSpec:
-    return node.column.field.spec
+    spec: ColumnSpec = node.column.field.spec   # column: a ColumnRef (expressions.py imports this module)
+    return spec
 
 
 @rule(Value)
@@ -191,7 +192,7 @@ def _negative(node: Negative, scope: Scope) -> ColumnSpec | None:
 
 
 @rule(And, Or, Not, IsNull, Like, In, Between, Exists)
-def _condition(node: Any, scope: Scope) -> ColumnSpec:
+def _condition_type(node: Any, scope: Scope) -> ColumnSpec:
     return BOOL
 
 
@@ -221,7 +222,7 @@ _NAMED_TYPES = {'INTEGER': INT, 'INT': INT, 'BIGINT': INT, 'SMALLINT': INT, 'REA
 
 @rule(Case)
 def _case(node: Case, scope: Scope) -> ColumnSpec | None:
-    branches = [result for _, result in node.whens]
+    branches: list[Any] = [result for _, result in node.whens]
     if node.default is not None:
         branches.append(node.default)
     return first_typed(branches, scope)
@@ -293,7 +294,8 @@ def reader(spec: ColumnSpec | None, dialect: Any) -> Converter | None:
         if type_map is None:
             return None
         computed = type_map.computed_converters.get(type_map.kind_of(spec)) if type_map.computed_converters else None
-        return computed if computed is not None else type_map.from_db(spec)
+        converter: Converter | None = computed if computed is not None else type_map.from_db(spec)
+        return converter
     except Exception:   # a type the map cannot read: the driver's value is kept
         return None
 

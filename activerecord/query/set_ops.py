@@ -14,11 +14,13 @@ from typing import Any, Sequence
 from ..backend.dialect import SQLContext
 from ..errors import ActiveRecordError, NotSupportedError
 from .tree import Alias, Ordering, Raw, clause
+from .async_api import AsyncFetching
 from .builder import Builder
 from .compiler import WRAPPER_ALIAS, NameRef, parse_name
 from .cte import CTE, subquery_sql, register_ctes
 from .expressions import ColumnRef, NamedColumn
 from .functions import Function
+from .model_types import ModelClass
 
 _FEATURES = {'intersect': 'intersect', 'except': 'except_'}
 _ASSOCIATIVE = frozenset({'union', 'union_all', 'intersect'})
@@ -29,8 +31,10 @@ def combine(kind: str, left: Any, right: Any) -> 'CompoundQuery':
     if not isinstance(right, Builder):
         raise ActiveRecordError(f'{kind}() takes another query, got {type(right).__name__} {right!r}')
     members: list[Any] = []
-    for position, side in enumerate((left, right)):
-        if (isinstance(side, CompoundQuery) and side.kind == kind and side._plain()
+    sides: list[Any] = [left, right]
+    for position, side in enumerate(sides):
+        if (isinstance(side, CompoundQuery) and side.kind == kind
+                and side._plain()  # pyright: ignore[reportPrivateUsage]  # this module's own class
                 and (position == 0 or kind in _ASSOCIATIVE)):
             members.extend(side.members)
         else:
@@ -60,16 +64,16 @@ class SetOperations:
         return combine('except', self, other)
 
 
-class CompoundQuery(SetOperations, Builder[Any]):
+class CompoundQuery(SetOperations, AsyncFetching[Any], Builder[Any]):
     """Queries combined by one set operation; ordered, paged and run like a Query."""
 
     __slots__ = ('kind', 'members', 'model', '_order_by', '_limit', '_offset', '_ctes', '_as_dicts')
 
-    def __init__(self, kind: str, members: Sequence[Any], model: type) -> None:
+    def __init__(self, kind: str, members: Sequence[Any], model: ModelClass) -> None:
         self.kind = kind
         self.members = tuple(members)
         self.model = model
-        self._order_by: tuple = ()
+        self._order_by: tuple[Any, ...] = ()
         self._limit: int | None = None
         self._offset: int | None = None
         self._ctes: tuple[CTE, ...] = ()
@@ -93,7 +97,7 @@ class CompoundQuery(SetOperations, Builder[Any]):
         """Order the combined rows by result column names ('name DESC') or columns; None clears."""
         if len(items) == 1 and items[0] is None:
             return self._clone(_order_by=())
-        parsed = []
+        parsed: list[Any] = []
         for item in items:
             if isinstance(item, str):
                 item = parse_name(item, 'order_by', allow_direction=True)
@@ -107,7 +111,7 @@ class CompoundQuery(SetOperations, Builder[Any]):
         if not columns:
             raise ActiveRecordError('pluck() needs at least one column')
         labels = self.result_labels() or []
-        names = []
+        names: list[Any] = []
         for column in columns:
             name = column if isinstance(column, str) else getattr(column, 'label', None)
             if name not in labels:
@@ -124,9 +128,10 @@ class CompoundQuery(SetOperations, Builder[Any]):
     def __subquery_sql__(self, ctx: SQLContext) -> None:
         subquery_sql(ctx, self._render)
 
-    def result_items(self) -> tuple | None:
+    def result_items(self) -> tuple[Any, ...] | None:
         """The first member's select list (it names the result columns)."""
-        return self.members[0].result_items()
+        items: tuple[Any, ...] | None = self.members[0].result_items()
+        return items
 
     def _render_body(self, ctx: SQLContext) -> None:
         dialect = ctx.dialect
@@ -145,7 +150,7 @@ class CompoundQuery(SetOperations, Builder[Any]):
                 else:
                     member._render(ctx)
 
-    def _wrapped(self, ctx: SQLContext, columns: Any, order: tuple, limit: int | None,
+    def _wrapped(self, ctx: SQLContext, columns: Any, order: tuple[Any, ...], limit: int | None,
                  offset: int | None) -> None:
         dialect = ctx.dialect
         register_ctes(ctx, self._ctes)
@@ -169,9 +174,9 @@ class CompoundQuery(SetOperations, Builder[Any]):
             register_ctes(ctx, self._ctes)
             self._render_body(ctx)
 
-    def _resolved_order(self) -> tuple:
+    def _resolved_order(self) -> tuple[Any, ...]:
         labels = self.result_labels() or []
-        result = []
+        result: list[Any] = []
         for item in self._order_by:
             if isinstance(item, NameRef):
                 if item.name not in labels:
@@ -212,7 +217,7 @@ class CompoundQuery(SetOperations, Builder[Any]):
 
 
 def _label_of(expression: Any) -> str:
-    label = getattr(expression, 'label', None)
+    label: str | None = getattr(expression, 'label', None)
     if isinstance(expression, ColumnRef):
         return expression.column
     if label is None:

@@ -5,8 +5,9 @@ from typing import Any
 
 from ..errors import ActiveRecordError, NotSupportedError
 from ..backend.types import ColumnSpec
-from .tree import _condition, clause
+from .tree import as_condition, clause
 from .expressions import ColumnNamespace, NamedColumns
+from .model_types import ModelClass
 from .result_types import Scope, result_type, rule, scope_of
 from ..backend.dialect import SQLContext
 
@@ -25,9 +26,10 @@ class AliasedModel:
     def __init__(self, model: type, alias: str) -> None:
         if not is_model(model):
             raise ActiveRecordError(f'aliased() takes a model class, got {model!r}')
-        if not isinstance(alias, str) or not alias:
+        if not isinstance(alias, str) or not alias:  # pyright: ignore[reportUnnecessaryIsInstance]  # user input, checked at run time
             raise ActiveRecordError(f'aliased(): the alias must be a non-empty str, got {alias!r}')
-        self.model = model
+        model_class: Any = model   # checked above; its metaclass properties escape a Protocol
+        self.model: ModelClass = model_class
         self.alias = alias
         self.c = ColumnNamespace(model, alias)
 
@@ -51,7 +53,7 @@ class TableRef:
     __slots__ = ('name', 'c')
 
     def __init__(self, name: str) -> None:
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str) or not name:  # pyright: ignore[reportUnnecessaryIsInstance]  # user input, checked at run time
             raise ActiveRecordError(f'table(): the name must be a non-empty str, got {name!r}')
         self.name = name
         self.c = NamedColumns(name)
@@ -74,7 +76,7 @@ class SubqueryAlias:
     __slots__ = ('query', 'name', 'c')
 
     def __init__(self, query: Any, name: str) -> None:
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str) or not name:  # pyright: ignore[reportUnnecessaryIsInstance]  # user input, checked at run time
             raise ActiveRecordError(f'as_(): the alias must be a non-empty str, got {name!r}')
         self.query = query
         self.name = name
@@ -150,7 +152,7 @@ class Join:
             raise ActiveRecordError(f'{kind} join of {target!r} needs an ON condition, '
                                     'e.g. join(User, Post.c.user_id == User.c.id)')
         else:
-            on = _condition(on)
+            on = as_condition(on)
         self.on = on
 
     def __sql__(self, ctx: 'SQLContext') -> None:

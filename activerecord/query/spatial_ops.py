@@ -39,5 +39,6 @@ class SpatialOperators:
 def spatial_operation(name: str, column: Any, other: Any) -> Operation:
     """`name`(column, other), with `other` a geometry value (checked now) or an expression."""
     if not hasattr(other, '__sql__'):
-        other = column._bind(Geometry._validate(other))   # a bad value fails here, naming what was expected
+        # a bad value fails here, naming what was expected
+        other = column._bind(Geometry._validate(other))  # pyright: ignore[reportPrivateUsage]  # Geometry's own check
     return Operation(name, (column, other), 'spatial', 'ST_' + name[3:].title(), arguments=True)

@@ -121,16 +121,16 @@ class Expression:
     # -- logic --------------------------------------------------------------------------
 
     def __and__(self, other: Any) -> 'Expression':
-        return And(self, _condition(other))
+        return And(self, as_condition(other))
 
     def __rand__(self, other: Any) -> 'Expression':
-        return And(_condition(other), self)
+        return And(as_condition(other), self)
 
     def __or__(self, other: Any) -> 'Expression':
-        return Or(self, _condition(other))
+        return Or(self, as_condition(other))
 
     def __ror__(self, other: Any) -> 'Expression':
-        return Or(_condition(other), self)
+        return Or(as_condition(other), self)
 
     def __invert__(self) -> 'Expression':
         return Not(self)
@@ -254,7 +254,8 @@ class Expression:
         return Cast(self, to)
 
 
-def _condition(value: Any) -> Any:
+def as_condition(value: Any) -> Any:
+    """`value` as a condition node (a raw string is refused: it must be wrapped in raw())."""
     if isinstance(value, str):
         raise ActiveRecordError(f'cannot combine the string {value!r} with & or |: '
                                 f'wrap raw SQL in activerecord.raw({value!r})')
@@ -265,7 +266,7 @@ def _condition(value: Any) -> Any:
 
 
 def _escape_like(text: str) -> str:
-    if not isinstance(text, str):
+    if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # user input
         raise ActiveRecordError(f'startswith/endswith take a str, got {type(text).__name__} {text!r}')
     return text.replace('\\', '\\\\').replace('%', '\\%').replace('_', '\\_')
 
@@ -322,7 +323,7 @@ class Raw(Expression):
     precedence = RAW
 
     def __init__(self, text: str, params: Sequence[Any] = ()) -> None:
-        if not isinstance(text, str):
+        if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # user input
             raise ActiveRecordError(f'raw SQL must be a str, got {type(text).__name__} {text!r}')
         self.text = text
         self.params = tuple(params)
@@ -351,7 +352,7 @@ class Raw(Expression):
 def raw(text: str, *params: Any) -> Raw:
     """Raw SQL for where(), select(), order_by()...: raw('a = ? OR b = ?', 1, 2) or raw(sql, (1, 2))."""
     if len(params) == 1 and isinstance(params[0], (tuple, list)):
-        params = tuple(params[0])
+        params = tuple(params[0])  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]  # isinstance() leaves the items unknown
     return Raw(text, params)
 
 
@@ -421,7 +422,7 @@ class _Junction(Expression):
                 flat.extend(item.items)
             else:
                 flat.append(item)
-        self.items = tuple(flat)
+        self.items: tuple[Any, ...] = tuple(flat)
 
     def __sql__(self, ctx: 'SQLContext') -> None:
         for index, item in enumerate(self.items):
@@ -448,12 +449,12 @@ class Or(_Junction):
 
 def and_(*conditions: Any) -> Expression:
     """All of the conditions."""
-    return And(*(_condition(item) for item in conditions))
+    return And(*(as_condition(item) for item in conditions))
 
 
 def or_(*conditions: Any) -> Expression:
     """Any of the conditions."""
-    return Or(*(_condition(item) for item in conditions))
+    return Or(*(as_condition(item) for item in conditions))
 
 
 class Not(Expression):
@@ -501,7 +502,7 @@ class Like(Expression):
 
     def __init__(self, operand: Any, pattern: Any, negate: bool = False, escape: str | None = None,
                  case_insensitive: bool = False) -> None:
-        if escape is not None and (not isinstance(escape, str) or len(escape) != 1):
+        if escape is not None and (not isinstance(escape, str) or len(escape) != 1):  # pyright: ignore[reportUnnecessaryIsInstance]  # user input
             raise ActiveRecordError(f'LIKE escape must be one character, got {escape!r}')
         self.operand = operand
         # The pattern is text even on a column with a converter (a JSON or UUID column).
@@ -550,7 +551,7 @@ class In(Expression):
             raise ActiveRecordError(f'in_() takes a list of values or a subquery, got {values!r}')
         if hasattr(values, '__sql__'):
             self.subquery = values
-            self.values: tuple = ()
+            self.values: tuple[Any, ...] = ()
         else:
             try:
                 items = tuple(values)
@@ -566,7 +567,7 @@ class In(Expression):
         if self.subquery is not None:
             render_operand(ctx, self.operand, COMPARISON, strict=True)
             ctx.literal(keyword)
-            _render_subquery_body(ctx, self.subquery)
+            render_subquery_body(ctx, self.subquery)
             ctx.literal(')')
             return
         if not self.values:
@@ -592,7 +593,7 @@ class In(Expression):
         return node
 
 
-def _render_subquery_body(ctx: 'SQLContext', subquery: Any) -> None:
+def render_subquery_body(ctx: 'SQLContext', subquery: Any) -> None:
     """A query's SELECT without the parentheses it adds as an operand."""
     body = getattr(subquery, '__subquery_sql__', None)
     if body is not None:
@@ -629,7 +630,7 @@ class Alias(Expression):
     __slots__ = ('expression', 'name')
 
     def __init__(self, expression: Any, name: str) -> None:
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str) or not name:  # pyright: ignore[reportUnnecessaryIsInstance]  # user input
             raise ActiveRecordError(f'an alias must be a non-empty str, got {name!r}')
         self.expression = expression if hasattr(expression, '__sql__') else Value(expression)
         self.name = name
@@ -714,14 +715,14 @@ class Cast(Expression):
                 raise ActiveRecordError(f'cast(): {to!r} is not a type name (expected e.g. '
                                         "'VARCHAR(20)' or 'NUMERIC(10, 2)', or a Python type)")
         elif to not in _CAST_KINDS:
-            raise ActiveRecordError(f'cast(): no SQL type for {_type_name(to)}; use one of '
-                                    f'{", ".join(_type_name(kind) for kind in _CAST_KINDS)} or a type name')
+            raise ActiveRecordError(f'cast(): no SQL type for {python_type_name(to)}; use one of '
+                                    f'{", ".join(python_type_name(kind) for kind in _CAST_KINDS)} or a type name')
         self.expression = expression if hasattr(expression, '__sql__') else Value(expression)
         self.to = to
 
     def __sql__(self, ctx: 'SQLContext') -> None:
         if isinstance(self.to, str):
-            type_sql = self.to.strip().upper()
+            type_sql: str | None = self.to.strip().upper()
         else:
             kind = _CAST_KINDS[self.to]
             function = ctx.dialect.cast_functions.get(kind)
@@ -731,10 +732,11 @@ class Cast(Expression):
                 return
             type_sql = ctx.dialect.cast_types.get(kind)
             if type_sql is None:
-                raise NotSupportedError(f'{ctx.dialect.name} has no CAST target for {_type_name(self.to)}')
+                raise NotSupportedError(f'{ctx.dialect.name} has no CAST target for {python_type_name(self.to)}')
         with clause(ctx, 'operand'):
             ctx.literal('CAST(').sql(self.expression).literal(f' AS {type_sql})')
 
 
-def _type_name(python_type: Any) -> str:
+def python_type_name(python_type: Any) -> str:
+    """The name of a Python type, for messages."""
     return getattr(python_type, '__name__', str(python_type))

@@ -29,9 +29,16 @@ def register(owner: type, dependents_of: Callable[[type], list[Any]]) -> None:
             return
         _registered.add(owner)
     # Listeners are inherited: only the one of the nearest declaring class acts on a record.
-    hooks.add_listener(owner, 'before_delete',
-                       lambda record: _acts(owner, record) and run_dependents(record, dependents_of(type(record))))
-    hooks.add_listener(owner, 'after_delete', lambda record: _acts(owner, record) and cache.clear(record))
+    def before_delete(record: object) -> None:
+        if _acts(owner, record):
+            run_dependents(record, dependents_of(type(record)))
+
+    def after_delete(record: object) -> None:
+        if _acts(owner, record):
+            cache.clear(record)
+
+    hooks.add_listener(owner, 'before_delete', before_delete)
+    hooks.add_listener(owner, 'after_delete', after_delete)
 
 
 def _acts(owner: type, record: Any) -> bool:

@@ -10,61 +10,73 @@ classes defined later; a bad declaration raises a RelationError naming model and
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Iterable, Sequence, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Iterable, Optional, Sequence, TypeVar, cast, overload
 
 from ..errors import ActiveRecordError
 from ..model.base import ActiveRecord
 from ..model.metadata import snake_case
+from ..query import Query
 from . import cache, links, loading
+from .async_api import AsyncBoundRelation, AsyncHasAccessor
 from .dependent import register as register_dependents
 from .errors import RelationError
 from .resolution import resolve_target, target_name
 from .strict import check_lazy_load
 
-T = TypeVar('T')
+T = TypeVar('T', bound=ActiveRecord)  # the target model
 R = TypeVar('R')  # what calling a bound accessor returns (annotations only)
 
 DEPENDENT_OPTIONS = ('delete', 'delete_all', 'nullify', 'restrict')
 
 
-class Resolved:
-    """What a relation knows once its target is found: `target.<target_field> == owner.<owner_field>`."""
+class Resolved(Generic[T]):
+    """What a relation knows once its target is found: `target.<target_field> == owner.<owner_field>`.
+
+    target_field is None only for a through relation (its targets are found via `source`)."""
 
     __slots__ = ('target', 'owner_field', 'target_field', 'inverse', 'order', 'through', 'source')
 
-    def __init__(self, target: type, owner_field: str | None, target_field: str | None) -> None:
+    def __init__(self, target: type[T], owner_field: str, target_field: str | None) -> None:
         self.target = target
         self.owner_field = owner_field
         self.target_field = target_field
-        self.inverse: Relation | None = None
+        self.inverse: Relation[Any] | None = None
         self.order: tuple[Any, ...] = ()
-        self.through: Relation | None = None
-        self.source: Relation | None = None
+        self.through: Relation[Any] | None = None
+        self.source: Relation[Any] | None = None
+
+    @property
+    def direct_field(self) -> str:
+        """target_field of a direct relation (the through branches never ask for it)."""
+        field = self.target_field
+        assert field is not None, 'a through relation has no target field of its own'
+        return field
 
 
 class Relation(Generic[T]):
     """A relation between the model that declares it (owner) and a target model."""
 
     many: ClassVar[bool] = False
+    accessor: ClassVar[type[BoundRelation[Any, Any]]]  # what `record.<relation>` is, per subclass
 
     def __init__(self, foreign_key: str | None = None, *, inverse_of: str | None = None,
-                 primary_key: str | None = None, target: type | str | None = None) -> None:
+                 primary_key: str | None = None, target: type[T] | str | None = None) -> None:
         for option, value in (('foreign_key', foreign_key), ('inverse_of', inverse_of),
                               ('primary_key', primary_key)):
-            if value is not None and (not isinstance(value, str) or not value):
+            if value is not None and (not isinstance(value, str) or not value):  # pyright: ignore[reportUnnecessaryIsInstance] - callers may pass foreign_key=3
                 raise RelationError(f'{type(self).__name__}({option}={value!r}): expected a field name')
         self.foreign_key = foreign_key
         self.inverse_of = inverse_of
         self.primary_key = primary_key
         self.explicit_target = target
-        self.owner: type | None = None
+        self.owner: type[ActiveRecord] | None = None
         self.name = ''
-        self._join: Resolved | None = None
-        self._resolved: Resolved | None = None
+        self._join: Resolved[T] | None = None
+        self._resolved: Resolved[T] | None = None
         self._resolving = False
         self._lock = threading.RLock()
 
-    def __set_name__(self, owner: type, name: str) -> None:
+    def __set_name__(self, owner: type[ActiveRecord], name: str) -> None:
         if self.owner is not None and self.owner is not owner:
             raise RelationError(f'{owner.__name__}.{name}: this {type(self).__name__} object is already '
                                 f'{self.owner.__name__}.{self.name}; declare a new one for each model')
@@ -86,7 +98,7 @@ class Relation(Generic[T]):
 
     # -- resolution (first use) ----------------------------------------------------------------
 
-    def resolve(self) -> Resolved:
+    def resolve(self) -> Resolved[T]:
         """Target model, key fields and checked inverse (found once; raises RelationError)."""
         resolved = self._resolved
         if resolved is None:
@@ -96,7 +108,7 @@ class Relation(Generic[T]):
             self._resolved = resolved
         return resolved
 
-    def resolve_join(self) -> Resolved:
+    def resolve_join(self) -> Resolved[T]:
         """Target model and key fields only: what other relations need to resolve themselves."""
         join = self._join
         if join is None:
@@ -113,20 +125,29 @@ class Relation(Generic[T]):
         return join
 
     @property
-    def target(self) -> type:
+    def target(self) -> type[T]:
         """The target model class."""
         return self.resolve_join().target
 
-    def _find_join(self) -> Resolved:
-        if self.owner is None:
+    @property
+    def declaring_model(self) -> type[ActiveRecord]:
+        """The owner model (a relation is only resolved once __set_name__ has bound it)."""
+        owner = self.owner
+        if owner is None:
             raise RelationError(f'{type(self).__name__} is not declared on a model class')
-        named = self.explicit_target if self.explicit_target is not None else target_name(self.owner, self.name)
-        return self._join_on(resolve_target(self.owner, self.name, named, ActiveRecord))
+        return owner
 
-    def _join_on(self, target: type) -> Resolved:  # pragma: no cover - abstract
+    def _find_join(self) -> Resolved[T]:
+        owner = self.declaring_model
+        named = self.explicit_target if self.explicit_target is not None else target_name(owner, self.name)
+        # resolve_target checked it is an ActiveRecord subclass; that it is T is the declaration's word
+        target = cast('type[T]', resolve_target(owner, self.name, named, ActiveRecord))
+        return self._join_on(target)
+
+    def _join_on(self, target: type[T]) -> Resolved[T]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _field(self, model: type, name: str, option: str) -> str:
+    def _field(self, model: type[ActiveRecord], name: str, option: str) -> str:
         """The field `name` (a field or column name) of `model`, or a RelationError naming it."""
         meta = model.__meta__
         if name in meta.fields:
@@ -137,7 +158,7 @@ class Relation(Generic[T]):
         raise RelationError(f'{self.label}: {option} {name!r} is not a field of {model.__name__} '
                             f'(its fields: {", ".join(meta.fields)})')
 
-    def _key(self, model: type) -> str:
+    def _key(self, model: type[ActiveRecord]) -> str:
         """The primary_key= option's field of `model`, else its single-field primary key."""
         if self.primary_key:
             return self._field(model, self.primary_key, 'primary_key')
@@ -147,20 +168,20 @@ class Relation(Generic[T]):
                                 f'relation joins on one field: give primary_key=...')
         return key[0]
 
-    def _check_inverse(self, resolved: Resolved) -> 'Relation':
-        target = resolved.target
+    def _check_inverse(self, resolved: Resolved[T]) -> Relation[Any]:
+        target, owner = resolved.target, self.declaring_model
         if resolved.through is not None:
             raise RelationError(f'{self.label}: a relation with through=... takes no inverse_of')
-        inverse = relations_of(target).get(self.inverse_of)
+        inverse = relations_of(target).get(self.inverse_of or '')
         if inverse is None:
             raise RelationError(f'{self.label}: inverse_of={self.inverse_of!r} is not a relation of '
                                 f'{target.__name__} (its relations: {", ".join(relations_of(target)) or "none"})')
         other = inverse.resolve_join()
-        if not issubclass(self.owner, other.target) or (other.owner_field, other.target_field) != (
+        if not issubclass(owner, other.target) or (other.owner_field, other.target_field) != (
                 resolved.target_field, resolved.owner_field):
             raise RelationError(f'{self.label}: inverse_of={self.inverse_of!r} names {inverse.label}, which does '
                                 f'not relate {target.__name__}.{resolved.target_field} to '
-                                f'{self.owner.__name__}.{resolved.owner_field}')
+                                f'{owner.__name__}.{resolved.owner_field}')
         return inverse
 
     # -- reading ------------------------------------------------------------------------------
@@ -173,7 +194,7 @@ class Relation(Generic[T]):
         """The value of the relation when nothing is related."""
         return [] if self.many else None
 
-    def collect(self, related: list[Any]) -> Any:
+    def collect(self, related: Sequence[Any]) -> Any:
         """The relation's value from the related records (a list, or the first / None)."""
         if self.many:
             return list(related)
@@ -195,13 +216,14 @@ class Relation(Generic[T]):
         return cache.get(instance, self.name, key)
 
     def load(self, owners: Sequence[Any], modifier: loading.Modifier | None = None,
-             lazy: bool = False) -> list[Any]:
+             lazy: bool = False) -> list[T]:
         """Read the relation of every owner at once, cache it on each; returns the distinct targets."""
         resolved = self.resolve()
+        field = resolved.direct_field
         keys = loading.distinct_keys(getattr(owner, resolved.owner_field) for owner in owners)
         query = loading.level_query(resolved.target, modifier, resolved.order, self.label)
-        targets = loading.fetch(resolved.target, resolved.target_field, keys, query, modifier is not None)
-        self.assign(owners, loading.group(targets, resolved.target_field))
+        targets = loading.fetch(resolved.target, field, keys, query, modifier is not None)
+        self.assign(owners, loading.group(targets, field))
         return targets
 
     def check_selected(self, owner: Any) -> None:
@@ -219,35 +241,37 @@ class Relation(Generic[T]):
         inverse = resolved.inverse if resolved.inverse is not None and not resolved.inverse.many else None
         for owner in owners:
             key = getattr(owner, field)
-            related = groups.get(key, ()) if key is not None else ()
+            related: Sequence[Any] = groups.get(key, ()) if key is not None else ()
             cache.put(owner, name, key, self.collect(related))
             if inverse is not None:
                 for target in related:
                     cache.put(target, inverse.name, key, owner)
 
-    def query_for(self, instance: Any) -> Any:
+    def query_for(self, instance: Any) -> Query[T]:
         """A query of the records related to one instance (to filter and order further)."""
         resolved = self.resolve()
         key = self.key_of(instance)
-        column = getattr(resolved.target.c, resolved.target_field)
+        column = getattr(resolved.target.c, resolved.direct_field)
         # no key: nothing can be related (and `= NULL` would be wrong), so an empty match
         return resolved.target.query().where(column.in_(()) if key is None else column == key)
 
 
-class BoundRelation(Generic[R]):
-    """`record.<relation>`: call it to read, or query / reset it (R: what a call returns)."""
+class BoundRelation(AsyncBoundRelation[T, R]):
+    """`record.<relation>`: call it to read, or query / reset it (T: the target model, R: what a
+    call returns: `list[T]` for a HasMany, `T | None` otherwise)."""
 
     __slots__ = ('relation', 'instance')
 
-    def __init__(self, relation: Relation, instance: Any) -> None:
+    def __init__(self, relation: Relation[T], instance: Any) -> None:
         self.relation = relation
         self.instance = instance
 
     def __call__(self, reload: bool = False) -> R:
         """The related record(s): cached after the first read; reload=True reads again."""
-        return self.relation.read(self.instance, reload)
+        value: R = self.relation.read(self.instance, reload)
+        return value
 
-    def query(self) -> Any:
+    def query(self) -> Query[T]:
         """A query of the related records, to filter, order, count... further (never cached)."""
         return self.relation.query_for(self.instance)
 
@@ -265,54 +289,47 @@ class BoundRelation(Generic[R]):
         return f'<{self.relation.label} of {type(self.instance).__name__}>'
 
 
-class BelongsToAccessor(BoundRelation[R]):
+class BelongsToAccessor(BoundRelation[T, Optional[T]]):
     """`post.user`: the owner holds the foreign key."""
 
     __slots__ = ()
 
-    def set(self, target: Any) -> None:
+    def set(self, target: T | None) -> None:
         """Point the foreign key at `target` (a saved record, or None) and cache it."""
         relation = self.relation
         resolved = relation.resolve()
-        if target is None:
-            key = None
-        else:
-            if not isinstance(target, resolved.target):
-                raise RelationError(f'{relation.label}.set(): expected a {resolved.target.__name__}, '
-                                    f'got {type(target).__name__}')
-            key = getattr(target, resolved.target_field)
-            if key is None:
-                raise ActiveRecordError(f'{relation.label}.set(): the {resolved.target.__name__} has no '
-                                        f'{resolved.target_field} yet; save it first')
+        key = None if target is None else links.saved_key(relation.label, 'set', resolved.target,
+                                                           resolved.direct_field, target)
         setattr(self.instance, resolved.owner_field, key)
         cache.put(self.instance, relation.name, key, target)
 
 
-class HasAccessor(BoundRelation[R]):
+class HasAccessor(AsyncHasAccessor[T, R], BoundRelation[T, R]):
     """`user.posts` / `user.profile`: the target holds the foreign key."""
 
     __slots__ = ()
 
-    def build(self, **values: Any) -> Any:
+    def build(self, **values: Any) -> T:
         """A new (unsaved) target whose foreign key points at this record."""
         relation = self.relation
         resolved = relation.resolve()
         if resolved.through is not None:
             raise RelationError(f'{relation.label} goes through {resolved.through.label}: create the '
                                 f'{resolved.through.target.__name__} record that links the two instead')
+        field = resolved.direct_field
         key = relation.key_of(self.instance)
         if key is None:
             raise ActiveRecordError(f'{relation.label}.build(): the {type(self.instance).__name__} has no '
                                     f'{resolved.owner_field} yet; save it first')
-        if resolved.target_field in values and values[resolved.target_field] != key:
-            raise RelationError(f'{relation.label}.build(): {resolved.target_field}={values[resolved.target_field]!r} '
+        if field in values and values[field] != key:
+            raise RelationError(f'{relation.label}.build(): {field}={values[field]!r} '
                                 f'contradicts the owner\'s {resolved.owner_field}={key!r}')
-        child = resolved.target(**{**values, resolved.target_field: key})
+        child = resolved.target(**{**values, field: key})
         if resolved.inverse is not None and not resolved.inverse.many:
             cache.put(child, resolved.inverse.name, key, self.instance)
         return child
 
-    def create(self, **values: Any) -> Any:
+    def create(self, **values: Any) -> T:
         """build(...) then save(); the saved record joins an already loaded relation."""
         child = self.build(**values)
         child.save()
@@ -328,18 +345,18 @@ class HasAccessor(BoundRelation[R]):
 
     # -- many-to-many writes (a HasMany with through=...) -------------------------------------
 
-    def add(self, target: Any, **join_fields: Any) -> Any:
+    def add(self, target: T, **join_fields: Any) -> ActiveRecord:
         """Link `target` (a saved record) to this one: saves one join record with `join_fields` on
         it, in a transaction, then refreshes the cached relation; returns the join record.
         A duplicate link is what the join table allows (IntegrityError under a unique index)."""
         return links.add(self.relation, self.instance, target, join_fields, relations_of)
 
-    def remove(self, *targets: Any) -> int:
+    def remove(self, *targets: T) -> int:
         """Unlink the targets: deletes every join record linking this record and one of them (in a
         transaction), then refreshes the cached relation; returns how many were deleted."""
         return links.remove(self.relation, self.instance, targets, relations_of)
 
-    def set(self, targets: Iterable[Any], **join_fields: Any) -> None:
+    def set(self, targets: Iterable[T], **join_fields: Any) -> None:
         """Make the links exactly `targets`, in one transaction: deletes the join records of the
         others, adds the missing ones (with `join_fields`); then refreshes the cached relation."""
         links.set_links(self.relation, self.instance, targets, join_fields, relations_of)
@@ -354,11 +371,11 @@ class BelongsTo(Relation[T]):
         @overload
         def __get__(self, instance: None, owner: type | None = None) -> BelongsTo[T]: ...
         @overload
-        def __get__(self, instance: object, owner: type | None = None) -> BelongsToAccessor[T | None]: ...
+        def __get__(self, instance: object, owner: type | None = None) -> BelongsToAccessor[T]: ...
         def __get__(self, instance: Any, owner: type | None = None) -> Any: ...
 
-    def _join_on(self, target: type) -> Resolved:
-        foreign_key = self._field(self.owner, self.foreign_key or f'{self.name}_id', 'foreign_key')
+    def _join_on(self, target: type[T]) -> Resolved[T]:
+        foreign_key = self._field(self.declaring_model, self.foreign_key or f'{self.name}_id', 'foreign_key')
         return Resolved(target, foreign_key, self._key(target))
 
 
@@ -368,37 +385,39 @@ class _HasRelation(Relation[T]):
     accessor = HasAccessor
 
     def __init__(self, foreign_key: str | None = None, *, inverse_of: str | None = None,
-                 primary_key: str | None = None, target: type | str | None = None,
+                 primary_key: str | None = None, target: type[T] | str | None = None,
                  dependent: str | None = None, order_by: Sequence[Any] | Any = ()) -> None:
         super().__init__(foreign_key, inverse_of=inverse_of, primary_key=primary_key, target=target)
         if dependent is not None and dependent not in DEPENDENT_OPTIONS:
             raise RelationError(f'{type(self).__name__}(dependent={dependent!r}): expected one of '
                                 f'{", ".join(map(repr, DEPENDENT_OPTIONS))}')
         self.dependent = dependent
-        self.order_by = tuple(order_by) if isinstance(order_by, (list, tuple)) else (order_by,) if order_by else ()
+        self.order_by: tuple[Any, ...] = (
+            tuple(order_by) if isinstance(order_by, (list, tuple)) else (order_by,) if order_by else ())  # pyright: ignore[reportUnknownArgumentType] - order_by is any sequence of column expressions
 
-    def __set_name__(self, owner: type, name: str) -> None:
+    def __set_name__(self, owner: type[ActiveRecord], name: str) -> None:
         super().__set_name__(owner, name)
         if self.dependent is not None:
             register_dependents(owner, dependents_of)
 
-    def _join_on(self, target: type) -> Resolved:
-        owner_key = self._key(self.owner)
-        foreign_key = self.foreign_key or self._inverse_foreign_key(target) or f'{snake_case(self.owner.__name__)}_id'
+    def _join_on(self, target: type[T]) -> Resolved[T]:
+        owner = self.declaring_model
+        owner_key = self._key(owner)
+        foreign_key = self.foreign_key or self._inverse_foreign_key(target) or f'{snake_case(owner.__name__)}_id'
         resolved = Resolved(target, owner_key, self._field(target, foreign_key, 'foreign_key'))
         resolved.order = self._order(target)
-        if self.dependent == 'nullify' and not target.__meta__.fields[resolved.target_field].nullable:
+        if self.dependent == 'nullify' and not target.__meta__.fields[resolved.direct_field].nullable:
             raise RelationError(f"{self.label}: dependent='nullify' needs a nullable foreign key, but "
                                 f'{target.__name__}.{resolved.target_field} is not Optional')
         return resolved
 
-    def _inverse_foreign_key(self, target: type) -> str | None:
+    def _inverse_foreign_key(self, target: type[ActiveRecord]) -> str | None:
         inverse = relations_of(target).get(self.inverse_of) if self.inverse_of else None
         if isinstance(inverse, BelongsTo):
             return inverse.resolve_join().owner_field
         return None
 
-    def _order(self, target: type) -> tuple[Any, ...]:
+    def _order(self, target: type[ActiveRecord]) -> tuple[Any, ...]:
         # An explicit order first; the primary key last keeps every read in the same order.
         key = target.__meta__.primary_key
         return tuple(self.order_by) + tuple(getattr(target.c, name) for name in key)
@@ -411,7 +430,7 @@ class HasOne(_HasRelation[T]):
         @overload
         def __get__(self, instance: None, owner: type | None = None) -> HasOne[T]: ...
         @overload
-        def __get__(self, instance: object, owner: type | None = None) -> HasAccessor[T | None]: ...
+        def __get__(self, instance: object, owner: type | None = None) -> HasAccessor[T, T | None]: ...
         def __get__(self, instance: Any, owner: type | None = None) -> Any: ...
 
 
@@ -427,13 +446,13 @@ class HasMany(_HasRelation[T]):
         @overload
         def __get__(self, instance: None, owner: type | None = None) -> HasMany[T]: ...
         @overload
-        def __get__(self, instance: object, owner: type | None = None) -> HasAccessor[list[T]]: ...
+        def __get__(self, instance: object, owner: type | None = None) -> HasAccessor[T, list[T]]: ...
         def __get__(self, instance: Any, owner: type | None = None) -> Any: ...
 
     many = True
 
     def __init__(self, foreign_key: str | None = None, *, inverse_of: str | None = None,
-                 primary_key: str | None = None, target: type | str | None = None,
+                 primary_key: str | None = None, target: type[T] | str | None = None,
                  dependent: str | None = None, order_by: Sequence[Any] | Any = (),
                  through: str | None = None, source: str | None = None) -> None:
         super().__init__(foreign_key, inverse_of=inverse_of, primary_key=primary_key, target=target,
@@ -447,13 +466,14 @@ class HasMany(_HasRelation[T]):
         self.through = through
         self.source = source
 
-    def _join_on(self, target: type) -> Resolved:
+    def _join_on(self, target: type[T]) -> Resolved[T]:
         if self.through is None:
             return super()._join_on(target)
-        through = relations_of(self.owner).get(self.through)
+        owner = self.declaring_model
+        through = relations_of(owner).get(self.through)
         if through is None or through is self:
-            others = ', '.join(name for name in relations_of(self.owner) if name != self.name)
-            raise RelationError(f'{self.label}: through={self.through!r} is not a relation of {self.owner.__name__} '
+            others = ', '.join(name for name in relations_of(owner) if name != self.name)
+            raise RelationError(f'{self.label}: through={self.through!r} is not a relation of {owner.__name__} '
                                 f'(its relations: {others})')
         joined = through.resolve_join()
         source = self._source_relation(joined.target, target)
@@ -465,7 +485,7 @@ class HasMany(_HasRelation[T]):
         resolved.order = self._order(target)
         return resolved
 
-    def _source_relation(self, join_model: type, target: type) -> Relation:
+    def _source_relation(self, join_model: type[ActiveRecord], target: type[ActiveRecord]) -> Relation[Any]:
         candidates = relations_of(join_model)
         if self.source is not None:
             source = candidates.get(self.source)
@@ -487,12 +507,12 @@ class HasMany(_HasRelation[T]):
     # -- through reads ------------------------------------------------------------------------
 
     def load(self, owners: Sequence[Any], modifier: loading.Modifier | None = None,
-             lazy: bool = False) -> list[Any]:
+             lazy: bool = False) -> list[T]:
         """Direct: see Relation.load. Through: the join records first, then the targets."""
         resolved = self.resolve()
-        if resolved.through is None:
-            return super().load(owners, modifier, lazy)
         through, source = resolved.through, resolved.source
+        if through is None or source is None:  # both or neither: _join_on sets them together
+            return super().load(owners, modifier, lazy)
         # a lazy read reuses join records that are already loaded
         missing = [owner for owner in owners if not lazy
                    or cache.get(owner, through.name, through.key_of(owner)) is cache.MISSING]
@@ -503,8 +523,9 @@ class HasMany(_HasRelation[T]):
         keys = loading.distinct_keys(source.key_of(join) for join in joins)
         source_resolved = source.resolve()
         query = loading.level_query(resolved.target, modifier, resolved.order, self.label)
-        targets = loading.fetch(resolved.target, source_resolved.target_field, keys, query, modifier is not None)
-        groups = loading.group(targets, source_resolved.target_field)
+        source_field = source_resolved.direct_field
+        targets = loading.fetch(resolved.target, source_field, keys, query, modifier is not None)
+        groups = loading.group(targets, source_field)
         if modifier is None:  # filtered targets must not pose as the join records' whole relation
             source.assign(joins, groups)
         position = {id(target): index for index, target in enumerate(targets)}
@@ -515,27 +536,28 @@ class HasMany(_HasRelation[T]):
             cache.put(owner, self.name, self.key_of(owner), ordered)
         return targets
 
-    def query_for(self, instance: Any) -> Any:
+    def query_for(self, instance: Any) -> Query[T]:
         """Direct: see Relation.query_for. Through: targets whose key is among the join records'."""
         resolved = self.resolve()
-        if resolved.through is None:
+        through, source_relation = resolved.through, resolved.source
+        if through is None or source_relation is None:
             return super().query_for(instance)
-        source = resolved.source.resolve()
-        join_model = resolved.through.target
-        linked_keys = resolved.through.query_for(instance).select(getattr(join_model.c, source.owner_field))
-        return resolved.target.query().where(getattr(resolved.target.c, source.target_field).in_(linked_keys))
+        source = source_relation.resolve()
+        join_model = through.target
+        linked_keys = through.query_for(instance).select(getattr(join_model.c, source.owner_field))
+        return resolved.target.query().where(getattr(resolved.target.c, source.direct_field).in_(linked_keys))
 
 
 def _as_list(value: Any) -> list[Any]:
     if value is cache.MISSING or value is None:
         return []
-    return value if isinstance(value, list) else [value]
+    return value if isinstance(value, list) else [value]  # pyright: ignore[reportUnknownVariableType] - a cached relation value: a list of records
 
 
-_relations: dict[type, dict[str, Relation]] = {}
+_relations: dict[type, dict[str, Relation[Any]]] = {}
 
 
-def relations_of(model: type) -> dict[str, Relation]:
+def relations_of(model: type) -> dict[str, Relation[Any]]:
     """name -> relation for every relation a model declares or inherits (cached per class)."""
     found = _relations.get(model)
     if found is None:
@@ -550,7 +572,8 @@ def relations_of(model: type) -> dict[str, Relation]:
     return found
 
 
-def dependents_of(model: type) -> list[Relation]:
+def dependents_of(model: type) -> list[_HasRelation[Any]]:
     """The model's relations that have a dependent= option, restrict ones first."""
-    found = [relation for relation in relations_of(model).values() if getattr(relation, 'dependent', None)]
+    found = [relation for relation in relations_of(model).values()
+             if isinstance(relation, _HasRelation) and relation.dependent]
     return sorted(found, key=lambda relation: relation.dependent != 'restrict')

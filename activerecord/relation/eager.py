@@ -6,13 +6,14 @@ level (per chunk of keys where the database limits an IN list), never one per re
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, Sequence, Tuple, Union
+
 
 from .descriptors import Relation, relations_of
 from .errors import RelationError
 
 Modifier = Callable[[Any], Any]
-Path = Union[str, tuple]
+Path = Union[str, Tuple[str, Modifier]]
 
 
 class Node:
@@ -20,7 +21,7 @@ class Node:
 
     __slots__ = ('relation', 'modifier', 'children')
 
-    def __init__(self, relation: Relation) -> None:
+    def __init__(self, relation: Relation[Any]) -> None:
         self.relation = relation
         self.modifier: Modifier | None = None
         self.children: dict[str, Node] = {}
@@ -29,7 +30,7 @@ class Node:
         return f'Node({self.relation.label}, children={list(self.children)})'
 
 
-Plan = dict  # name -> Node, for one model
+Plan = Dict[str, Node]  # name -> Node, for one model
 
 
 def compile_paths(model: type, paths: Iterable[Path]) -> Plan:
@@ -38,11 +39,11 @@ def compile_paths(model: type, paths: Iterable[Path]) -> Plan:
     for path in paths:
         modifier = None
         if isinstance(path, tuple):
-            if len(path) != 2 or not isinstance(path[0], str) or not callable(path[1]):
+            if len(path) != 2 or not isinstance(path[0], str) or not callable(path[1]):  # pyright: ignore[reportUnnecessaryIsInstance] - with_() takes whatever the caller passes
                 raise RelationError(f'{model.__name__}.query().with_({path!r}): expected a relation path or a '
                                     "(path, modifier) pair such as ('posts', lambda q: q.where(...))")
             path, modifier = path
-        if not isinstance(path, str) or not path:
+        if not isinstance(path, str) or not path:  # pyright: ignore[reportUnnecessaryIsInstance] - as above
             raise RelationError(f'{model.__name__}.query().with_({path!r}): expected a relation path such as '
                                 "'posts' or 'posts.comments'")
         _add(model, plan, path, modifier)
@@ -50,7 +51,8 @@ def compile_paths(model: type, paths: Iterable[Path]) -> Plan:
 
 
 def _add(model: type, plan: Plan, path: str, modifier: Modifier | None) -> None:
-    level, owner = plan, model
+    level: Plan = plan
+    owner: type = model
     names = path.split('.')
     for depth, name in enumerate(names):
         relation = relations_of(owner).get(name)
@@ -69,7 +71,7 @@ def _add(model: type, plan: Plan, path: str, modifier: Modifier | None) -> None:
         level, owner = node.children, relation.target
 
 
-def load_records(model: type, records: list, paths: tuple) -> None:
+def load_records(model: type, records: list[Any], paths: tuple[Path, ...]) -> None:
     """Load a query's with_() relations into the records it just built (registered with the query layer)."""
     _load_level(records, compile_paths(model, paths))
 

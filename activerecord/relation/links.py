@@ -40,11 +40,11 @@ class Links:
         leads = source.resolve_join()
         self.relation = relation
         self.relations_of = relations_of
-        self.join_model = via.target
-        self.owner_fk = via.target_field
-        self.target_fk = leads.owner_field
-        self.target = resolved.target
-        self.target_key = leads.target_field
+        self.join_model: type[ActiveRecord] = via.target
+        self.owner_fk: str = via.target_field
+        self.target_fk: str = leads.owner_field
+        self.target: type[ActiveRecord] = resolved.target
+        self.target_key: str = leads.target_field
 
     def owner_key(self, instance: Any, operation: str) -> Any:
         key = self.relation.key_of(instance)
@@ -55,14 +55,8 @@ class Links:
 
     def key_of(self, target: Any, operation: str) -> Any:
         """The key of one target, or an error naming what is wrong with it."""
-        if not isinstance(target, self.target):
-            raise RelationError(f'{self.relation.label}.{operation}(): expected a {self.target.__name__}, '
-                                f'got {type(target).__name__} {target!r}')
-        key = getattr(target, self.target_key)
-        if key is None:
-            raise ActiveRecordError(f'{self.relation.label}.{operation}(): the {self.target.__name__} {target!r} '
-                                    f'has no {self.target_key} yet; save it first')
-        return key
+        # several targets per call: the messages show which one (repr)
+        return saved_key(self.relation.label, operation, self.target, self.target_key, target, show=True)
 
     def check_join_fields(self, values: dict[str, Any], operation: str) -> None:
         fields = self.join_model.__meta__.fields
@@ -74,7 +68,7 @@ class Links:
                 raise RelationError(f'{self.relation.label}.{operation}(): {name!r} is not a field of '
                                     f'{self.join_model.__name__} (its fields: {", ".join(fields)})')
 
-    def link(self, owner_key: Any, target_key: Any, values: dict[str, Any]) -> Any:
+    def link(self, owner_key: Any, target_key: Any, values: dict[str, Any]) -> ActiveRecord:
         record = self.join_model(**{**values, self.owner_fk: owner_key, self.target_fk: target_key})
         record.save()
         return record
@@ -82,7 +76,7 @@ class Links:
     def linked_query(self, owner_key: Any) -> Any:
         return self.join_model.query().where(getattr(self.join_model.c, self.owner_fk) == owner_key)
 
-    def refresh(self, instance: Any, targets: Iterable[Any]) -> None:
+    def refresh(self, instance: Any, targets: Iterable[ActiveRecord]) -> None:
         """Forget the stale caches (the owner's join records, the targets' side); read the relation
         again if it was loaded."""
         relation = self.relation
@@ -97,9 +91,24 @@ class Links:
             relation.load([instance], None)   # an explicit refresh, not a lazy read
 
 
+def saved_key(label: str, operation: str, model: type[ActiveRecord], field: str, target: object,
+              show: bool = False) -> Any:
+    """`target.<field>`, checking that `target` is a saved `model` record (for `<label>.<operation>()`:
+    BelongsTo set() and the many-to-many writes); `show` puts the target's repr in the messages."""
+    if not isinstance(target, model):
+        shown = f' {target!r}' if show else ''
+        raise RelationError(f'{label}.{operation}(): expected a {model.__name__}, got {type(target).__name__}{shown}')
+    key = getattr(target, field)
+    if key is None:
+        shown = f' {target!r}' if show else ''
+        raise ActiveRecordError(f'{label}.{operation}(): the {model.__name__}{shown} has no {field} yet; '
+                                'save it first')
+    return key
+
+
 def _relations_over(relations: dict[str, Any], join_model: type) -> list[str]:
     """Names of the relations (of a target model) that read the join model, directly or through it."""
-    found = []
+    found: list[str] = []
     for name, relation in relations.items():
         try:
             resolved = relation.resolve_join()
@@ -111,7 +120,7 @@ def _relations_over(relations: dict[str, Any], join_model: type) -> list[str]:
     return found
 
 
-def add(relation: Any, instance: Any, target: Any, values: dict[str, Any], relations_of: Any) -> Any:
+def add(relation: Any, instance: Any, target: Any, values: dict[str, Any], relations_of: Any) -> ActiveRecord:
     """Save one join record linking `instance` and `target` (with `values` on it); returns it."""
     links = Links(relation, 'add', relations_of)
     owner_key, target_key = links.owner_key(instance, 'add'), links.key_of(target, 'add')
@@ -131,7 +140,7 @@ def remove(relation: Any, instance: Any, targets: tuple[Any, ...], relations_of:
         return 0
     column = getattr(links.join_model.c, links.target_fk)
     with links.join_model.transaction():
-        deleted = links.linked_query(owner_key).where(column.in_(keys)).delete_all()
+        deleted: int = links.linked_query(owner_key).where(column.in_(keys)).delete_all()
     links.refresh(instance, targets)
     return deleted
 
@@ -140,7 +149,7 @@ def set_links(relation: Any, instance: Any, targets: Iterable[Any], values: dict
               relations_of: Any) -> None:
     """Make the links exactly `targets`: delete the others, add the missing ones (with `values`)."""
     links = Links(relation, 'set', relations_of)
-    if isinstance(targets, (str, bytes, ActiveRecord)) or not isinstance(targets, Iterable):
+    if isinstance(targets, (str, bytes, ActiveRecord)) or not isinstance(targets, Iterable):  # pyright: ignore[reportUnnecessaryIsInstance] - callers may pass anything
         raise RelationError(f'{relation.label}.set(): expected a list of {links.target.__name__}, '
                             f'got {type(targets).__name__}')
     targets = list(targets)

@@ -7,12 +7,15 @@ IN list than `features.max_in_list`, nor more bound parameters in all than
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar, cast
 
+from ..backend.base import StorageBackend
+from ..model.base import ActiveRecord
 from ..query import Query
 from .errors import RelationError
 
 Modifier = Callable[[Any], Any]
+T = TypeVar('T', bound=ActiveRecord)
 
 
 def distinct_keys(values: Iterable[Any]) -> list[Any]:
@@ -20,21 +23,21 @@ def distinct_keys(values: Iterable[Any]) -> list[Any]:
     return [value for value in dict.fromkeys(values) if value is not None]
 
 
-def level_query(target: type, modifier: Modifier | None, order: Sequence[Any], where: str) -> Any:
+def level_query(target: type[T], modifier: Modifier | None, order: Sequence[Any], where: str) -> Query[T]:
     """target.query() passed through a with_() modifier, then ordered; `where` names it in errors."""
     query = target.query()
     if modifier is not None:
         modified = modifier(query)
-        if not isinstance(modified, Query) or modified.model is not target:
+        if not isinstance(modified, Query) or modified.model is not target:  # type: ignore[comparison-overlap] # pyright: ignore[reportUnnecessaryComparison] - a user's modifier may return any query
             raise RelationError(f'the query modifier for {where} must return a query of {target.__name__} '
                                 f'(got {modified!r}); write lambda q: q.where(...)')
-        query = modified
+        query = cast('Query[T]', modified)   # checked just above: a query of the target
     if order:
         query = query.order_by(*order)
     return query
 
 
-def chunk_size(query: Any, backend: Any, modified: bool) -> int:
+def chunk_size(query: Query[Any], backend: StorageBackend, modified: bool) -> int:
     """How many keys one statement of `query` + `field IN (keys)` may carry on this backend."""
     features = backend.features
     # Only a modifier or a default scope can bind parameters of their own; rendering the query
@@ -47,7 +50,7 @@ def chunk_size(query: Any, backend: Any, modified: bool) -> int:
     return size
 
 
-def fetch(target: type, field: str, keys: Sequence[Any], query: Any, modified: bool) -> list[Any]:
+def fetch(target: type[T], field: str, keys: Sequence[Any], query: Query[T], modified: bool) -> list[T]:
     """Every row of `query` whose `field` is one of `keys`, one statement per chunk of keys."""
     if not keys:
         return []
@@ -55,7 +58,7 @@ def fetch(target: type, field: str, keys: Sequence[Any], query: Any, modified: b
     size = chunk_size(query, target.backend(), modified)
     if len(keys) <= size:
         return query.where(column.in_(keys)).all()
-    found: list[Any] = []
+    found: list[T] = []
     for start in range(0, len(keys), size):
         found.extend(query.where(column.in_(keys[start:start + size])).all())
     return found

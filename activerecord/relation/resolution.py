@@ -71,6 +71,7 @@ def _name_from_source(owner: type, attribute: str, source: str) -> str:
 
 def resolve_target(owner: type, attribute: str, target: Any, base: type) -> type:
     """The model class a relation's target names (`base` is the root model class)."""
+    found: Any
     if isinstance(target, type):
         found = target
     elif '.' in target:
@@ -128,7 +129,7 @@ def _import_dotted(owner: type, attribute: str, dotted: str) -> Any:
 def all_models(base: type) -> list[type]:
     """Every subclass of `base` that is alive, depth first."""
     found: list[type] = []
-    stack = list(base.__subclasses__())
+    stack: list[type] = list(base.__subclasses__())
     seen: set[type] = set()
     while stack:
         model = stack.pop()

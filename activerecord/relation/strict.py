@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Iterator
+from typing import Generator
 
 from .errors import LazyLoadError
 
@@ -25,7 +25,7 @@ def is_strict() -> bool:
 
 
 @contextmanager
-def strict_loading(enabled: bool = True) -> Iterator[None]:
+def strict_loading(enabled: bool = True) -> Generator[None, None, None]:
     """`with strict_loading():` any lazy relation read in the block raises LazyLoadError."""
     token = _strict.set(bool(enabled))
     try:
@@ -34,7 +34,7 @@ def strict_loading(enabled: bool = True) -> Iterator[None]:
         _strict.reset(token)
 
 
-def check_lazy_load(instance: Any, relation_name: str) -> None:
+def check_lazy_load(instance: object, relation_name: str) -> None:
     """Raise LazyLoadError if strict loading forbids reading this relation lazily."""
     if is_strict() or getattr(type(instance), '__strict_loading__', False):
         model = type(instance).__name__

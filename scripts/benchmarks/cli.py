@@ -10,7 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from .common import ALL_BACKENDS, ALL_WORKLOADS, DEFAULT_URLS, Result, Sizes, WorkData, log
+from .common import (ALL_BACKENDS, ALL_WORKLOADS, DEFAULT_URLS, WORKLOAD_NEEDS, Result, Sizes,
+                     WorkData, log)
 from .harness import bench_backend
 from .impls import IMPLEMENTATIONS
 from .report import markdown_report
@@ -57,7 +58,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f'comma-separated: {",".join(IMPLEMENTATIONS)} (default: all; '
                              'raw is always measured, every ratio needs it)')
     parser.add_argument('--workloads', type=name_list(ALL_WORKLOADS),
-                        default=list(ALL_WORKLOADS), help='comma-separated: a,b,c,d,e,f')
+                        default=list(ALL_WORKLOADS),
+                        help='comma-separated: a,b,c,d,e,f,async,load (async also measures a '
+                             'and d: its ratios are to them)')
     parser.add_argument('--runs', type=int, help='measured runs per figure (default 5, '
                                                  '2 with --quick)')
     parser.add_argument('--quick', action='store_true',
@@ -67,6 +70,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if 'raw' not in args.impls:
         args.impls = ['raw', *args.impls]
+    needed = {need for name in args.workloads for need in WORKLOAD_NEEDS.get(name, ())}
+    args.workloads = [name for name in ALL_WORKLOADS if name in args.workloads or name in needed]
     if args.runs is None:
         args.runs = 2 if args.quick else 5
     if args.runs < 1:

@@ -14,7 +14,9 @@ DEFAULT_URLS = {
 }
 POOL_TIMEOUT = 30.0       # seconds a pooled checkout may wait
 ALL_BACKENDS = ('sqlite', 'postgresql', 'mysql')
-ALL_WORKLOADS = ('a', 'b', 'c', 'd', 'e', 'f')
+ALL_WORKLOADS = ('a', 'b', 'c', 'd', 'e', 'f', 'async', 'load')
+#: workloads whose ratios are to other workloads' figures, which are then measured too
+WORKLOAD_NEEDS = {'async': ('a', 'd')}
 
 
 class NotApplicable(Exception):
@@ -31,12 +33,19 @@ class Sizes:
     queries_per_thread: int = 500
     pool_size: int = 8
     categories: int = 20
+    # the async load scenario (issue 19): tasks x operations on its own pool, against threads
+    load_tasks: int = 500
+    load_operations: int = 20
+    load_threads: int = 10
+    load_pool_size: int = 5
+    load_max_overflow: int = 5
 
     def scaled(self, factor: int) -> 'Sizes':
         """The same shape with the counts divided by `factor` (threads and pool unchanged)."""
         return replace(self, rows=self.rows // factor, lookups=self.lookups // factor,
                        aggregate_reps=self.aggregate_reps // factor,
-                       queries_per_thread=self.queries_per_thread // factor)
+                       queries_per_thread=self.queries_per_thread // factor,
+                       load_tasks=self.load_tasks // factor)
 
 
 @dataclass
@@ -76,6 +85,9 @@ class Result:
     #: server, the wall time includes the server's work, this is the client's share alone
     client_cpu_runs: list[float] = field(default_factory=list)
     client_cpu_median: float | None = None
+    #: figures measured beside the main one in each run (e.g. the event loop's lag), and medians
+    extra_runs: dict[str, list[float]] = field(default_factory=dict)
+    extras: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,14 @@ class Sample:
     """What one timed run measured: wall-clock seconds and this process's CPU seconds."""
     wall: float
     client_cpu: float
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What one run of a metric with companion figures measured: the metric's value and the
+    others (name -> value), kept beside it in Result.extras."""
+    value: float
+    extras: dict[str, float]
 
 
 def log(message: str) -> None:

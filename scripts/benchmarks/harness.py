@@ -4,7 +4,7 @@ import contextlib
 import statistics
 import traceback
 
-from .common import NotApplicable, Result, Sample, Sizes, WorkData, describe, log
+from .common import Figures, NotApplicable, Result, Sample, Sizes, WorkData, describe, log
 from .impls import IMPLEMENTATIONS, Implementation
 from .report import format_cell
 from .tables import drop_bench_tables
@@ -60,6 +60,10 @@ def measure(impls: list[Implementation], metric: Metric, data: WorkData, runs: i
                     if isinstance(value, Sample):
                         result.runs.append(value.wall)
                         result.client_cpu_runs.append(value.client_cpu)
+                    elif isinstance(value, Figures):
+                        result.runs.append(value.value)
+                        for name, extra in value.extras.items():
+                            result.extra_runs.setdefault(name, []).append(extra)
                     else:
                         result.runs.append(value)
     for result in results.values():
@@ -67,6 +71,8 @@ def measure(impls: list[Implementation], metric: Metric, data: WorkData, runs: i
             result.median = statistics.median(result.runs)
             if result.client_cpu_runs:
                 result.client_cpu_median = statistics.median(result.client_cpu_runs)
+            result.extras = {name: statistics.median(runs)
+                             for name, runs in result.extra_runs.items()}
         log(f'  [{result.backend}] {result.impl:<16} {metric.key:<13} {format_cell(result)}')
     return list(results.values())
 
@@ -91,11 +97,16 @@ def bench_backend(backend: str, url: str, names: list[str], metrics: list[Metric
 
 
 def add_ratios(results: list[Result], metrics: list[Metric]) -> None:
-    """Each figure divided by the raw driver's figure for the same backend and metric."""
+    """Each figure divided by the raw driver's figure for the same backend and metric (or, for
+    a metric with ratio_to, by the same implementation's figure of that metric)."""
     higher_is_better = {metric.key: metric.higher_is_better for metric in metrics}
+    ratio_to = {metric.key: metric.ratio_to for metric in metrics}
     raw = {(r.backend, r.metric): r.median for r in results if r.impl == 'raw'}
+    own = {(r.backend, r.impl, r.metric): r.median for r in results}
     for result in results:
-        baseline = raw.get((result.backend, result.metric))
+        yardstick = ratio_to.get(result.metric)
+        baseline = (raw.get((result.backend, result.metric)) if yardstick is None
+                    else own.get((result.backend, result.impl, yardstick)))
         if not baseline or not result.median:
             continue
         if higher_is_better[result.metric]:

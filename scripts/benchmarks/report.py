@@ -1,5 +1,6 @@
 """The markdown report: one table per backend, client CPU time, targets and peers."""
 
+from .async_workloads import async_report
 from .common import Result, Sizes
 from .targets import EMBEDDED_BACKENDS, PEERS, peer_rows, target_rows
 from .workloads import Metric
@@ -9,8 +10,8 @@ def format_value(value: float, unit: str) -> str:
     """A measured value in a readable unit."""
     if unit == 's':
         return f'{value * 1e3:.2f} ms' if value < 0.1 else f'{value * 1e3:,.0f} ms'
-    if unit == 'q/s':
-        return f'{value:,.0f} q/s'
+    if unit in ('q/s', 'ops/s'):
+        return f'{value:,.0f} {unit}'
     if unit == 'µs':
         return f'{value:.1f} µs'
     return f'{value:.2f} {unit}'
@@ -48,6 +49,7 @@ def markdown_report(results: list[Result], skipped: dict[str, str], backends: li
         lines.append('')
     lines += client_cpu_report(results, skipped, backends, impls, metrics, sizes)
     if 'activerecord' in impls:
+        lines += async_report(results, [backend for backend in backends if backend not in skipped])
         lines += targets_report(results, skipped, backends)
         lines += peers_report(results, skipped, backends)
     return '\n'.join(lines)

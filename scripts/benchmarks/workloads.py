@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from time import perf_counter, process_time
 from typing import Callable
 
-from .common import Sample, Sizes, WorkData
+from .async_workloads import async_find_by_pk, async_save_each, load_async, load_threads
+from .common import Figures, Sample, Sizes, WorkData
 from .impls import Implementation
 
 THREAD_TIMEOUT = 600.0    # a pool workload that takes longer than this is reported as hung
@@ -136,8 +137,10 @@ class Metric:
     workload: str
     label: Callable[[Sizes], str]
     unit: str
-    run: Callable[[Implementation, WorkData], float | Sample]
+    run: Callable[[Implementation, WorkData], float | Sample | Figures]
     higher_is_better: bool = False
+    #: the figure of the same implementation this one's ratio is to (None: the raw driver's)
+    ratio_to: str | None = None
 
 
 def rows_of(data: WorkData) -> int:
@@ -169,4 +172,15 @@ METRICS = [
            higher_is_better=True),
     Metric('f_checkout', 'f', lambda s: f'f. median checkout + return ({s.threads} threads)',
            'µs', pool_checkout_cost),
+    Metric('async_a', 'async', lambda s: f'async a. {s.rows:,} × await asave(), one transaction '
+                                         '(ratio: to a)', 's', async_save_each, ratio_to='a'),
+    Metric('async_d', 'async', lambda s: f'async d. {s.lookups:,} × await afind_one(pk) '
+                                         '(ratio: to d)', 's', async_find_by_pk, ratio_to='d'),
+    Metric('load_async', 'load',
+           lambda s: f'load. {s.load_tasks} tasks × {s.load_operations} ops, async, pool '
+                     f'{s.load_pool_size}+{s.load_max_overflow} (ratio: to threads)', 'ops/s',
+           load_async, higher_is_better=True, ratio_to='load_threads'),
+    Metric('load_threads', 'load',
+           lambda s: f'load. the same work, {s.load_threads} threads × sync API', 'ops/s',
+           load_threads, higher_is_better=True),
 ]

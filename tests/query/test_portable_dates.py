@@ -19,7 +19,7 @@ from sqlglot import exp
 from activerecord import ActiveRecord, cast, func
 from activerecord.backend.impl.mssql.dialect import SQLServerDialect
 from activerecord.backend.impl.oracle.dialect import OracleDialect
-from activerecord.errors import ActiveRecordError
+from activerecord.errors import ActiveRecordError, NotSupportedError
 from activerecord.query import table
 
 UTC = datetime.timezone.utc
@@ -191,6 +191,21 @@ def test_bad_parts_and_arguments_are_refused_with_what_was_expected() -> None:
         func.string_agg(E.name, ', ')
     with pytest.raises(ActiveRecordError, match='separator must be a str, got 1'):
         func.string_agg(E.name, 1, order_by=[E.id])
+
+
+def test_string_agg_is_refused_as_a_window_function_on_every_backend(db: Any) -> None:
+    # GROUP_CONCAT (MySQL, MariaDB) and SQL Server's STRING_AGG take no OVER: refused when the
+    # query is built, so no backend (live or golden) ever gets the SQL
+    db.use(Event)
+    names = func.string_agg(E.name, ', ', order_by=[E.id])
+    with pytest.raises(NotSupportedError, match=r'string_agg cannot be used as a window function.*GROUP_CONCAT'):
+        Event.query().select(E.kind, names.over(partition_by=[E.kind]).as_('names'))
+    with pytest.raises(NotSupportedError, match='string_agg'):
+        names.over()
+    # the plain aggregate still runs on this backend
+    Event.insert_many(events())
+    grouped = Event.query().select(E.kind, names.as_('names')).group_by('kind').order_by('kind').as_dicts().all()
+    assert [row['kind'] for row in grouped] == sorted({row['kind'] for row in events()})
 
 
 # -- golden SQL of Oracle and SQL Server -----------------------------------------------------------

@@ -61,6 +61,8 @@ class Writer(ActiveRecord):
     name: str
     books: ClassVar[HasMany['Book']] = HasMany(foreign_key='writer_id', inverse_of='writer')
     bio: ClassVar[HasOne['Bio']] = HasOne(foreign_key='writer_id')
+    memberships: ClassVar[HasMany['Membership']] = HasMany(foreign_key='writer_id')
+    clubs: ClassVar[HasMany['Club']] = HasMany(through='memberships')
 
 
 class Book(ActiveRecord):
@@ -85,3 +87,48 @@ def check_relations(writer: Writer, book: Book) -> None:
     assert_type(book.writer(), 'Writer | None')
     for each in writer.books():
         assert_type(each, Book)
+
+
+class Club(ActiveRecord):
+    __tablename__ = 'typing_clubs'
+
+    id: int | None = None
+    name: str
+
+
+class Membership(ActiveRecord):
+    __tablename__ = 'typing_memberships'
+
+    id: int | None = None
+    writer_id: int
+    club_id: int
+    writer: ClassVar[BelongsTo[Writer]] = BelongsTo()
+    club: ClassVar[BelongsTo[Club]] = BelongsTo()
+
+
+def check_relation_accessors(writer: Writer, book: Book) -> None:
+    assert_type(writer.books.query(), 'Query[Book]')
+    assert_type(writer.books.query().where(Book.c.writer_id == 1).all(), 'list[Book]')
+    assert_type(writer.books.build(), Book)
+    assert_type(writer.books.create(), Book)
+    assert_type(writer.bio.build(), Bio)
+    assert_type(writer.bio.create(), Bio)
+    assert_type(writer.bio.query().first(), 'Bio | None')
+    assert_type(book.writer.query(), 'Query[Writer]')
+    assert_type(writer.books.loaded, bool)
+    assert_type(Writer.books, 'HasMany[Book]')
+    assert_type(Writer.books.load([writer]), 'list[Book]')
+    assert_type(Book.writer.load([book]), 'list[Writer]')
+    assert_type(Writer.books.target, 'type[Book]')
+    book.writer.set(writer)
+    book.writer.set(None)
+
+
+def check_many_to_many(writer: Writer, club: Club) -> None:
+    assert_type(writer.clubs(), 'list[Club]')
+    assert_type(writer.clubs.query(), 'Query[Club]')
+    assert_type(writer.clubs.add(club), ActiveRecord)
+    assert_type(writer.clubs.add(club, writer_id=1), ActiveRecord)
+    assert_type(writer.clubs.remove(club, club), int)
+    writer.clubs.set([club])
+    writer.clubs.set((club for _ in range(2)))

@@ -72,3 +72,29 @@ def test_a_wrong_type_is_rejected(mypy) -> None:
     missing = mypy.workdir / 'missing.py'
     missing.write_text('import activerecord_no_such_package\n')
     assert mypy(missing).returncode == 1
+
+
+WRONG_TARGETS = '''
+
+def check_wrong_targets(writer: Writer, book: Book, bio: Bio) -> None:
+    writer.clubs.add(bio)
+    writer.clubs.remove(book)
+    writer.clubs.set([bio])
+    book.writer.set(bio)
+'''
+
+
+def test_a_wrong_relation_target_is_rejected(mypy) -> None:
+    # Relation writes are typed by the target model: a record of another model is a type error.
+    wrong = mypy.workdir / 'wrong_targets.py'
+    wrong.write_text(PUBLIC_API.read_text() + WRONG_TARGETS)
+    result = mypy(wrong)
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line.partition(': error: ')[2] for line in result.stdout.splitlines() if ': error: ' in line]
+    assert errors == [
+        'Argument 1 to "add" of "HasAccessor" has incompatible type "Bio"; expected "Club"  [arg-type]',
+        'Argument 1 to "remove" of "HasAccessor" has incompatible type "Book"; expected "Club"  [arg-type]',
+        'List item 0 has incompatible type "Bio"; expected "Club"  [list-item]',
+        'Argument 1 to "set" of "BelongsToAccessor" has incompatible type "Bio"; expected "Writer | None"  '
+        '[arg-type]',
+    ], result.stdout

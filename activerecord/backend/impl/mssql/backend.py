@@ -19,7 +19,7 @@ from ...tls import tls_file_errors
 from . import tds_internals  # without python-tds: MissingDriverError naming the pip extra
 from .dialect import SQLServerDialect
 
-pytds = require_driver('pytds', 'mssql', 'SQLServerBackend')
+pytds: Any = require_driver('pytds', 'mssql', 'SQLServerBackend')  # no stubs: explicit Any
 
 #: ConnectionConfig.options this backend accepts -> parser; each is passed to pytds.connect
 CONNECT_OPTIONS: dict[str, OptionParser] = {
@@ -158,7 +158,7 @@ class SQLServerBackend(StorageBackend):
     # -- sessions -----------------------------------------------------------------------
 
     #: python-tds records the transaction the server reports (also for BEGIN sent as SQL)
-    transaction_open = staticmethod(tds_internals.transaction_open)
+    transaction_open = staticmethod(tds_internals.transaction_open)  # pyright: ignore[reportAssignmentType]  # called as self.transaction_open(raw): a staticmethod fits
 
     def reset_connection(self, raw: Any) -> None:
         """Roll back a transaction left open (in autocommit mode python-tds's rollback() does nothing)."""
@@ -177,7 +177,7 @@ class SQLServerBackend(StorageBackend):
 
     def affected_rows(self, cursor: Any) -> int:
         """The first count of the statement (or batch), after reading the batch to its end."""
-        rowcount = cursor.rowcount
+        rowcount: int = cursor.rowcount
         # python-tds stops at the first statement that counts rows; what follows in the batch
         # (SET IDENTITY_INSERT ... OFF) is read now, or the next statement on the connection
         # would pay a cancel round trip and its errors would surface there.
@@ -215,8 +215,9 @@ class SQLServerBackend(StorageBackend):
 
     def driver_message(self, error: BaseException) -> str:
         """The server's message (with its number), or the driver's; a bare TimeoutError names its cause."""
-        if isinstance(error, pytds.tds_base.DatabaseError) and getattr(error, 'msg_no', 0):
-            return f'SQL Server error {error.msg_no}: {error.text}'
+        server_error: Any = error  # python-tds's errors carry msg_no and text (no stubs)
+        if isinstance(server_error, pytds.tds_base.DatabaseError) and getattr(server_error, 'msg_no', None):
+            return f'SQL Server error {server_error.msg_no}: {server_error.text}'
         text = super().driver_message(error)
         if isinstance(error, TimeoutError) and text == 'TimeoutError':
             cause = error.__cause__ or error.__context__

@@ -82,7 +82,14 @@ class SQLServerDialect(Dialect):
     merge_terminator = ';'
     # JSON paths (query/documents.py): JSON_VALUE's text of a scalar ('true'/'false' for booleans)
     operator_templates: ClassVar[dict[str, str]] = {
-        'json_path': 'JSON_VALUE({0}, {1})', 'json_path_text': 'JSON_VALUE({0}, {1})', 'json_scalar': '{0}'}
+        'json_path': 'JSON_VALUE({0}, {1})', 'json_path_text': 'JSON_VALUE({0}, {1})', 'json_scalar': '{0}',
+        # a selected path is its JSON text: JSON_QUERY's for an object or array, else the scalar
+        # written from OPENJSON's [type] of the key ({3}) in its parent ({2}); keys compare exactly
+        'json_path_json': ("COALESCE(JSON_QUERY({0}, {1}), (SELECT CASE [type] WHEN 0 THEN 'null' "
+                           "WHEN 1 THEN CONCAT('\"', STRING_ESCAPE([value], 'json'), '\"') ELSE [value] END "
+                           'FROM OPENJSON({0}, {2}) WHERE [key] = {3} COLLATE Latin1_General_BIN2))'),
+        'json_has_key': ('EXISTS (SELECT 1 FROM OPENJSON({0}, {3}) '
+                         'WHERE [key] = {2} COLLATE Latin1_General_BIN2)')}
     boolean_literals: ClassVar[dict[bool, str]] = {True: '1', False: '0'}
     server_version_sql = 'SELECT @@VERSION'
 

@@ -9,12 +9,17 @@ changed.
 from __future__ import annotations
 
 import ipaddress
+from types import ModuleType
 from typing import Any
 
 from ...base import require_driver
 
 # Through require_driver, so that importing the backend without python-tds names the pip extra.
-tds_tls = require_driver('pytds.tls', 'mssql', 'SQLServerBackend')
+tds_tls: Any = require_driver('pytds.tls', 'mssql', 'SQLServerBackend')  # no stubs: explicit Any
+# declared first: without pyOpenSSL they stay unbound, and only host_check_needs_mending() runs
+x509: Any
+NameOID: Any
+openssl_crypto: ModuleType | None
 try:   # pyOpenSSL (and so cryptography) is optional: python-tds refuses TLS without it
     from cryptography import x509
     from cryptography.x509.oid import NameOID

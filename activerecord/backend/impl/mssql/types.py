@@ -28,7 +28,7 @@ def to_binary(value: Any) -> Any:
     if _binary is None:
         # Imported on first use: the dialect renders SQL without the driver installed.
         try:
-            from pytds import Binary
+            from pytds import Binary  # type: ignore[import-untyped]  # python-tds has no stubs
         except ImportError:  # pragma: no cover - only to_sql() without the driver gets here
             Binary = bytes
         _binary = Binary
@@ -51,7 +51,8 @@ def trimmed_decimal(value: Any) -> decimal.Decimal:
     if not number.is_finite():
         return number
     normal = number.normalize()
-    return normal.quantize(_ONE) if normal.as_tuple().exponent > 0 else normal
+    exponent: int = normal.as_tuple().exponent  # type: ignore[assignment]  # finite: an int ('n', 'N', 'F' are NaN and inf)
+    return normal.quantize(_ONE) if exponent > 0 else normal
 
 
 class SQLServerTypeMap(TypeMap):
@@ -73,7 +74,7 @@ class SQLServerTypeMap(TypeMap):
         **TypeMap.from_db_converters, 'uuid': to_uuid, 'decimal_unbounded': trimmed_decimal,
         'datetime': datetime_from_utc_naive,
     }
-    param_converters: ClassVar[dict[type, Converter]] = {bytes: to_binary}
+    param_converters: ClassVar[dict[type, Converter | None]] = {bytes: to_binary}
     max_string_length = NVARCHAR_MAX_CHARS      # a longer str is NVARCHAR(MAX)
     max_decimal_digits = MAX_DECIMAL_PRECISION
     decimal_type_name = 'SQL Server DECIMAL'

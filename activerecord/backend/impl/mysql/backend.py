@@ -7,7 +7,7 @@ sql_mode; transactions are sent as SQL by the transaction manager. The first con
 from __future__ import annotations
 
 import threading
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from .... import errors
 from ....errors import ConfigurationError
@@ -103,8 +103,8 @@ class MySQLBackend(StorageBackend):
         super().__init__(config, **overrides)
         self._version_text: str | None = None   # VERSION() of the server, read on first connect
         self._adopt_lock = threading.Lock()
-        from pymysql.constants import CLIENT
-        from pymysql.cursors import SSCursor
+        from pymysql.constants import CLIENT  # type: ignore[import-untyped]  # no stubs installed for mypy
+        from pymysql.cursors import SSCursor  # type: ignore[import-untyped]
         self._client_flags = CLIENT.FOUND_ROWS
         self._stream_cursor = SSCursor
 
@@ -165,7 +165,7 @@ class MySQLBackend(StorageBackend):
                 if self._version_text is None:
                     text = str(self.run_internal(raw, self.dialect.server_version_sql)[0][0])
                     if not self.options.get('server_version'):
-                        self.dialect.adopt_server(text)   # a pinned version keeps its flags
+                        cast(MySQLDialect, self.dialect).adopt_server(text)   # a pinned version keeps its flags
                     self._server_version = server_version_tuple(text)
                     self._version_text = text
 
@@ -196,7 +196,7 @@ class MySQLBackend(StorageBackend):
         raw.ping(reconnect=False)
 
     #: the server's status flags say whether a transaction is open (no round trip)
-    transaction_open = staticmethod(pymysql_internals.transaction_open)
+    transaction_open = staticmethod(pymysql_internals.transaction_open)  # pyright: ignore[reportAssignmentType]  # called as self.transaction_open(raw): a staticmethod fits
 
     def close_cursor(self, cursor: Any) -> None:
         """Close, then let go of the rows PyMySQL's connection keeps of its last result."""
@@ -220,7 +220,7 @@ class MySQLBackend(StorageBackend):
 
     def error_code(self, error: BaseException) -> Any:
         """The server's (or client's) error number, e.g. 1062 for a duplicate key."""
-        args = getattr(error, 'args', ())
+        args: tuple[Any, ...] = getattr(error, 'args', ())
         if isinstance(error, self.driver.err.MySQLError) and args and isinstance(args[0], int):
             return args[0]
         return None
@@ -231,10 +231,11 @@ class MySQLBackend(StorageBackend):
 
     def driver_message(self, error: BaseException) -> str:
         """'Duplicate entry ... (MariaDB error 1062, SQLSTATE 23000)'."""
-        args = getattr(error, 'args', ())
+        args: tuple[Any, ...] = getattr(error, 'args', ())
         if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
             state = self.error_sqlstate(error)
-            return f'{args[1] or type(error).__name__} ({self.dialect.flavor} error {args[0]}' + (
+            flavor = cast(MySQLDialect, self.dialect).flavor
+            return f'{args[1] or type(error).__name__} ({flavor} error {args[0]}' + (
                 f', SQLSTATE {state})' if state else ')')
         return super().driver_message(error)
 

@@ -138,6 +138,10 @@ class MySQLDialect(Dialect):
         # JSON paths (query/documents.py): the scalar unquoted, a JSON null as NULL (as ->> does); a
         # string compared with a number compares as numbers here, a bool is bound as 'true'/'false'
         'json_path': _JSON_SCALAR, 'json_path_text': _JSON_SCALAR, 'json_scalar': '{0}',
+        # a selected path is its JSON text; key tests and containment at a path ({2}: '$' for the column)
+        'json_path_json': 'JSON_EXTRACT({0}, {1})', 'json_has_key': "JSON_CONTAINS_PATH({0}, 'one', {1})",
+        'json_missing': 'JSON_EXTRACT({0}, {1}) IS NULL',
+        'json_value': '{0}', 'json_contains': 'JSON_CONTAINS({0}, {1}, {2})',
         'match_natural': 'MATCH ({0}) AGAINST ({1} IN NATURAL LANGUAGE MODE)',
         'match_boolean': 'MATCH ({0}) AGAINST ({1} IN BOOLEAN MODE)',
         'match_expansion': 'MATCH ({0}) AGAINST ({1} WITH QUERY EXPANSION)',
@@ -206,7 +210,8 @@ class MySQLDialect(Dialect):
     @property
     def flavor(self) -> str:
         """'MariaDB', 'MySQL', or 'MySQL/MariaDB' before the server is known."""
-        return {True: 'MariaDB', False: 'MySQL'}.get(self.is_mariadb, 'MySQL/MariaDB')
+        names: dict[bool | None, str] = {True: 'MariaDB', False: 'MySQL'}
+        return names.get(self.is_mariadb, 'MySQL/MariaDB')
 
     # -- transactions -------------------------------------------------------------------
 
@@ -216,7 +221,7 @@ class MySQLDialect(Dialect):
         if read_only and not features.read_only_transactions:
             version = '.'.join(str(part) for part in self.server_version or ())
             raise NotSupportedError(f'{self.flavor} {version} has no read-only transactions')
-        statements = []
+        statements: list[str] = []
         if level is not None:
             actual = effective_level(level, features.isolation_levels, self.flavor)
             statements.append(self.isolation_template.format(level=actual.value))
@@ -279,9 +284,8 @@ class MySQLDialect(Dialect):
     def literal_sql(self, value: Any) -> str:
         """DDL constants: backslashes escaped unless the sql_mode has NO_BACKSLASH_ESCAPES, datetimes in UTC."""
         if isinstance(value, datetime.datetime):
-            if value.tzinfo is not None:
-                value = datetime_to_utc_naive(value)
-            return "'" + value.isoformat(sep=' ') + "'"
+            moment: datetime.datetime = value if value.tzinfo is None else datetime_to_utc_naive(value)
+            return "'" + moment.isoformat(sep=' ') + "'"
         text = super().literal_sql(value)
         if isinstance(value, str) and self.backslash_escapes:
             text = text.replace('\\', '\\\\')

@@ -67,13 +67,14 @@ def _read_wkb(data: memoryview, position: int) -> tuple[int, tuple[str, Any]]:
 
     def count() -> int:
         nonlocal position
+        value: int
         (value,) = struct.unpack_from(order + 'I', data, position)
         position += 4
         return value
 
     def points() -> list[tuple[float, float]]:
         nonlocal position
-        result = []
+        result: list[tuple[float, float]] = []
         for _ in range(count()):
             result.append(struct.unpack_from(order + 'dd', data, position))
             position += 16
@@ -100,7 +101,8 @@ def _read_wkb(data: memoryview, position: int) -> tuple[int, tuple[str, Any]]:
 
 def to_mysql_internal(value: Any, column_srid: int = 0) -> bytes:
     """MySQL/MariaDB's storage format: the SRID (4 bytes, little-endian), then WKB."""
-    geometry = value if isinstance(value, Geometry) else Geometry._validate(value)
+    # spatial's own parsing of a value given for a geometry field (WKT text, a Point, ...)
+    geometry = value if isinstance(value, Geometry) else Geometry._validate(value)  # pyright: ignore[reportPrivateUsage]
     srid = column_srid if geometry.srid is None else geometry.srid
     return struct.pack('<I', srid) + to_wkb(geometry)
 

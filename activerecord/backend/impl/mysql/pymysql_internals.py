@@ -12,7 +12,7 @@ from typing import Any
 from ...base import require_driver
 
 # Through require_driver, so that importing the backend without PyMySQL names the pip extra.
-SERVER_STATUS = require_driver('pymysql.constants.SERVER_STATUS', 'mysql', 'MySQLBackend')
+SERVER_STATUS: Any = require_driver('pymysql.constants.SERVER_STATUS', 'mysql', 'MySQLBackend')
 
 #: the PyMySQL releases this module was written and checked for (pyproject.toml pins the same)
 WRITTEN_FOR = '>=1.1,<1.3'

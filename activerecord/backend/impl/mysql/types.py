@@ -29,7 +29,8 @@ def time_from_db(value: Any) -> datetime.time:
         return (datetime.datetime.min + value).time()
     if isinstance(value, str):
         return datetime.time.fromisoformat(value)
-    return value
+    result: datetime.time = value
+    return result
 
 
 def date_from_db(value: Any) -> datetime.date:
@@ -41,14 +42,17 @@ def date_from_db(value: Any) -> datetime.date:
 def decimal_without_padding(value: Any) -> decimal.Decimal:
     """DECIMAL(65, 30) pads 1.5 to 1.500...0: drop the padding zeros after the point."""
     number = to_decimal(value)
-    if not number.is_finite() or number.as_tuple().exponent >= 0:
+    if not number.is_finite():
         return number
-    sign, digits, exponent = number.as_tuple()
-    digits = list(digits)
-    while exponent < 0 and len(digits) > 1 and digits[-1] == 0:
-        digits.pop()
+    sign, digits, exponent_or_flag = number.as_tuple()
+    exponent: int = exponent_or_flag  # type: ignore[assignment]  # finite: an int ('n', 'N', 'F' are NaN and inf)
+    if exponent >= 0:
+        return number
+    kept = list(digits)
+    while exponent < 0 and len(kept) > 1 and kept[-1] == 0:
+        kept.pop()
         exponent += 1
-    return decimal.Decimal((sign, tuple(digits), exponent))
+    return decimal.Decimal((sign, tuple(kept), exponent))
 
 
 def param_datetime(value: datetime.datetime) -> datetime.datetime:
@@ -81,7 +85,7 @@ class MySQLTypeMap(TypeMap):
         'decimal_unbounded': decimal_without_padding,
     }
     computed_converters: ClassVar[dict[str, Converter]] = {'date': date_from_db}
-    param_converters: ClassVar[dict[type, Converter]] = {datetime.datetime: param_datetime}
+    param_converters: ClassVar[dict[type, Converter | None]] = {datetime.datetime: param_datetime}
     #: DOUBLE has no NaN or infinity (the driver would send `nan`, which the server reads as a name)
     refuse_nan_floats: ClassVar[bool] = True
     refuse_infinite_floats: ClassVar[bool] = True

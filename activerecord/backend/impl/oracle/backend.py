@@ -268,8 +268,8 @@ class OracleBackend(PLSQLCalls, StorageBackend):
     def returned_key(self, cursor: Any, outputs: Sequence[Any] = ()) -> Any:
         """The key's output variable, which holds one value per row the statement touched."""
         values = outputs[0].getvalue()
-        if isinstance(values, list):
-            return values[0] if values else None
+        if isinstance(values, list):  # of driver values: pyright reads the narrowed list as list[Unknown]
+            return values[0] if values else None  # pyright: ignore[reportUnknownVariableType]
         return values
 
 

@@ -82,7 +82,12 @@ class OracleDialect(Dialect):
     # JSON paths (query/documents.py): JSON_VALUE's text of a scalar ('true'/'false' for booleans);
     # its path must be a literal (json_path_literal)
     operator_templates: ClassVar[dict[str, str]] = {
-        'json_path': 'JSON_VALUE({0}, {1})', 'json_path_text': 'JSON_VALUE({0}, {1})', 'json_scalar': '{0}'}
+        'json_path': 'JSON_VALUE({0}, {1})', 'json_path_text': 'JSON_VALUE({0}, {1})', 'json_scalar': '{0}',
+        # a selected path is its JSON text: JSON_QUERY gives objects and arrays only, so the value is
+        # wrapped in an array ('[3]', '["a"]'; '[]' when missing) and the brackets cut off ('' is NULL)
+        'json_path_json': ('SUBSTR(JSON_QUERY({0}, {1} WITH WRAPPER), 2, '
+                           'LENGTH(JSON_QUERY({0}, {1} WITH WRAPPER)) - 2)'),
+        'json_has_key': 'JSON_EXISTS({0}, {1})'}
     json_path_literal = True
     boolean_literals: ClassVar[dict[bool, str]] = {True: '1', False: '0'}
     server_version_sql = "SELECT banner FROM v$version WHERE banner LIKE 'Oracle%'"
@@ -174,7 +179,7 @@ class OracleDialect(Dialect):
                                    'naming a column; pass the generated key column as `returning`')
         return sql + self.returning_into_clause(returning)
 
-    def sync_identity_sql(self, table: str, column: str) -> tuple[str, tuple]:
+    def sync_identity_sql(self, table: str, column: str) -> tuple[str, tuple[Any, ...]]:
         """Move the identity past the largest key after explicit keys were inserted.
 
         Outside a transaction: ALTER TABLE ... START WITH LIMIT VALUE (DDL, which commits, so

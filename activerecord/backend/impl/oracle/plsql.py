@@ -10,10 +10,14 @@ import datetime
 import decimal
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Mapping, Sequence, TypeAlias, TypeVar
 
 from ....errors import ProgrammingError
+from ...dialect import Dialect
 from ...placeholders import translate
+from ...types import type_of
+
+T = TypeVar('T')
 
 #: a name given to callproc/callfunc: [schema.][package.]name, unquoted or "quoted" parts
 _PLSQL_NAME = re.compile(r'(?:[A-Za-z][A-Za-z0-9_$#]*|"[^"\x00]+")(?:\.(?:[A-Za-z][A-Za-z0-9_$#]*|"[^"\x00]+")){0,2}\Z')
@@ -37,11 +41,26 @@ class InOut:
     size: int = 0
 
 
+#: an OUT or IN OUT parameter (in PLSQLCalls's body the names Out and InOut are its attributes)
+OutParameter: TypeAlias = 'Out | InOut'
+
+
 class PLSQLCalls:
     """execute_plsql, callproc and callfunc, for a backend with the statement skeleton (`_statement`)."""
 
     Out = Out
     InOut = InOut
+
+    if TYPE_CHECKING:
+        # given by the backend this is mixed into (StorageBackend); declared for the checkers only
+        paramstyle: ClassVar[str]
+        dialect: Dialect
+
+        def adapt_params(self, params: Sequence[Any]) -> Sequence[Any]: ...
+
+        # with `bind`, `params` is only counted: a dict of named binds is counted alike
+        def _statement(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None, read: Callable[[Any], T],
+                       bind: Callable[[Any], Any] | None = None, many: bool = False) -> T: ...
 
     def execute_plsql(self, block: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
         """Run an anonymous PL/SQL block; returns its parameters after the call (OUT ones filled in).
@@ -52,7 +71,7 @@ class PLSQLCalls:
         params = () if params is None else params
         if isinstance(params, Mapping):
             for key in params:
-                if not isinstance(key, str) or not _KEYWORD_NAME.match(key):
+                if not isinstance(key, str) or not _KEYWORD_NAME.match(key):  # pyright: ignore[reportUnnecessaryIsInstance]  # user input
                     raise ProgrammingError(f'execute_plsql: bind name {key!r} is not an identifier')
             return self._call(block, dict(params), len(params), named=True)
         if not isinstance(params, (list, tuple)):
@@ -81,14 +100,14 @@ class PLSQLCalls:
 
     def _call_text(self, name: str, args: Sequence[Any],
                    kwargs: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
-        if not isinstance(name, str) or not _PLSQL_NAME.match(name):
+        if not isinstance(name, str) or not _PLSQL_NAME.match(name):  # pyright: ignore[reportUnnecessaryIsInstance]  # user input
             raise ProgrammingError(f'{name!r} is not a PL/SQL name; expected [schema.][package.]name')
         if not isinstance(args, (list, tuple)):
             raise ProgrammingError(f'the arguments of {name} must be a list or tuple, got {type(args).__name__}')
         binds = {f'p{index}': value for index, value in enumerate(args, 1)}
         parts = [f':p{index}' for index in range(1, len(args) + 1)]
         for key, value in (kwargs or {}).items():
-            if not isinstance(key, str) or not _KEYWORD_NAME.match(key):
+            if not isinstance(key, str) or not _KEYWORD_NAME.match(key):  # pyright: ignore[reportUnnecessaryIsInstance]  # user input
                 raise ProgrammingError(f'{name}: parameter name {key!r} is not an identifier')
             binds[f'k_{key}'] = value
             parts.append(f'{key} => :k_{key}')
@@ -96,7 +115,9 @@ class PLSQLCalls:
 
     def _call(self, sql: str, params: list[Any] | dict[str, Any], count: int, named: bool) -> Any:
         """Execute a PL/SQL block with OUT variables; returns the parameters after the call."""
-        items = params.items() if named else ((f'p{index}', value) for index, value in enumerate(params, 1))
+        # named calls bind a dict, positional ones a list
+        items: Iterable[tuple[str, Any]] = (params.items() if isinstance(params, dict)
+                                            else ((f'p{index}', value) for index, value in enumerate(params, 1)))
         # Plain values are converted before the connection is taken, as any statement's are;
         # OUT variables belong to the cursor, so they are made on it.
         inputs = [(name, value, value if isinstance(value, (Out, InOut)) else self._plsql_value(value))
@@ -116,10 +137,10 @@ class PLSQLCalls:
         results = self._statement(sql, params, read, bind)
         return results if named else list(results.values())
 
-    def _plsql_variable(self, cursor: Any, parameter: Out | InOut) -> Any:
-        python_type = parameter.type
+    def _plsql_variable(self, cursor: Any, parameter: OutParameter) -> Any:
+        python_type: Any = parameter.type
         if python_type is None and isinstance(parameter, InOut):
-            python_type = type(parameter.value) if parameter.value is not None else str
+            python_type = type_of(parameter.value) if parameter.value is not None else str
         size = parameter.size or (PLSQL_MAX_BYTES if python_type in (str, bytes) else 0)
         variable = cursor.var(python_type, size)
         if isinstance(parameter, InOut):

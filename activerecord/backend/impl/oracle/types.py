@@ -61,7 +61,8 @@ def interval_to_time(value: Any) -> datetime.time:
 
 def lob_text(value: Any) -> str:
     """NCLOB values arrive as str (the backend fetches LOBs as values); a LOB object is read."""
-    return value.read() if hasattr(value, 'read') else value
+    text: str = value.read() if hasattr(value, 'read') else value
+    return text
 
 
 def oracle_json_loads(value: Any) -> Any:
@@ -91,7 +92,7 @@ class OracleTypeMap(TypeMap):
         'datetime': datetime_from_utc_naive, 'date': date_from_oracle, 'time': interval_to_time,
     }
     #: raw parameters: bool becomes 0/1 so that `WHERE flag = ?` with True matches NUMBER(1)
-    param_converters: ClassVar[dict[type, Converter]] = {bool: bool_to_number}
+    param_converters: ClassVar[dict[type, Converter | None]] = {bool: bool_to_number}
     max_string_length = NVARCHAR2_MAX_CHARS     # a longer str is NCLOB
     max_decimal_digits = MAX_NUMBER_PRECISION
     decimal_type_name = 'Oracle NUMBER'

@@ -90,7 +90,7 @@ class PostgreSQLBackend(StorageBackend):
         protocol.tune_socket(raw, self.options.get('read_timeout'))
 
     #: from the status of the server's last ReadyForQuery: no round trip
-    transaction_open = staticmethod(protocol.transaction_open)
+    transaction_open = staticmethod(protocol.transaction_open)  # pyright: ignore[reportAssignmentType]  # called as self.transaction_open(raw): a staticmethod fits
 
     def close_connection(self, raw: Any) -> None:
         """Close unless already closed (a broken connection may be gone)."""
@@ -148,7 +148,7 @@ class PostgreSQLBackend(StorageBackend):
 def _error_fields(error: BaseException) -> dict[str, str] | None:
     """The ErrorResponse fields of a server error, or None for client-side errors."""
     if isinstance(error, dbapi.DatabaseError) and error.args and isinstance(error.args[0], dict):
-        return error.args[0]
+        return error.args[0]  # pyright: ignore[reportUnknownVariableType]  # pg8000's ErrorResponse fields
     return None
 
 

@@ -69,6 +69,7 @@ class PostgreSQLDialect(Dialect):
         'json_member': '({0} -> CAST({1} AS TEXT))', 'json_element': '({0} -> CAST({1} AS INTEGER))',
         'json_member_text': '({0} ->> CAST({1} AS TEXT))', 'json_element_text': '({0} ->> CAST({1} AS INTEGER))',
         'json_value': 'CAST({0} AS JSONB)', 'json_keys': 'CAST({0} AS TEXT[])',
+        'json_text': 'CAST({0} AS TEXT)',   # a selected path: its JSON text, decoded as on the other databases
         'json_contains': '{0} @> {1}', 'json_contained_by': '{0} <@ {1}', 'json_has_key': '{0} ? {1}',
         'json_has_any_key': '{0} ?| {1}', 'json_has_all_keys': '{0} ?& {1}',
         'array_contains': '{0} @> {1}', 'array_contained_by': '{0} <@ {1}', 'array_overlaps': '{0} && {1}',
@@ -91,7 +92,7 @@ class PostgreSQLDialect(Dialect):
     isolation_aliases: ClassVar[dict[IsolationLevel, IsolationLevel]] = {
         IsolationLevel.SNAPSHOT: IsolationLevel.REPEATABLE_READ}
 
-    def sync_identity_sql(self, table: str, column: str) -> tuple[str, tuple]:
+    def sync_identity_sql(self, table: str, column: str) -> tuple[str, tuple[Any, ...]]:
         """Move the column's sequence past the largest key: PostgreSQL's identity sequences do
         not follow explicitly inserted values (MySQL's and SQLite's counters do)."""
         sequence = 'pg_get_serial_sequence(?, ?)'

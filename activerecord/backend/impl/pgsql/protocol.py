@@ -18,8 +18,13 @@ import socket
 from typing import Any, Sequence
 
 from ...base import require_driver
+from ...types import type_of
 
 # Through require_driver, so that importing the backend without pg8000 names the pip extra.
+# pg8000 has no stubs: its modules are explicit Any.
+dbapi: Any
+core: Any
+converters: Any
 dbapi, core, converters = (require_driver(module, 'pgsql', 'PostgreSQLBackend')
                            for module in ('pg8000.dbapi', 'pg8000.core', 'pg8000.converters'))
 make_params = converters.make_params   # undocumented: pg8000's own parameter encoder
@@ -40,10 +45,10 @@ _OPEN_STATUSES = frozenset({core.IN_TRANSACTION, core.IN_FAILED_TRANSACTION})
 
 def parameter_types(values: Sequence[Any]) -> tuple[int, ...]:
     """Type OIDs for the Parse message, so that `SELECT ?` and `depth + ?` know an int is one."""
-    oids = []
+    oids: list[int] = []
     typed = False
     for value in values:
-        kind = type(value)
+        kind = type_of(value)
         if kind is int:
             # The smallest type that holds it: an int4 widens to int8 or numeric where needed,
             # and functions taking integer (repeat, substr, ...) accept it.
@@ -57,7 +62,7 @@ def parameter_types(values: Sequence[Any]) -> tuple[int, ...]:
     return tuple(oids) if typed else ()
 
 
-class OneTripCursor(dbapi.Cursor):
+class OneTripCursor(dbapi.Cursor):  # type: ignore[misc]  # pg8000's cursor (no stubs)
     """A pg8000 cursor that sends `$n` SQL as it is, in one round trip."""
 
     def execute(self, operation: str, args: Sequence[Any] = (), stream: Any = None) -> None:
@@ -95,7 +100,7 @@ class OneTripCursor(dbapi.Cursor):
         self._row_iter = None if context.rows is None else map(tuple, context.rows)
 
 
-class OneTripConnection(dbapi.Connection):
+class OneTripConnection(dbapi.Connection):  # type: ignore[misc]  # pg8000's connection (no stubs)
     """pg8000's connection, handing out the one-round-trip cursor."""
 
     def cursor(self) -> OneTripCursor:
@@ -111,7 +116,8 @@ def transaction_open(raw: Any) -> bool:
 
 def transaction_failed(raw: Any) -> bool:
     """Whether the open transaction has failed (only ROLLBACK is accepted now)."""
-    return raw._transaction_status == core.IN_FAILED_TRANSACTION
+    failed: bool = raw._transaction_status == core.IN_FAILED_TRANSACTION
+    return failed
 
 
 def is_closed(raw: Any) -> bool:

@@ -28,7 +28,8 @@ def declare_cursor(backend: StorageBackend, pooled: PooledConnection, sql: str, 
     if owns_transaction:
         backend.run_control(pooled, ['BEGIN'])
     try:
-        cursor = backend._run(pooled, f'DECLARE {name} NO SCROLL CURSOR FOR {sql}', bound, count)
+        # the backend's own run-a-statement step, shared with this module of its package
+        cursor = backend._run(pooled, f'DECLARE {name} NO SCROLL CURSOR FOR {sql}', bound, count)  # pyright: ignore[reportPrivateUsage]
     except BaseException:
         if owns_transaction and not pooled.invalidated:
             backend.close_cursor(ServerSideRows(backend, pooled, name, True))
@@ -50,7 +51,7 @@ class ServerSideRows:
         self._done = False
 
     def _fetch(self, count: int) -> Any:
-        cursor = self._backend._run(self._pooled, f'FETCH FORWARD {int(count)} FROM {self._name}', (), 0)
+        cursor = self._backend._run(self._pooled, f'FETCH FORWARD {int(count)} FROM {self._name}', (), 0)  # pyright: ignore[reportPrivateUsage]  # as in declare_cursor()
         self._description = cursor.description
         return cursor
 
@@ -65,7 +66,7 @@ class ServerSideRows:
         """The next `size` rows (empty at the end)."""
         if self._done:
             return ()
-        rows = self._fetch(size).fetchall()
+        rows: Sequence[Any] = self._fetch(size).fetchall()
         self._done = len(rows) < size
         return rows
 

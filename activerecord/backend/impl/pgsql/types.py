@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from ...types import ColumnSpec, Converter, TypeMap
 
 #: item types a `list[...]` field stores as a native PostgreSQL array (others become JSONB)
-ARRAY_ITEM_TYPES: frozenset = frozenset({int, str, float, bool, decimal.Decimal, uuid.UUID,
+ARRAY_ITEM_TYPES: frozenset[type] = frozenset({int, str, float, bool, decimal.Decimal, uuid.UUID,
                                          datetime.date, datetime.datetime})
 
 
@@ -25,7 +25,8 @@ def interval_from_db(value: Any) -> datetime.timedelta:
     to_timedelta = getattr(value, 'to_timedelta', None)
     if to_timedelta is None:
         raise ValueError(f'INTERVAL value {value!r} cannot be read as a timedelta')
-    return to_timedelta()
+    result: datetime.timedelta = to_timedelta()
+    return result
 
 
 class PostgreSQLTypeMap(TypeMap):

@@ -55,9 +55,11 @@ def refuse_double_quoted_strings(raw: sqlite3.Connection) -> None:
     Needs Python 3.12+ (Connection.setconfig); older versions keep SQLite's default, and the
     model's first-use schema check still catches fields without a column.
     """
-    if hasattr(raw, 'setconfig') and hasattr(sqlite3, 'SQLITE_DBCONFIG_DQS_DML'):
-        raw.setconfig(sqlite3.SQLITE_DBCONFIG_DQS_DML, False)
-        raw.setconfig(sqlite3.SQLITE_DBCONFIG_DQS_DDL, False)
+    # looked up by name: the checkers read the stubs of the oldest Python supported (3.11)
+    setconfig = getattr(raw, 'setconfig', None)
+    if setconfig is not None and hasattr(sqlite3, 'SQLITE_DBCONFIG_DQS_DML'):
+        setconfig(getattr(sqlite3, 'SQLITE_DBCONFIG_DQS_DML'), False)
+        setconfig(getattr(sqlite3, 'SQLITE_DBCONFIG_DQS_DDL'), False)
 
 
 class SQLiteBackend(StorageBackend):

@@ -57,7 +57,16 @@ class SQLiteDialect(Dialect):
         'json_path': 'json_extract({0}, {1})',
         'json_path_text': ("CASE json_type({0}, {1}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
                            'ELSE CAST(json_extract({0}, {1}) AS TEXT) END'),
-        'json_scalar_json': "json_extract({0}, '$')"}
+        'json_scalar_json': "json_extract({0}, '$')",
+        # a selected path is its JSON text (-> from 3.38; json_extract gives 1 for true before it)
+        'json_path_json': '({0} -> {1})' if _VERSION >= (3, 38) else (
+            "CASE json_type({0}, {1}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+            'ELSE json_quote(json_extract({0}, {1})) END'),
+        # key tests and containment (query/documents.py Containment) by path: a null value still has its key
+        # (a missing path's type is 'missing', never NULL: NOT contains(...) is then true, as on PostgreSQL)
+        'json_has_key': 'json_type({0}, {1}) IS NOT NULL', 'json_type': "COALESCE(json_type({0}, {1}), 'missing')",
+        'json_missing': 'json_type({0}, {1}) IS NULL',
+        'json_each': 'EXISTS (SELECT 1 FROM json_each({0}, {1}) AS {2} WHERE {3})'}
     boolean_literals: ClassVar[dict[bool, str]] = {True: '1', False: '0'}
     server_version_sql = 'SELECT sqlite_version()'
     explain_prefix = 'EXPLAIN QUERY PLAN '   # plain EXPLAIN lists VDBE bytecode, not a plan

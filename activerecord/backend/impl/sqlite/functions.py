@@ -211,8 +211,9 @@ def concat(*values: Any) -> str:
 def register_functions(raw: sqlite3.Connection) -> None:
     """Register the exact decimal aggregates, case folding, and CONCAT where SQLite lacks it."""
     for arguments in (1, 2):   # the value, and the places its result is read with
-        raw.create_window_function(DECIMAL_SUM, arguments, DecimalSum)
-        raw.create_window_function(DECIMAL_AVG, arguments, DecimalAvg)
+        # typeshed declares step/inverse as attributes of any signature: methods do
+        raw.create_window_function(DECIMAL_SUM, arguments, DecimalSum)  # type: ignore[arg-type]
+        raw.create_window_function(DECIMAL_AVG, arguments, DecimalAvg)  # type: ignore[arg-type]
     raw.create_function(CASE_FOLD, 1, casefold, deterministic=True)
     raw.create_aggregate(STRING_AGG, -1, StringAgg)  # type: ignore[arg-type]  # typeshed: one-int step only
     if sqlite3.sqlite_version_info < (3, 44):   # CONCAT() became built in with 3.44

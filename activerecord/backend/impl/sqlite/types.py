@@ -26,7 +26,7 @@ FLOAT_DIGITS = 15
 _UTC = datetime.timezone.utc
 
 
-def decimal_to_float(value: decimal.Decimal) -> float:
+def decimal_to_float(value: decimal.Decimal | float) -> float:
     """A Decimal bound as REAL, refused when it would not come back exactly."""
     text = str(value)
     # 15 characters hold at most 15 digits: the common case needs no digit count
@@ -67,9 +67,10 @@ def utc_text_to_datetime(value: Any) -> datetime.datetime:
         value = datetime.datetime.fromisoformat(value)
     elif not isinstance(value, datetime.datetime):
         raise DataError(f'expected a datetime text from SQLite, got {type(value).__name__} {value!r}')
-    if value.tzinfo is None:
-        return value.replace(tzinfo=_UTC)
-    return value.astimezone(_UTC)
+    moment: datetime.datetime = value
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=_UTC)
+    return moment.astimezone(_UTC)
 
 
 def text_to_naive_datetime(value: Any) -> datetime.datetime:
@@ -162,7 +163,7 @@ class SQLiteTypeMap(TypeMap):
 
     #: SQLite stores a bound NaN as NULL: refuse it instead
     refuse_nan_floats: ClassVar[bool] = True
-    param_converters: ClassVar[dict[type, Converter]] = {
+    param_converters: ClassVar[dict[type, Converter | None]] = {
         decimal.Decimal: decimal_to_float,
         datetime.datetime: datetime_to_utc_text,
         datetime.date: date_text,
