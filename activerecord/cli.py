@@ -1,4 +1,4 @@
-"""`python -m activerecord`: the `demo` and `check` commands, and `--version`.
+"""`python -m activerecord`: the `demo`, `check`, `migrate` and `reflect` commands, and `--version`.
 
 `check` is what an operator runs when a deployment cannot reach its database, so every failure
 it knows about ends in one plain sentence and a non-zero exit: never a traceback, never the
@@ -16,6 +16,8 @@ from .backend.registry import backend_class_for
 from .backend.typing import ConnectionConfig, split_user_info
 from .demo import run_demo
 from .errors import ActiveRecordError, ConfigurationError
+from .migrate.cli import add_migrate_parser, run_migrate
+from .migrate.reflect import run_reflect
 from .version import __version__
 
 PROG = 'python -m activerecord'
@@ -49,6 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "backend's feature flags and the pool's status. Exits 1 when the database "
                     'cannot be reached and 2 when the URL is wrong or its driver is missing.')
     check.add_argument('url', help='database URL, e.g. mysql://user:password@host:3306/db?ssl_ca=ca.pem')
+    add_migrate_parser(commands)
+    reflect = commands.add_parser(
+        'reflect', help='print model classes for the tables of an existing database',
+        description='Read the tables of URL (columns, keys, indexes, defaults, foreign keys) and print '
+                    'a Python module with one ActiveRecord class per table, with relations from the '
+                    "foreign keys; `migrate make` against the same database then finds nothing to do. "
+                    'Exits 1 when the database cannot be reached and 2 when the input is wrong.')
+    reflect.add_argument('--url', required=True, help='database URL, e.g. postgresql://user:password@host:5432/db')
+    reflect.add_argument('--tables', metavar='A,B', help='only these tables (default: all of them)')
     return parser
 
 
@@ -57,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == 'demo':
         return run_demo(args.url, show_sql=args.show_sql)
+    if args.command == 'migrate':
+        return run_migrate(args, sys.stdout, sys.stderr, _scrub)
+    if args.command == 'reflect':
+        return run_reflect(args.url, args.tables, sys.stdout, sys.stderr, _scrub)
     return check(args.url, sys.stdout, sys.stderr)
 
 

@@ -81,7 +81,18 @@ class SchemaMismatchError(ActiveRecordError):
 
 
 class MigrationError(ActiveRecordError):
-    """A migration could not be applied or reverted (names the revision and the failing statement)."""
+    """A migration could not be applied or reverted (names the revision and the failing statement).
+
+    `revision` is the revision that failed (None when the chain itself is wrong), `statement` the
+    statement that failed, and `statements_run` those of that revision which had already run and
+    stayed (empty where the migration's transaction was rolled back)."""
+
+    def __init__(self, message: str, *, revision: str | None = None, statement: str | None = None,
+                 statements_run: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.revision = revision
+        self.statement = statement
+        self.statements_run = statements_run
 
 
 class MultipleRecordsFound(ActiveRecordError, LookupError):

@@ -134,3 +134,17 @@ def test_target_rows_say_met_and_missed():
         item.ratio = item.median            # as if raw took exactly 1 s
     status = {row['metric']: row['status'] for row in targets.target_rows(results, ['postgresql'])}
     assert status['d'] == 'met' and status['a'] == 'MISSED'
+
+
+@pytest.mark.backends('sqlite', 'postgresql', 'mysql')
+def test_schema_introspection_benchmark_smoke_run(db):
+    # scripts/benchmarks/schema_introspection.py on a few tables: it runs and reports, whatever the time
+    env = dict(os.environ)
+    if db.name != 'sqlite':             # this run's private database on that server
+        env[f'BENCH_{db.name.upper()}_URL'] = db.url
+    completed = subprocess.run(
+        [sys.executable, '-m', 'scripts.benchmarks.schema_introspection', '--tables', '4', '--runs', '1',
+         '--backends', db.name], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    (row,) = [line for line in completed.stdout.splitlines() if line.startswith(f'| {db.name} |')]
+    assert row.split('|')[2].strip() == '4'

@@ -25,7 +25,7 @@ FLOORS = (
     ('query',),
     ('model',),
     ('relation',),
-    ('mixins', 'cli', 'demo', '__main__', 'contrib'),
+    ('mixins', 'cli', 'demo', '__main__', 'contrib', 'migrate'),
 )
 #: public modules that only re-export lower floors for users (`activerecord.types` is the
 #: face of backend/types.py): on the top floor with `activerecord/__init__.py`, so no floor

@@ -6,11 +6,15 @@ wait for the pool, the event loop does). The worker runs in a copy of the callin
 in which `_current_call` says whose call it is: the transaction code asks it for the owner (so
 nesting checks treat the statement as the task's own), and `run_awaitable` asks it for the loop
 on which an async hook is to be awaited.
+
+Work tied to one thread runs on a Lane (jobs one at a time on one thread): an async transaction's
+statements, streams and savepoints; a stream's steps; an awaited hook's own calls.
 """
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -42,23 +46,43 @@ def current_call() -> AsyncCall | None:
     return _current_call.get()
 
 
-class _ServingThread:
-    """A worker thread blocked in run_awaitable(): it runs the awaited hook's own blocking calls.
+_WAKE: Any = object()   # an inbox item that only makes a serving loop look at its condition again
 
-    A hook's `await Model.acreate(...)` must not wait for another worker thread: every one of
-    them might be blocked in a hook the same way (a deadlock), and the blocked thread already
-    holds the call's connection or transaction turn. So the hook's calls are sent back to it.
+#: the lane this thread is serving now, if any (a thread-local: jobs run in contexts of their own)
+_thread_lane = threading.local()
+
+
+class Lane:
+    """Jobs run one at a time, in order, on one thread: a transaction's, a stream's, or the worker
+    thread blocked in run_awaitable() (an async hook), which runs the hook's own blocking calls.
+
+    A transaction's statements, its streams' steps and its nested blocks all run on its lane, as
+    sync code runs a transaction on one thread: its turn lock is a threading.RLock, so a stream
+    holding the turn between steps does not shut out the statements of the loop's body. A hook's
+    `await Model.acreate(...)` runs on the lane of the thread that awaits the hook: that thread
+    already holds the call's connection or transaction, and every other worker thread might be
+    blocked in a hook the same way (a deadlock). `at_end` callbacks (closing the streams still
+    open) run on the lane's thread when its owner ends it, before what the lane used is given back.
     """
 
-    __slots__ = ('_inbox', '_lock', '_finished')
+    __slots__ = ('_inbox', '_lock', '_finished', '_at_end')
 
     def __init__(self) -> None:
-        self._inbox: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._finished = False
+        self._at_end: list[Callable[[], None]] = []
+
+    @classmethod
+    def start(cls, name: str) -> Lane:
+        """A lane with a daemon thread of its own, serving it until finish()."""
+        lane = cls()
+        thread = threading.Thread(target=lane.serve_to_end, name=name, daemon=True)
+        thread.start()
+        return lane
 
     def submit(self, job: Callable[[], T]) -> Future[T] | None:
-        """Queue job for this thread; None once the hook ended (a task it started outlived it)."""
+        """Queue job; None once the lane has finished (its call, hook or transaction ended)."""
         with self._lock:
             if self._finished:
                 return None
@@ -67,24 +91,71 @@ class _ServingThread:
             return future
 
     def finish(self) -> None:
+        """Accept no more jobs: those accepted before still run, then the at_end callbacks."""
         with self._lock:
             self._finished = True
-            self._inbox.put(None)   # after every job accepted before
+            self._inbox.put(_WAKE)   # after every job accepted before
 
-    def serve(self) -> None:
-        """Run the jobs sent here until finish() is called."""
-        while True:
-            item = self._inbox.get()
-            if item is None:
-                return
-            future, job = item
-            if future.set_running_or_notify_cancel():
+    def wake(self) -> None:
+        """Make the serving loop check its condition (a nested wait may be over)."""
+        self._inbox.put(_WAKE)
+
+    def on_lane_thread(self) -> bool:
+        """Whether the calling thread is serving this lane now."""
+        return getattr(_thread_lane, 'lane', None) is self
+
+    def at_end(self, callback: Callable[[], None]) -> None:
+        """On the lane's thread: run callback there when the lane ends (unless forgotten first)."""
+        self._at_end.append(callback)
+
+    def forget(self, callback: Callable[[], None]) -> None:
+        """On the lane's thread: drop an at_end callback (what it closes was closed already)."""
+        if callback in self._at_end:
+            self._at_end.remove(callback)
+
+    def run_at_end(self) -> None:
+        """On the lane's thread: run the at_end callbacks now, newest first."""
+        while self._at_end:
+            self._at_end.pop()()
+
+    def serve(self, done: Callable[[], bool]) -> None:
+        """Run the jobs sent here, on the calling thread, until done() is seen true."""
+        previous = getattr(_thread_lane, 'lane', None)
+        _thread_lane.lane = self
+        try:
+            while not done():
+                item = self._inbox.get()
+                if item is not _WAKE:
+                    _run_job(*item)
+        finally:
+            _thread_lane.lane = previous
+
+    def serve_to_end(self) -> None:
+        """Serve until finish(), run the jobs accepted before it, then the at_end callbacks."""
+        self.serve(lambda: self._finished)
+        previous = getattr(_thread_lane, 'lane', None)
+        _thread_lane.lane = self
+        try:
+            while True:
                 try:
-                    result = job()
-                except BaseException as error:   # handed to the awaiting task, whatever it is
-                    future.set_exception(error)
-                else:
-                    future.set_result(result)
+                    item = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not _WAKE:
+                    _run_job(*item)
+            self.run_at_end()
+        finally:
+            _thread_lane.lane = previous
+
+
+def _run_job(future: Future[Any], job: Callable[[], Any]) -> None:
+    if future.set_running_or_notify_cancel():
+        try:
+            result = job()
+        except BaseException as error:   # handed to the awaiting task, whatever it is
+            future.set_exception(error)
+        else:
+            future.set_result(result)
 
 
 class Loan:
@@ -106,8 +177,13 @@ class Loan:
         return self.open and self.thread == threading.get_ident()
 
 
-#: set in the context of a hook awaited by run_awaitable: the thread waiting for it
-_serving: ContextVar[_ServingThread | None] = ContextVar('activerecord_serving_thread', default=None)
+#: set in the context of a hook awaited by run_awaitable: the lane of the thread waiting for it
+_serving: ContextVar[Lane | None] = ContextVar('activerecord_serving_lane', default=None)
+
+
+def serving_lane() -> Lane | None:
+    """The lane of the worker thread awaiting the async hook this task runs (or was started by)."""
+    return _serving.get()
 
 
 class Workers:
@@ -120,12 +196,7 @@ class Workers:
         self._lock = threading.Lock()
 
     def submit(self, job: Callable[[], T]) -> Future[T]:
-        """Run job on a worker thread (the one a hook is awaited from, when called from that hook)."""
-        serving = _serving.get()
-        if serving is not None:
-            future = serving.submit(job)
-            if future is not None:
-                return future
+        """Run job on a worker thread of the pool's size (lanes are chosen by the callers)."""
         executor = self._executor
         if executor is None:
             with self._lock:
@@ -183,19 +254,52 @@ def run_awaitable(awaitable: Awaitable[T]) -> T:
         raise ActiveRecordError(
             'an async hook or callable (an `async def`) was reached from synchronous code, which cannot '
             'await it; call the async twin instead (e.g. `await obj.asave()` rather than `obj.save()`)')
-    serving = _ServingThread()
+    lane: Lane | None = getattr(_thread_lane, 'lane', None)
+    own = lane is None   # else this thread serves a lane already (a transaction's, or a hook's)
+    serving = Lane() if lane is None else lane
     context = contextvars.copy_context()
     context.run(_serving.set, serving)
-    outcome: list[asyncio.Future[T]] = []
+    outcome: list[asyncio.Future[T] | BaseException] = []
+    done: list[bool] = []
+
+    def finished(_: object = None) -> None:
+        done.append(True)
+        if own:
+            serving.finish()
+        else:
+            serving.wake()
 
     def start() -> None:
-        task = loop.create_task(_awaited(awaitable), context=context)
+        coroutine = _awaited(awaitable)
+        try:
+            # context.run(create_task): the task copies that context (create_task(context=) is 3.11+)
+            task = context.run(loop.create_task, coroutine)
+        except BaseException as error:
+            coroutine.close()
+            if isinstance(awaitable, Coroutine):
+                awaitable.close()   # never awaited: closed, so Python does not warn about it
+            outcome.append(error)
+            finished()
+            raise
         outcome.append(task)
-        task.add_done_callback(lambda _: serving.finish())
+        task.add_done_callback(finished)
 
-    loop.call_soon_threadsafe(start)
-    serving.serve()
-    return outcome[0].result()
+    try:
+        loop.call_soon_threadsafe(start)
+    except RuntimeError:   # the loop closed meanwhile
+        if isinstance(awaitable, Coroutine):
+            awaitable.close()
+        raise ActiveRecordError('the event loop of the async call that reached this hook is closed') from None
+    if own:
+        # Then the streams the hook left open on the call's connection are closed, here, before
+        # the call gives its connection back.
+        serving.serve_to_end()
+    else:
+        serving.serve(lambda: bool(done))
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result.result()
 
 
 async def _awaited(awaitable: Awaitable[T]) -> T:
@@ -209,90 +313,98 @@ def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
         return False
 
 
-_NEXT, _CLOSE = 'next', 'close'
+class LaneStream:
+    """A sync iterator stepped from the event loop, each step a job on one lane.
 
-
-class ThreadStream:
-    """A sync iterator stepped from the event loop, every step on ONE thread of its own.
-
-    One thread for the stream's whole life, because what a stream holds is tied to a thread: a
-    transaction's turn lock is a threading.RLock, and some drivers' cursors dislike hopping. The
-    thread runs `open_iterator()` in `context`, then one `next()` per step(); close() (or the
-    iterator's end or error) closes the iterator and runs `finish()` there.
+    On a lane of its own (its thread lives as long as the stream), on its transaction's lane (its
+    steps interleave with the transaction's statements, as in sync code), or on the lane of the
+    worker thread awaiting the async hook that opened it (on the call's connection). Whatever the
+    lane, the iterator is opened, stepped and closed there, in `context`, and `finish()` runs
+    after it closes. A stream still open when its lane ends (the hook returned, the transaction
+    ends) is closed then, before the connection is given back or the transaction ended: its
+    next step raises ActiveRecordError.
     """
 
-    def __init__(self, context: contextvars.Context, open_iterator: Callable[[], Iterator[Any]],
-                 finish: Callable[[], None], name: str) -> None:
-        self._inbox: queue.SimpleQueue[tuple[Future[Any], str]] = queue.SimpleQueue()
+    def __init__(self, lane: Lane, context: contextvars.Context, open_iterator: Callable[[], Iterator[Any]],
+                 finish: Callable[[], None], own_lane: bool) -> None:
+        self._lane = lane
+        self._context = context
         self._open_iterator = open_iterator
         self._finish = finish
-        self._done = False   # the thread has given back what it held (ended, failed or closed)
-        self._lock = threading.Lock()   # a request is either queued before _done, or answered at once
-        self._thread = threading.Thread(target=context.run, args=(self._serve,), name=name, daemon=True)
-        self._thread.start()
+        self._own_lane = own_lane
+        self._iterator: Iterator[Any] | None = None
+        self.ended = False   # closed, on its own lane's thread
+        self.cut = False     # closed because its lane ended first
+        self._cut_short = functools.partial(self._close_here, True)
+
+    def open(self) -> Future[None] | None:
+        """Open the iterator on the lane; None if the lane takes no more jobs."""
+        return self._lane.submit(self._open_here)
+
+    def _open_here(self) -> None:
+        self._lane.at_end(self._cut_short)
+        try:
+            self._iterator = self._context.run(self._open_iterator)
+        except BaseException:
+            self._close_here()
+            raise
 
     def step(self) -> Future[tuple[bool, Any]]:
         """(True, next item) or (False, None) at the end; the iterator's error is raised."""
-        future: Future[tuple[bool, Any]] = Future()
-        with self._lock:
-            if self._done:
-                future.set_result((False, None))
-            else:
-                self._inbox.put((future, _NEXT))
-        return future
+        future = self._lane.submit(self._step_here)
+        if future is not None:
+            return future
+        refused: Future[tuple[bool, Any]] = Future()
+        if self.ended and not self.cut:
+            refused.set_result((False, None))
+        else:
+            refused.set_exception(self._cut_error())
+        return refused
+
+    def _step_here(self) -> tuple[bool, Any]:
+        if self.ended or self._iterator is None:
+            if self.cut:
+                raise self._cut_error()
+            return False, None
+        try:
+            item = self._context.run(next, self._iterator)
+        except StopIteration:
+            self._close_here()
+            return False, None
+        except BaseException:
+            self._close_here()
+            raise
+        return True, item
 
     def close(self) -> Future[None]:
         """Close the iterator and give back what it held (a no-op once it ended)."""
-        future: Future[None] = Future()
-        with self._lock:
-            if self._done:
-                future.set_result(None)
-            else:
-                self._inbox.put((future, _CLOSE))
-        return future
+        future = self._lane.submit(self._close_here)
+        if future is not None:
+            return future
+        done: Future[None] = Future()   # the lane ended: it closed (or is closing) the stream itself
+        done.set_result(None)
+        return done
 
-    def _serve(self) -> None:
-        iterator: Iterator[Any] | None = None
-        pending: Future[Any] | None = None
+    def _close_here(self, cut: bool = False) -> None:
+        if self.ended:
+            return
+        self.ended, self.cut = True, cut
+        self._lane.forget(self._cut_short)
+        iterator, self._iterator = self._iterator, None
         try:
-            while True:
-                pending, command = self._inbox.get()
-                if command == _CLOSE:
-                    break
-                try:
-                    if iterator is None:
-                        iterator = self._open_iterator()
-                    item = next(iterator)
-                except StopIteration:
-                    pending.set_result((False, None))
-                    pending = None
-                    break
-                except BaseException as error:
-                    pending.set_exception(error)
-                    pending = None
-                    break
-                pending.set_result((True, item))
-                pending = None
+            close = getattr(iterator, 'close', None)
+            if close is not None:
+                self._context.run(close)
         finally:
             try:
-                close = getattr(iterator, 'close', None)
-                if close is not None:
-                    close()
+                self._context.run(self._finish)
             finally:
-                try:
-                    self._finish()
-                finally:
-                    if pending is not None:
-                        pending.set_result(None)   # the close() request, answered once all is given back
-                    with self._lock:
-                        self._done = True
-                        self._drain()
+                if self._own_lane:
+                    self._lane.finish()
 
-    def _drain(self) -> None:
-        """Answer requests that arrived as the stream ended (the iterator is gone)."""
-        while True:
-            try:
-                future, command = self._inbox.get_nowait()
-            except queue.Empty:
-                return
-            future.set_result(None if command == _CLOSE else (False, None))
+    @staticmethod
+    def _cut_error() -> ActiveRecordError:
+        return ActiveRecordError(
+            'this stream was closed because what it read in ended first: the async hook that opened '
+            'it returned (its call gave the connection back) or its transaction ended; read a stream '
+            'to its end (or close it) inside the hook or the transaction block that opened it')

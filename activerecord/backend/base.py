@@ -8,6 +8,7 @@ disconnect detection and error-code table.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import importlib
 import logging
@@ -16,6 +17,7 @@ import re
 import ssl
 import threading
 import time
+from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager, suppress
 from contextvars import ContextVar
 from types import ModuleType
@@ -25,7 +27,7 @@ import sqlparse
 
 from .. import errors
 from ..errors import ActiveRecordError, ConfigurationError
-from .aio import Loan, ThreadStream, Workers, task_context, wait_for_job
+from .aio import Lane, LaneStream, Loan, Workers, serving_lane, task_context, wait_for_job
 from .async_verbs import AsyncVerbs
 from .dialect import Dialect
 from .features import Features
@@ -608,21 +610,37 @@ class StorageBackend(AsyncVerbs):
 
     # -- async: every blocking call of a task goes through arun() -------------------------
 
+    def lends_connection(self) -> bool:
+        """Whether this context is that of an async call with a connection lent to it, still going
+        (true on the event loop too, in the call's async hooks)."""
+        loan = self._lent.get()
+        return loan is not None and loan.open
+
     async def arun(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """fn(*args, **kwargs) on a worker thread, in a copy of this task's context: inside the
-        task's transaction, else with a pooled connection (awaited on the loop) lent to it for
-        its whole length. Cancelled while fn runs: fn finishes, then CancelledError is raised."""
+        task's transaction (on its lane), else with a pooled connection (awaited on the loop) lent
+        to it for its whole length. Cancelled while fn runs: fn finishes, then CancelledError."""
         context = task_context(current_owner())
         cancelled: list[bool] = []   # set when the caller is cancelled: a job not started skips fn
         on_cancel = functools.partial(cancelled.append, True)
-        loan = self._lent.get()
-        if self.transaction_manager.is_active or (loan is not None and loan.open):
-            # (with a loan: from an async hook of that call, so on the thread the loan is for)
-            def in_context() -> T:
-                if cancelled:
-                    raise asyncio.CancelledError()
-                return context.run(fn, *args, **kwargs)
-            return await wait_for_job(self.workers.submit(in_context), on_cancel)
+
+        def in_context() -> T:
+            if cancelled:
+                raise asyncio.CancelledError()
+            return context.run(fn, *args, **kwargs)
+        state = self.transaction_manager.state()
+        if state is not None:
+            future = self.transaction_manager.submit(state, in_context)
+            if future is not None:
+                return await wait_for_job(future, on_cancel)
+            # its lane has ended (the transaction too): fn meets that as in sync code, below
+        elif self._lent.get() is not None:
+            # From an async hook of a call that has a connection lent: run on the thread awaiting
+            # the hook, which holds it, while that call goes on; after, as any other call.
+            serving = serving_lane()
+            future = None if serving is None else serving.submit(in_context)
+            if future is not None:
+                return await wait_for_job(future, on_cancel)
         reserved = await self.pool.areserve()   # cancelled here: nothing was taken
 
         def lent() -> T:
@@ -643,48 +661,31 @@ class StorageBackend(AsyncVerbs):
         pooled = self.pool.finish_checkout(reserved)
         loan = Loan(pooled)
         self._lent.set(loan)   # in this call's own copy of the context
+        pooled.shared = True
         try:
             return fn(*args, **kwargs)
         finally:
             loan.open = False   # a task a hook started may outlive the call: it must not use it
+            pooled.shared = False
             self._give_back(pooled, None)
 
     async def astream(self, make_iterator: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
-        """The items of a sync iterator, each step run on one thread of the stream's own, with a
-        connection lent to it (outside a transaction) until it ends or is closed."""
+        """The items of a sync iterator, every step on one lane: the transaction's (interleaved
+        with its statements, as in sync code), the one of the thread awaiting the async hook
+        that streams (on its call's connection), else a thread of the stream's own with a
+        connection lent to it until the stream ends or is closed."""
         context = task_context(current_owner())
-        reserved = None
-        outer = self._lent.get()   # streaming in an async hook: the call's connection is shared
-        borrowed = outer.pooled if outer is not None and outer.open else None
-        if not self.transaction_manager.is_active and borrowed is None:
-            reserved = await self.pool.areserve()
-        held: list[PooledConnection] = []
-        loans: list[Loan] = []
-
-        def open_iterator() -> Iterator[T]:
-            if reserved is not None:
-                held.append(self.pool.finish_checkout(reserved))
-            lent = held[0] if held else borrowed
-            if lent is not None:
-                loans.append(Loan(lent))   # for this stream's thread
-                self._lent.set(loans[0])
-            return make_iterator()
-
-        def finish() -> None:
-            for loan in loans:
-                loan.open = False
-            if held:
-                self._give_back(held[0], None)
-            elif reserved is not None and reserved.lent and not reserved.invalidated:
-                self.pool.unreserve(reserved)   # closed before its first step
-
+        stream = opening = None
+        state = self.transaction_manager.state()
+        shared = self.transaction_manager.lane_of(state) if state is not None else (
+            serving_lane() if self._lent.get() is not None else None)
+        if shared is not None:
+            stream = LaneStream(shared, context, make_iterator, _nothing, own_lane=False)
+            opening = stream.open()   # None: that lane has ended, so as any stream, below
+        if stream is None or opening is None:
+            stream, opening = await self._own_lane_stream(context, make_iterator, state is not None)
         try:
-            stream = ThreadStream(context, open_iterator, finish, f'activerecord-{self.name}-stream')
-        except BaseException:
-            if reserved is not None:
-                self.pool.unreserve(reserved)
-            raise
-        try:
+            await wait_for_job(opening)
             while True:
                 found, item = await wait_for_job(stream.step())
                 if not found:
@@ -692,6 +693,43 @@ class StorageBackend(AsyncVerbs):
                 yield item
         finally:
             await wait_for_job(stream.close())
+
+    async def _own_lane_stream(self, context: Any, make_iterator: Callable[[], Iterator[T]],
+                               in_transaction: bool) -> tuple[LaneStream, Future[None]]:
+        """A stream on a thread of its own, with a connection reserved and lent to it (none in a
+        transaction opened by sync code: its statements take their turns on its connection)."""
+        reserved = None if in_transaction else await self.pool.areserve()
+        held: list[PooledConnection] = []
+        loans: list[Loan] = []
+
+        def open_iterator() -> Iterator[T]:
+            if reserved is not None:
+                held.append(self.pool.finish_checkout(reserved))
+                loans.append(Loan(held[0]))   # for this stream's thread
+                self._lent.set(loans[0])
+                # the iterator's own statements (a query's preloads) run on it between its reads
+                held[0].shared = True
+            return make_iterator()
+
+        def finish() -> None:
+            for loan in loans:
+                loan.open = False
+            if held:
+                held[0].shared = False
+                self._give_back(held[0], None)
+            elif reserved is not None and reserved.lent and not reserved.invalidated:
+                self.pool.unreserve(reserved)   # closed before its first step
+
+        try:
+            lane = Lane.start(f'activerecord-{self.name}-stream')
+        except BaseException:
+            if reserved is not None:
+                self.pool.unreserve(reserved)
+            raise
+        stream = LaneStream(lane, context, open_iterator, finish, own_lane=True)
+        opening = stream.open()
+        assert opening is not None   # a new lane takes jobs
+        return stream, opening
 
     def run_transaction(self, fn: Callable[..., Any], *args: Any, retries: int = 3,
                         isolation_level: IsolationLevel | None = None, **kwargs: Any) -> Any:
@@ -735,10 +773,23 @@ class StorageBackend(AsyncVerbs):
         """Whether this backend's connections are encrypted (asks the server where it can)."""
         return False
 
+    def sibling(self, **config_changes: Any) -> 'StorageBackend':
+        """A new backend (its own pool) on the same database, with some ConnectionConfig fields
+        changed: e.g. the migrator's pool of one connection."""
+        return type(self)(dataclasses.replace(self.config, **config_changes), **self.sibling_overrides())
+
+    def sibling_overrides(self) -> dict[str, Any]:
+        """Hook: connect() overrides a sibling needs to reach this very database."""
+        return dict(self._connection_overrides)
+
     def close(self) -> None:
         """Close every pooled connection; models configured again get a new backend (see registry)."""
         self.pool.close()
         self.workers.shutdown()
+
+
+def _nothing() -> None:
+    """A stream on a shared lane gives nothing back: its connection is the transaction's or the call's."""
 
 
 def innermost_os_error(error: BaseException) -> OSError | None:

@@ -10,7 +10,8 @@ import datetime
 import decimal
 import re
 from functools import lru_cache
-from typing import Any, ClassVar, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
 from ..errors import NotSupportedError, ProgrammingError
 from .features import Features
@@ -172,6 +173,61 @@ class Dialect:
     indexes_in_create_table: ClassVar[bool] = False
     drop_foreign_key_template: ClassVar[str] = 'ALTER TABLE {table} DROP CONSTRAINT {name}'
 
+    # Migration DDL (activerecord/migrate/operations.py). Templates take quoted SQL: {table},
+    # {name} (a column, index or constraint), {new} (its new name), {column} (a column definition),
+    # {type}, {default}, and {name_text}/{new_text}/{table_text} as string literals. A None
+    # template: ALTER TABLE cannot say it here (SQLite rebuilds the table instead).
+    add_column_template: ClassVar[str] = 'ALTER TABLE {table} ADD COLUMN {column}'
+    drop_column_template: ClassVar[str] = 'ALTER TABLE {table} DROP COLUMN {name}'
+    rename_table_template: ClassVar[str] = 'ALTER TABLE {table} RENAME TO {new}'
+    rename_column_template: ClassVar[str] = 'ALTER TABLE {table} RENAME COLUMN {name} TO {new}'
+    alter_type_template: ClassVar[str | None] = 'ALTER TABLE {table} ALTER COLUMN {name} TYPE {type}'
+    set_not_null_template: ClassVar[str | None] = 'ALTER TABLE {table} ALTER COLUMN {name} SET NOT NULL'
+    drop_not_null_template: ClassVar[str | None] = 'ALTER TABLE {table} ALTER COLUMN {name} DROP NOT NULL'
+    set_default_template: ClassVar[str | None] = 'ALTER TABLE {table} ALTER COLUMN {name} SET DEFAULT {default}'
+    drop_default_template: ClassVar[str | None] = 'ALTER TABLE {table} ALTER COLUMN {name} DROP DEFAULT'
+    #: where set, a type or nullability change restates the whole column ({column}: MySQL's MODIFY)
+    modify_column_template: ClassVar[str | None] = None
+    #: the restated column carries its default (SQL Server keeps defaults as separate constraints)
+    restate_default: ClassVar[bool] = True
+    #: the restated column of an autoincrement column is written by autoincrement_column_template
+    #: (MySQL: MODIFY without AUTO_INCREMENT would drop it)
+    restate_autoincrement: ClassVar[bool] = False
+    #: with modify_column_template: a query (binds schema or None, table, column) answering the
+    #: column's collation_name, column_comment and extra (its ON UPDATE), which MODIFY would
+    #: otherwise drop; restated_column_sql writes them again
+    column_attributes_sql: ClassVar[str | None] = None
+    #: the type names (lower case, first word) a COLLATE may follow
+    collatable_types: ClassVar[tuple[str, ...]] = ()
+    drop_index_template: ClassVar[str] = 'DROP INDEX {name}'
+    #: a row when index {name} of {table} is a UNIQUE constraint's (binds table, name): that one is
+    #: dropped as a constraint (drop_constraint_template); None: DROP INDEX drops it (MySQL)
+    unique_constraint_sql: ClassVar[str | None] = None
+    drop_constraint_template: ClassVar[str] = 'ALTER TABLE {table} DROP CONSTRAINT {name}'
+    #: None: a foreign key is added or dropped by rebuilding the table (SQLite)
+    add_foreign_key_template: ClassVar[str | None] = (
+        'ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY ({columns}) REFERENCES {ref_table} ({ref_columns})')
+    #: CREATE INDEX that lets writes go on while it builds: the word after INDEX (PostgreSQL's
+    #: CONCURRENTLY, which must run outside a transaction) and the text after the columns (MySQL's
+    #: ALGORITHM=INPLACE LOCK=NONE, which fails rather than lock); neither: a plain CREATE INDEX
+    concurrent_index_keyword: ClassVar[str] = ''
+    concurrent_index_suffix: ClassVar[str] = ''
+    #: statements that make this session's DDL give up waiting for a lock after {seconds}
+    #: ({milliseconds}); none: the database has no such setting
+    lock_timeout_templates: ClassVar[tuple[str, ...]] = ()
+    #: where lock_timeout_templates last only as long as the transaction (PostgreSQL SET LOCAL):
+    #: (the session-level form, the statements undoing it), run around a step that runs outside
+    #: the migration's transaction (CREATE INDEX CONCURRENTLY), which would otherwise wait forever
+    outside_lock_timeout_templates: ClassVar[tuple[tuple[str, ...], tuple[str, ...]]] = ((), ())
+    #: migration step -> (rewrites the table, blocks writes while it runs) on this database; the
+    #: steps are 'create_table', 'drop_table', 'rename_table', 'add_column', 'add_column_volatile'
+    #: (an expression default), 'drop_column', 'rename_column', 'alter_type', 'set_not_null',
+    #: 'drop_not_null', 'set_default', 'drop_default', 'create_index', 'create_index_concurrently',
+    #: 'drop_index', 'add_foreign_key', 'drop_foreign_key', 'rebuild'; a step missing is (False, True)
+    migration_effects: ClassVar[dict[str, tuple[bool, bool]]] = {
+        'create_table': (False, False), 'add_column_volatile': (True, True), 'alter_type': (True, True),
+        'create_index_concurrently': (False, False), 'rebuild': (True, True)}
+
     # Query constructs (rendered by activerecord/query through these data and hooks)
     #: the LIMIT written where an OFFSET needs one and no limit was given
     unbounded_limit: ClassVar[str] = 'ALL'
@@ -246,6 +302,23 @@ class Dialect:
     # Introspection SQL for tests and `check`
     server_version_sql: ClassVar[str] = 'SELECT version()'
     ping_sql: ClassVar[str] = 'SELECT 1'
+
+    # The migrator (activerecord/migrate): one at a time per database. A session lock
+    # (acquire, release) held for the whole run, the acquiring query answering 1 once it holds
+    # it; or, with migration_transaction_locks, each migration's SERIALIZABLE transaction is the
+    # lock (it takes the database's write lock at BEGIN, as SQLite's BEGIN IMMEDIATE does).
+    # Neither: the migrator refuses to run (NotSupportedError).
+    migration_lock_sql: ClassVar[tuple[str, str] | None] = None
+    migration_transaction_locks: ClassVar[bool] = False
+    #: run once on the migrator's own connection before any migration
+    migration_session_sql: ClassVar[tuple[str, ...]] = ()
+    #: with migration_transaction_locks: run before each migration's BEGIN, so that BEGIN waits
+    #: for another migrator's transaction as long as a session lock would (SQLite's busy_timeout is
+    #: also its DDL lock timeout, set after BEGIN: the wait for the migrator and the DDL's differ)
+    migration_lock_wait_sql: ClassVar[tuple[str, ...]] = ()
+    #: a query run before a migration commits: each row it returns is a broken constraint, its
+    #: first column the table; the migration fails when a table has more of them than before it
+    migration_check_sql: ClassVar[str | None] = None
 
     def __init__(self, server_version: tuple[int, ...] | None = None) -> None:
         self.server_version = server_version
@@ -460,14 +533,167 @@ class Dialect:
         return f'DROP TABLE {"IF EXISTS " if if_exists else ""}{self.quote_table(table)}'
 
     def create_index_sql(self, name: str, table: str, columns: Sequence[str], unique: bool = False,
-                         if_not_exists: bool = False, kind: str | None = None) -> str:
-        """CREATE [UNIQUE] INDEX."""
+                         if_not_exists: bool = False, kind: str | None = None, concurrently: bool = False,
+                         prefix_lengths: Mapping[str, int] | None = None) -> str:
+        """CREATE [UNIQUE] INDEX; `concurrently` lets writes go on while it builds where the database
+        can; `prefix_lengths` (column -> characters) index only the start of long text (MySQL)."""
         guarded = if_not_exists and 'create_index' in self.ddl_guards
         guard = 'IF NOT EXISTS ' if if_not_exists and not guarded else ''
         prefix = 'UNIQUE ' if unique else (f'{kind} ' if kind else '')
-        sql = (f'CREATE {prefix}INDEX {guard}{self.quote(name)} ON {self.quote_table(table)} ('
-               + ', '.join(self.quote(column) for column in columns) + ')')
+        keyword = self.concurrent_index_keyword + ' ' if concurrently and self.concurrent_index_keyword else ''
+        sql = (f'CREATE {prefix}INDEX {keyword}{guard}{self.quote(name)} ON {self.quote_table(table)} ('
+               + self.index_columns_sql(columns, prefix_lengths) + ')'
+               + (self.concurrent_index_suffix if concurrently else ''))
         return self.guard_ddl('create_index', sql, table=self.quote_table(table), index=name) if guarded else sql
+
+    def index_columns_sql(self, columns: Sequence[str], prefix_lengths: Mapping[str, int] | None = None) -> str:
+        """The quoted columns of an index, each with its prefix length where one is given."""
+        lengths = prefix_lengths or {}
+        return ', '.join(self.quote(column) + (f'({lengths[column]})' if column in lengths else '')
+                         for column in columns)
+
+    # -- migration DDL (activerecord/migrate/operations.py) -----------------------------
+
+    def _migration_names(self, table: str, **names: str) -> dict[str, str]:
+        quoted = {key: self.quote(value) for key, value in names.items()}
+        texts = {f'{key}_text': self.string_literal(value) for key, value in names.items()}
+        return {'table': self.quote_table(table), 'table_text': self.string_literal(table),
+                'quoted_table_text': self.string_literal(self.quote_table(table)), **quoted, **texts}
+
+    def add_column_sql(self, table: str, column_sql: str) -> str:
+        """ALTER TABLE ... ADD a column (`column_sql` from column_definition())."""
+        return self.add_column_template.format(column=column_sql, **self._migration_names(table))
+
+    def drop_column_sql(self, table: str, name: str) -> str:
+        """ALTER TABLE ... DROP COLUMN."""
+        return self.drop_column_template.format(**self._migration_names(table, name=name))
+
+    def rename_table_sql(self, table: str, new_name: str) -> str:
+        """Rename a table."""
+        return self.rename_table_template.format(**self._migration_names(table, new=new_name))
+
+    def rename_column_sql(self, table: str, name: str, new_name: str) -> str:
+        """Rename a column."""
+        names = self._migration_names(table, name=name, new=new_name)
+        # sp_rename takes the column as 'table.column' text
+        names['column_text'] = self.string_literal(f'{table}.{name}')
+        return self.rename_column_template.format(**names)
+
+    def alter_column_sql(self, table: str, name: str, change: 'ColumnChange') -> list[str]:
+        """The statements that change a column's type, nullability and default (in that order);
+        [] for nothing to change. NotSupportedError where ALTER TABLE cannot (SQLite: a rebuild)."""
+        names = self._migration_names(table, name=name)
+        statements: list[str] = []
+        restate = self.modify_column_template is not None and (
+            change.type_sql is not None or change.nullable is not None)
+        type_sql = change.type_sql if change.type_sql is not None else change.current_type
+        if restate:
+            statements.append(self.restated_column_sql(table, name, change))
+        else:
+            if change.type_sql is not None:
+                statements.append(self._alter_template('alter_type_template', name).format(
+                    type=change.type_sql, **names))
+            if change.nullable is not None:
+                attribute = 'drop_not_null_template' if change.nullable else 'set_not_null_template'
+                statements.append(self._alter_template(attribute, name).format(**names))
+        if change.set_default and not (restate and self.restate_default):
+            if change.default_sql is None:
+                statements.append(self._alter_template('drop_default_template', name).format(**names))
+            else:
+                statements.append(self._alter_template('set_default_template', name).format(
+                    default=self.default_clause(type_sql, change.default_sql), **names))
+        return statements
+
+    def restated_column_sql(self, table: str, name: str, change: 'ColumnChange') -> str:
+        """modify_column_template with the whole column: the new type, nullability and default,
+        the current ones where they do not change."""
+        assert self.modify_column_template is not None   # alter_column_sql checked it
+        type_sql = change.type_sql if change.type_sql is not None else change.current_type
+        nullable = change.nullable if change.nullable is not None else change.current_nullable
+        default = change.default_sql if change.set_default else change.current_default
+        if not self.restate_default:
+            default = None
+        comment = f' COMMENT {self.literal_sql(change.current_comment)}' if change.current_comment else ''
+        if change.current_autoincrement and self.restate_autoincrement:
+            return self.modify_column_template.format(
+                column=self.autoincrement_column_template.format(name=self.quote(name), type=type_sql) + comment,
+                **self._migration_names(table, name=name))
+        # kept only while the type can carry them (a column turned from text to a number has no collation)
+        kind = type_sql.lower().split('(')[0].split()[0] if type_sql.strip() else ''
+        collation = change.current_collation if kind in self.collatable_types else None
+        on_update = change.current_on_update if kind in ('datetime', 'timestamp') else None
+        column = ' '.join(part for part in (
+            self.quote(name), type_sql, '' if collation is None else f'COLLATE {self.quote(collation)}',
+            '' if default is None else 'DEFAULT ' + self.default_clause(type_sql, default),
+            'NULL' if nullable else 'NOT NULL', '' if on_update is None else f'ON UPDATE {on_update}') if part)
+        column += comment
+        return self.modify_column_template.format(column=column, **self._migration_names(table, name=name))
+
+    def default_clause(self, type_sql: str, default_sql: str) -> str:
+        """A default's SQL as written after DEFAULT for a column of this type."""
+        return default_sql
+
+    def _alter_template(self, attribute: str, name: str) -> str:
+        template: str | None = getattr(self, attribute)
+        if template is None:
+            raise NotSupportedError(f'{self.name} cannot change column {name!r} with ALTER TABLE '
+                                    f'({attribute.removesuffix("_template")})')
+        return template
+
+    def drop_index_sql(self, table: str, name: str, constraint: bool = False) -> str:
+        """DROP INDEX, or the DROP CONSTRAINT of a UNIQUE constraint's index (`constraint`)."""
+        template = self.drop_constraint_template if constraint else self.drop_index_template
+        return template.format(**self._migration_names(table, name=name))
+
+    def add_foreign_key_sql(self, table: str, name: str, columns: Sequence[str], ref_table: str,
+                            ref_columns: Sequence[str], on_delete: str | None = None,
+                            on_update: str | None = None) -> str:
+        """ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY (NotSupportedError where it cannot)."""
+        if self.add_foreign_key_template is None:
+            raise NotSupportedError(f'{self.name} cannot add a foreign key with ALTER TABLE')
+        return self.add_foreign_key_template.format(
+            columns=', '.join(self.quote(column) for column in columns), ref_table=self.quote_table(ref_table),
+            ref_columns=', '.join(self.quote(column) for column in ref_columns),
+            **self._migration_names(table, name=name)) + self.foreign_key_actions_sql(on_delete, on_update)
+
+    def foreign_key_actions_sql(self, on_delete: str | None, on_update: str | None) -> str:
+        """' ON DELETE ... ON UPDATE ...' (checked words only)."""
+        sql = ''
+        for verb, action in (('DELETE', on_delete), ('UPDATE', on_update)):
+            if action is None:
+                continue
+            if action.upper() not in FOREIGN_KEY_ACTIONS:
+                raise ProgrammingError(f'ON {verb} {action!r} is not allowed; expected one of '
+                                       + ', '.join(sorted(FOREIGN_KEY_ACTIONS)))
+            sql += f' ON {verb} {action.upper()}'
+        return sql
+
+    def drop_foreign_key_sql(self, table: str, name: str) -> str:
+        """Drop a named foreign key."""
+        return self.drop_foreign_key_template.format(table=self.quote_table(table), name=self.quote(name))
+
+    def lock_timeout_sql(self, seconds: float) -> list[str]:
+        """Statements that make this session's statements stop waiting for a lock after `seconds`."""
+        if seconds <= 0:
+            raise ProgrammingError(f'a lock timeout must be a positive number of seconds, got {seconds!r}')
+        return [template.format(seconds=max(1, round(seconds)), milliseconds=max(1, round(seconds * 1000)))
+                for template in self.lock_timeout_templates]
+
+    def outside_lock_timeout_sql(self, seconds: float) -> tuple[list[str], list[str]]:
+        """(set, reset): the lock timeout of `seconds` for one statement run outside a transaction,
+        where the transaction's own (lock_timeout_sql) has ended with it; ([], []) where that one
+        is the session's already."""
+        setting, reset = self.outside_lock_timeout_templates
+        if not setting:
+            return [], []
+        if seconds <= 0:
+            raise ProgrammingError(f'a lock timeout must be a positive number of seconds, got {seconds!r}')
+        return ([template.format(seconds=max(1, round(seconds)), milliseconds=max(1, round(seconds * 1000)))
+                 for template in setting], list(reset))
+
+    def migration_effect(self, step: str) -> tuple[bool, bool]:
+        """(rewrites the table, blocks writes while it runs) of a migration step on this database."""
+        return self.migration_effects.get(step, (False, True))
 
     def guard_ddl(self, action: str, sql: str, **names: str) -> str:
         """`sql` run only when its object does (not) exist, through the ddl_guards template of `action`."""
@@ -501,6 +727,30 @@ class Dialect:
             return "'" + value.replace("'", "''") + "'"
         raise ProgrammingError(f'cannot write {type(value).__name__} value {value!r} as a DDL default; '
                                'use a str, number, bool, date or None')
+
+
+#: the foreign key actions ON DELETE / ON UPDATE take
+FOREIGN_KEY_ACTIONS = frozenset({'CASCADE', 'SET NULL', 'RESTRICT', 'NO ACTION', 'SET DEFAULT'})
+
+
+@dataclass(frozen=True)
+class ColumnChange:
+    """What alter_column changes (None / set_default=False: unchanged) and what the column is now
+    (restated where the database rewrites the whole column)."""
+
+    type_sql: str | None = None
+    nullable: bool | None = None
+    set_default: bool = False
+    default_sql: str | None = None      # with set_default: the new default's SQL, None to drop it
+    current_type: str = ''
+    current_nullable: bool = True
+    current_default: str | None = None
+    current_autoincrement: bool = False
+    #: what a restated column keeps beyond type, nullability and default (read through
+    #: Dialect.column_attributes_sql): its collation, ON UPDATE expression and comment
+    current_collation: str | None = None
+    current_on_update: str | None = None
+    current_comment: str = ''
 
 
 @lru_cache(maxsize=4096)

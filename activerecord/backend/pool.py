@@ -48,6 +48,10 @@ class PooledConnection:
     invalidated: bool = False
     #: checked out of its pool (counted in checked_out); False while idle and once gone
     lent: bool = False
+    #: lent to an async call or stream (backend.arun): every statement of that call runs on it,
+    #: so others may run between a stream's reads (a driver whose streaming cursor cannot allow
+    #: that buffers then, as inside a transaction)
+    shared: bool = False
     #: the pool's list of lost connections, told when this one is collected while still lent
     lost_sink: list[int] | None = field(default=None, repr=False)
 
@@ -216,18 +220,20 @@ class ConnectionPool:
                 entry = (loop, waiter)
                 self._async_waiters.append(entry)
                 self._waiting += 1
+            # Woken by a release, or by this timer to look again (lost connections are
+            # reclaimed, the deadline checked). A timer, not asyncio.timeout (Python 3.11+).
+            timer = loop.call_later(min(remaining, _LOST_CHECK_INTERVAL), _wake_waiter, waiter)
             try:
-                async with asyncio.timeout(min(remaining, _LOST_CHECK_INTERVAL)):
-                    await waiter
-            except TimeoutError:
-                pass   # look again: lost connections are reclaimed, the deadline checked
+                await waiter
             except BaseException:
+                timer.cancel()
                 with self._lock:
                     if not self._forget_waiter(entry):
                         # A release chose this waiter as it was cancelled: pass the wake-up on,
                         # so that a free connection does not wait for nobody.
                         self._wake()
                 raise
+            timer.cancel()
             with self._lock:
                 self._forget_waiter(entry)
 

@@ -15,12 +15,13 @@ import itertools
 import random
 import threading
 import time
+from concurrent.futures import Future
 from contextlib import asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
 from typing import Any, AsyncGenerator, Awaitable, Callable, ClassVar, Generator, Protocol, Sequence, TypeVar
 
 from ..errors import ActiveRecordError, AmbiguousCommitError, DatabaseError, NotSupportedError, OperationalError
-from .aio import Workers, current_call, task_context, wait_for_job
+from .aio import Lane, Workers, current_call, serving_lane, task_context, wait_for_job
 from .pool import ConnectionPool, PooledConnection
 
 T = TypeVar('T')
@@ -81,12 +82,13 @@ class TransactionHost(Protocol):
     @property
     def workers(self) -> Workers: ...
     def lent_connection(self) -> PooledConnection | None: ...
+    def lends_connection(self) -> bool: ...
 
 
 class _Transaction:
     """One open transaction: its pinned connection, savepoints, owner and turn lock."""
 
-    __slots__ = ('connection', 'savepoints', 'blocks', 'owner', 'turn_lock', 'explicit', 'borrowed')
+    __slots__ = ('connection', 'savepoints', 'blocks', 'owner', 'turn_lock', 'explicit', 'borrowed', 'lane')
 
     def __init__(self, connection: PooledConnection, owner: tuple[int, Any]) -> None:
         self.connection: PooledConnection | None = connection   # None once ended
@@ -99,6 +101,8 @@ class _Transaction:
         self.explicit = False   # opened by begin(), not by a `with` block
         #: begun on the connection lent to an async call: that call gives it back, not the end
         self.borrowed = False
+        #: opened by atransaction(): the lane (one thread) every blocking job of it runs on
+        self.lane: Lane | None = None
 
     @property
     def depth(self) -> int:
@@ -153,6 +157,27 @@ class TransactionManager:
         """The connection this task/thread's transaction holds, if any."""
         state = self._current.get()
         return None if state is None else state.connection
+
+    def state(self) -> '_Transaction | None':
+        """This task's (or thread's) open transaction, if any."""
+        state = self._current.get()
+        return state if state is not None and state.connection is not None else None
+
+    @staticmethod
+    def lane_of(state: '_Transaction') -> Lane | None:
+        """Where a transaction's blocking jobs run: its own lane (atransaction()), else, for one
+        begun in an async hook or by sync code under it, the lane of the thread awaiting the hook."""
+        return state.lane if state.lane is not None else serving_lane()
+
+    def submit(self, state: '_Transaction', job: Callable[[], T]) -> 'Future[T] | None':
+        """Run a blocking job of the transaction where its jobs run; None once its lane ended."""
+        lane = self.lane_of(state)
+        if lane is not None:
+            future = lane.submit(job)
+            if future is not None or state.lane is not None:
+                return future
+        # A transaction sync code opened (on the loop's thread): any worker thread takes its turn.
+        return self._backend.workers.submit(job)
 
     def take_turn(self) -> '_Transaction | None':
         """The open transaction with its turn lock held (give it back with
@@ -310,7 +335,10 @@ class TransactionManager:
         backend = self._backend
         interrupted = True
         stranded = False   # a sharer kept the connection's turn: the transaction cannot be ended on it
+        lane = state.lane
         try:
+            if lane is not None and lane.on_lane_thread():
+                lane.run_at_end()   # its streams still open are closed first, as their turn allows
             if not state.turn_lock.acquire(True, backend.pool.timeout):
                 stranded = True
                 raise ActiveRecordError(
@@ -336,6 +364,8 @@ class TransactionManager:
             if self._current.get() is state:
                 self._current.set(None)
             pooled.in_transaction = False
+            if lane is not None:
+                lane.finish()   # its thread ends once the jobs already sent to it have run
             if state.borrowed:
                 if interrupted or stranded:
                     backend.pool.invalidate(pooled)   # the lending call must not reuse it
@@ -498,6 +528,8 @@ class TransactionManager:
             state.connection, state.savepoints, state.blocks = None, [], []
             if self._current.get() is state:
                 self._current.set(None)
+            if state.lane is not None:
+                state.lane.finish()
         else:
             _drop_block(state, block)
 
@@ -527,11 +559,17 @@ class TransactionManager:
 
     # -- async: the same steps, each run on a worker thread; the state lives in the task --------
 
-    async def _in_worker(self, fn: Callable[..., T], *args: Any) -> T:
-        """fn(*args) on one of the backend's worker threads, in a copy of this task's context;
+    async def _in_worker(self, state: _Transaction, fn: Callable[..., T], *args: Any) -> T:
+        """fn(*args) where the transaction's jobs run (its lane), in a copy of this task's context;
         cancelled meanwhile, it still runs to its end before CancelledError is raised."""
         context = task_context(current_owner())
-        return await wait_for_job(self._backend.workers.submit(functools.partial(context.run, fn, *args)))
+
+        def job() -> T:
+            return context.run(fn, *args)
+        future = self.submit(state, job)
+        if future is None:   # its lane has ended (so has the transaction): any thread will do
+            future = self._backend.workers.submit(job)
+        return await wait_for_job(future)
 
     @asynccontextmanager
     async def atransaction(self, isolation_level: IsolationLevel | None = None,
@@ -543,19 +581,19 @@ class TransactionManager:
             yield self
         except BaseException:
             try:
-                await self._in_worker(self._exit_failed, state, block)
+                await self._in_worker(state, self._exit_failed, state, block)
             except asyncio.CancelledError:
                 pass   # the rollback ran to its end anyway; the block's own error is told
             finally:
                 self._forget_ended(state)
             raise
         try:
-            await self._in_worker(self._exit_ok, state, block)
+            await self._in_worker(state, self._exit_ok, state, block)
         except asyncio.CancelledError:
             raise   # COMMIT (or RELEASE) ran to its end: the outcome is what the database says
         except BaseException:
             with suppress(asyncio.CancelledError):
-                await self._in_worker(self._after_failed_exit, state, block)
+                await self._in_worker(state, self._after_failed_exit, state, block)
             raise
         finally:
             self._forget_ended(state)
@@ -563,47 +601,94 @@ class TransactionManager:
     async def _aenter(self, isolation_level: IsolationLevel | None,
                       read_only: bool) -> tuple[_Transaction, str | None]:
         """_enter() for a task: the connection is awaited on the loop, BEGIN or SAVEPOINT runs on
-        a worker thread; cancelled meanwhile, whatever was opened is closed again."""
+        the transaction's lane; cancelled meanwhile, whatever was opened is closed again."""
         opened: list[tuple[_Transaction, str | None]] = []
         state = self._current.get()
-        nested = state is not None and state.connection is not None
-        if nested or self._backend.lent_connection() is not None:
-            # A savepoint, or (in an async hook of a call) a BEGIN on the connection lent to
-            # that call: no connection to wait for.
-            def enter() -> tuple[_Transaction, str | None]:
+        if state is not None and state.connection is not None:
+            def enter() -> tuple[_Transaction, str | None]:   # a savepoint
                 opened.append(self._enter(isolation_level, read_only))
                 return opened[-1]
             try:
-                entered = await self._in_worker(enter)
+                return await self._in_worker(state, enter)
             except asyncio.CancelledError:
                 if opened:
                     with suppress(asyncio.CancelledError):
-                        await self._in_worker(self._exit_failed, *opened[0])
+                        await self._in_worker(state, self._exit_failed, *opened[0])
                 raise
-            if not nested:
-                self._current.set(entered[0])
-            return entered
+        if self._backend.lends_connection():
+            entered = await self._aenter_borrowed(isolation_level, read_only)
+            if entered is not None:
+                return entered
         pool = self._backend.pool
         reserved = await pool.areserve()   # cancelled here: nothing was taken
-
-        def begin() -> tuple[_Transaction, str | None]:
-            opened.append((self._open(isolation_level, read_only, reserved), None))
-            return opened[-1]
-        context = task_context(current_owner())
         try:
-            future = self._backend.workers.submit(functools.partial(context.run, begin))
+            lane = Lane.start(f'activerecord-{self._backend.name}-transaction')
         except BaseException:
             pool.unreserve(reserved)
             raise
+
+        def begin() -> tuple[_Transaction, str | None]:
+            begun = self._open(isolation_level, read_only, reserved)
+            begun.lane = lane
+            opened.append((begun, None))
+            return opened[-1]
+        future = lane.submit(functools.partial(task_context(current_owner()).run, begin))
+        assert future is not None   # a new lane takes jobs
         try:
             opened_state, _ = await wait_for_job(future)
         except asyncio.CancelledError:
             if opened:
                 with suppress(asyncio.CancelledError):
-                    await self._in_worker(self._end, opened[0][0], False)
+                    await self._in_worker(opened[0][0], self._end, opened[0][0], False)
+            else:
+                lane.finish()
+            raise
+        except BaseException:
+            lane.finish()   # BEGIN failed: the connection went back (_open), the lane goes too
             raise
         self._current.set(opened_state)
         return opened_state, None
+
+    async def _aenter_borrowed(self, isolation_level: IsolationLevel | None,
+                               read_only: bool) -> tuple[_Transaction, None] | None:
+        """In an async hook of a call with a lent connection: BEGIN on that connection, on the
+        thread awaiting the hook (its lane runs the transaction's jobs); None if the call ended."""
+        serving = serving_lane()
+        opened: list[tuple[_Transaction, None]] = []
+
+        def enter() -> tuple[_Transaction, None] | None:
+            if self._backend.lent_connection() is None:
+                return None   # not the call's thread after all: the caller takes a connection
+            begun = self._open(isolation_level, read_only)
+            opened.append((begun, None))
+            assert serving is not None
+            serving.at_end(functools.partial(self._cut_borrowed, begun))
+            return opened[-1]
+        future = None if serving is None else serving.submit(
+            functools.partial(task_context(current_owner()).run, enter))
+        if future is None:
+            return None
+        try:
+            entered = await wait_for_job(future)
+        except asyncio.CancelledError:
+            if opened:
+                with suppress(asyncio.CancelledError):
+                    await self._in_worker(opened[0][0], self._end, opened[0][0], False)
+            raise
+        if entered is not None:
+            self._current.set(entered[0])
+        return entered
+
+    @staticmethod
+    def _cut_borrowed(state: _Transaction) -> None:
+        """The hook that began `state` on its call's connection returned with it still open (a task
+        it started holds it): the call gives that connection back (rolled back by the pool), so
+        the transaction is over, and every later statement of it is refused."""
+        if state.connection is None:
+            return
+        state.connection.in_transaction = False
+        state.connection, state.savepoints, state.blocks = None, [], []
+        state.owner = (0, None)   # nobody's: _after_end refuses the owner's statements too
 
     def _forget_ended(self, state: _Transaction) -> None:
         """In the task: forget a transaction a worker thread ended (its own context is a copy)."""

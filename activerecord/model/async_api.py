@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Sequence, 
 from typing_extensions import Self  # typing.Self from 3.11; pydantic depends on typing_extensions
 
 from ..backend.base import StorageBackend
+from . import ddl
 from .bulk import BulkMixin
 from .crud import CrudMixin
 from .finders import FinderMixin
@@ -116,4 +117,19 @@ class AsyncModelMixin(CrudMixin, FinderMixin, BulkMixin):
         return await cls.backend().arun(cls.check_schema)
 
 
-__all__ = ['AsyncModelMixin']
+
+# The module-level schema calls: like create_all(), they run on the first model's backend.
+
+async def acreate_all(models: Sequence[ddl.Model], if_not_exists: bool = True) -> None:
+    """Awaitable create_all()."""
+    if models:
+        await models[0].backend().arun(ddl.create_all, models, if_not_exists)
+
+
+async def adrop_all(models: Sequence[ddl.Model], if_exists: bool = True) -> None:
+    """Awaitable drop_all()."""
+    if models:
+        await models[0].backend().arun(ddl.drop_all, models, if_exists)
+
+
+__all__ = ['AsyncModelMixin', 'acreate_all', 'adrop_all']

@@ -88,7 +88,11 @@ def _build(model: type) -> dict[str, tuple[Callable[[Any], Any], ...]]:
 def run(table: dict[str, tuple[Callable[[Any], Any], ...]], event: str, record: Any) -> None:
     """Call every hook of one event with the record."""
     for call in table.get(event, ()):
-        call(record)
+        result = call(record)
+        if result is not None and inspect.isawaitable(result):
+            # a plain function returning a coroutine (`lambda r: notify(r)`): not seen as async when
+            # the table was built; awaited on the async path, refused (and closed) on the sync one
+            aio.run_awaitable(result)
 
 
 def _is_async(call: Callable[[Any], Any]) -> bool:

@@ -255,7 +255,12 @@ def _column_of(info: Any) -> Column | None:
 
 def _all_metadata(info: Any) -> list[Any]:
     """Metadata of a field, including that of Annotated[...] nested inside Optional[...]."""
-    return list(info.metadata) + _unwrap(info.annotation)[2]
+    found: list[Any] = []
+    for item in list(info.metadata) + _unwrap(info.annotation)[2]:
+        # Annotated[str, Field(max_length=N)] | None keeps the Field whole inside the Optional
+        # (pydantic unpacks it only at the top): its constraints are its own metadata
+        found.extend(item.metadata if isinstance(item, pydantic.fields.FieldInfo) else [item])
+    return found
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool, list[Any]]:

@@ -155,8 +155,12 @@ def render_select(ctx: SQLContext, query: Any, columns: Sequence[Any] | None = N
     """SELECT ... FROM ... (the query's default scopes applied first)."""
     query = query.scoped()
     dialect = ctx.dialect
+    # typed_rows: this SELECT's rows are the result, read converted by its items' result types
+    # (render_statement); inside it (subqueries, CTEs, derived tables) none is. Its select list tells
+    # each item it is one, and its GROUP BY (which must name what is selected) is told too.
+    typed = ctx.state.get('typed_rows', False)
     # typing_query: where a typed aggregate finds the CTEs and derived tables its argument reads
-    with clause(ctx, None, unqualified=False, typing_query=query):
+    with clause(ctx, None, unqualified=False, typing_query=query, typed_rows=False):
         register_ctes(ctx, query._ctes)
         order_items = tuple(resolve_order(query, item) for item in query._order_by) if order else ()
         limit, offset = (query._limit, query._offset) if paging else (None, None)
@@ -166,8 +170,12 @@ def render_select(ctx: SQLContext, query: Any, columns: Sequence[Any] | None = N
         if columns is None and query._select is None:
             ctx.literal(_model_columns_sql(query.model, dialect))
         else:
-            with clause(ctx, 'select'):
-                ctx.join(columns if columns is not None else select_items(query))
+            items = columns if columns is not None else select_items(query)
+            if typed:
+                _render_typed_items(ctx, items)
+            else:
+                with clause(ctx, 'select'):
+                    ctx.join(items)
         ctx.literal(' FROM ')
         render_from(ctx, query)
         locking = lock and check_lock(ctx, query._lock)
@@ -177,7 +185,7 @@ def render_select(ctx: SQLContext, query: Any, columns: Sequence[Any] | None = N
             ctx.sql(join)
         render_conditions(ctx, ' WHERE ', query._where, 'where')
         if query._group_by:
-            with clause(ctx, 'group'):
+            with clause(ctx, 'group', typed_group=typed):
                 ctx.literal(' GROUP BY ').join(resolve_group(query, item, dialect) for item in query._group_by)
         render_conditions(ctx, ' HAVING ', query._having, 'having')
         if order_items:
@@ -188,6 +196,16 @@ def render_select(ctx: SQLContext, query: Any, columns: Sequence[Any] | None = N
             dialect.render_paging(ctx, limit, offset, bool(order_items))
         if locking:
             dialect.render_for_update(ctx, *query._lock)
+
+
+def _render_typed_items(ctx: SQLContext, items: Sequence[Any]) -> None:
+    """The select list of a SELECT whose rows are the result: `select_item` names the item being
+    rendered (an alias's expression), so that a node can tell it is the item, not a part of one."""
+    for index, item in enumerate(items):
+        if index:
+            ctx.literal(', ')
+        with clause(ctx, 'select', select_item=item.expression if isinstance(item, Alias) else item):
+            ctx.sql(item)
 
 
 def render_from(ctx: SQLContext, query: Any) -> None:

@@ -62,7 +62,7 @@ def register_ctes(ctx: SQLContext, ctes: Sequence[CTE]) -> None:
     for cte in ctes:
         child = SQLContext(ctx.dialect)
         child.state = ctx.state  # CTEs inside the body register themselves first
-        with clause(ctx, None, unqualified=False):
+        with clause(ctx, None, unqualified=False, typed_rows=False):   # a CTE's rows are not the result
             cte.query.__subquery_sql__(child)
         sql, params = child.finish()
         rendered = _Rendered(cte.recursive, cte.columns, sql, params)
@@ -73,9 +73,12 @@ def register_ctes(ctx: SQLContext, ctes: Sequence[CTE]) -> None:
         registry[cte.name] = rendered
 
 
-def render_statement(dialect: Dialect, render_body: Callable[[SQLContext], None]) -> tuple[str, tuple[Any, ...]]:
-    """Render a whole statement: its body, then the WITH list its queries collected, in front."""
-    state: dict[str, Any] = {'ctes': {}}
+def render_statement(dialect: Dialect, render_body: Callable[[SQLContext], None],
+                     typed_rows: bool = False) -> tuple[str, tuple[Any, ...]]:
+    """Render a whole statement: its body, then the WITH list its queries collected, in front.
+    typed_rows: its rows are read converted by the result types of the select list (as_dicts(),
+    pluck()), which its outermost SELECT may render for that (a JSON path as its JSON text)."""
+    state: dict[str, Any] = {'ctes': {}, 'typed_rows': typed_rows}
     body = SQLContext(dialect)
     body.state = state
     render_body(body)

@@ -10,9 +10,12 @@
 Paths are portable: a dialect with a 'json_path' template (SQLite json_extract, MySQL
 JSON_EXTRACT/JSON_UNQUOTE, Oracle and SQL Server JSON_VALUE) gets the whole chain as one call
 with one path string '$."a"[0]', and a compared Python value as the scalar that call returns
-(JsonScalar); PostgreSQL keeps its -> / ->> chain and compares jsonb. A path in the select list
-(or GROUP BY, where a path function reads it) is its JSON text instead ('json_path_json', or
-PostgreSQL's 'json_text' of the chain), read back decoded: the same Python value everywhere.
+(JsonScalar); PostgreSQL keeps its -> / ->> chain and compares jsonb. A path that is itself an
+item of the select list whose rows are the result (compiler.py's `select_item`; its GROUP BY
+too) is its JSON text instead ('json_path_json'), read back decoded (`selected_path_type`); on
+PostgreSQL it stays the jsonb chain, which the driver decodes itself: the same Python value
+everywhere. Anywhere else (a subquery, a CTE, inside a function, CASE or arithmetic, ORDER BY)
+a path is the scalar its path function returns.
 On those dialects contains() and the key tests take the document and a path string too, and
 where there is no containment function (SQLite) `Containment` writes it out from the candidate
 value. docs/queries.md, "JSON paths", states the meaning the live backends share.
@@ -24,6 +27,7 @@ operators are told apart from placeholders by `features.question_mark_operators`
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, Callable, Iterable, cast
 
@@ -32,14 +36,12 @@ from ..errors import ActiveRecordError
 from .tree import COMPARISON, Expression, Value, clause
 from .operations import Operation, Parameter, UnofferedOperators, render_operation
 from .result_types import Scope, rule
-from ..backend.dialect import SQLContext
+from ..backend.dialect import Dialect, SQLContext
 
 
 
-#: the clauses tree.py renders select-list items in (an aliased item: 'select-item'), and GROUP BY:
-#: where a path function reads it, a path grouped by is the same SQL as the path selected (Oracle,
-#: SQL Server and MySQL's ONLY_FULL_GROUP_BY ask for that; PostgreSQL sees CAST(x AS TEXT) of x)
-_SELECTED = frozenset({'select', 'select-item', 'group'})
+#: the clauses tree.py renders a select-list item in (an aliased one: 'select-item')
+_SELECTED = frozenset({'select', 'select-item'})
 
 
 class JsonOperators:
@@ -144,17 +146,21 @@ class JsonPath(JsonOperators, UnofferedOperators, Expression):
         return document, keys[::-1]
 
     def __sql__(self, ctx: 'SQLContext') -> None:
-        where = ctx.state.get('clause')
-        if where in _SELECTED and (where != 'group' or 'json_path_json' in ctx.dialect.operator_templates):
-            # Selected (or grouped by), a path reads as its JSON text (decoded by its result type,
-            # _json_path_type); its own parts are operands, never selected values themselves.
-            with clause(ctx, 'operand'):
-                if self.as_text:
-                    self._render(ctx)
-                else:
-                    self._render_json(ctx)
+        if not self.as_text and 'json_path' in ctx.dialect.operator_templates and self._read_as_json(ctx):
+            with clause(ctx, 'operand'):   # its own parts are operands, never selected values themselves
+                self._render_json(ctx)
             return
         self._render(ctx)
+
+    def _read_as_json(self, ctx: 'SQLContext') -> bool:
+        """Whether this path is an item of the result's select list (decoded by selected_path_type),
+        or is grouped by in that query: GROUP BY names the SQL selected (Oracle, SQL Server and
+        MySQL's ONLY_FULL_GROUP_BY ask for that)."""
+        state = ctx.state
+        where = state.get('clause')
+        if where == 'group':
+            return bool(state.get('typed_group'))
+        return where in _SELECTED and state.get('select_item') is self
 
     def _render(self, ctx: 'SQLContext') -> None:
         """The path as compared: the scalar a path function returns, or PostgreSQL's jsonb (->>: text)."""
@@ -169,16 +175,12 @@ class JsonPath(JsonOperators, UnofferedOperators, Expression):
 
     def _render_json(self, ctx: 'SQLContext') -> None:
         """The path's value as JSON text ('json_path_json': a path function's JSON, with the parent
-        path and the last key as {2} and {3} for databases that find a scalar's type by its parent;
-        'json_text': the text of the chain's JSON value, on PostgreSQL)."""
-        templates = ctx.dialect.operator_templates
-        if 'json_path_json' in templates:
-            document, keys = self.chain()
-            render_operation(ctx, 'json_path_json', (document, JsonPathString(keys), JsonPathString(keys[:-1]),
-                                                     SharedParameter(str(keys[-1]))), 'json', 'column[key]')
-        else:   # no JSON text to decode: refused by name, never a scalar read back as JSON
-            render_operation(ctx, 'json_text', (_Rendered(self._render),), 'json',
-                             'column[key] selected as a JSON value; its .astext is its text')
+        path and the last key as {2} and {3} for databases that find a scalar's type by its parent).
+        A dialect without it refuses by name: a scalar is never read back as JSON."""
+        document, keys = self.chain()
+        render_operation(ctx, 'json_path_json', (document, JsonPathString(keys), JsonPathString(keys[:-1]),
+                                                 SharedParameter(str(keys[-1]))), 'json',
+                         'column[key] selected as a JSON value; its .astext is its text')
 
     def __repr__(self) -> str:
         return f'{self.document!r}[{self.key!r}]' + ('.astext' if self.as_text else '')
@@ -186,9 +188,16 @@ class JsonPath(JsonOperators, UnofferedOperators, Expression):
 
 @rule(JsonPath)
 def _json_path_type(node: JsonPath, scope: Scope) -> ColumnSpec | None:
-    """A selected path is JSON text on every database (JsonPath._render_json), read back as the
-    decoded value: the same str, int, float, bool, None, list or dict everywhere; .astext is text."""
-    return None if node.as_text else JSON_VALUE
+    """Inside an expression (MAX, COALESCE, CASE, a subquery or CTE column) a path is the scalar its
+    path function returns (PostgreSQL: jsonb, which the driver decodes): the driver's value is kept."""
+    return None
+
+
+def selected_path_type(node: JsonPath, dialect: 'Dialect') -> ColumnSpec | None:
+    """The result type of a path that is itself an item of the result's select list: its JSON text
+    (JsonPath._render_json) read back decoded, the same str, int, float, bool, None, list or dict
+    on every database; PostgreSQL's driver decodes the jsonb itself, and .astext is text."""
+    return JSON_VALUE if not node.as_text and 'json_path' in dialect.operator_templates else None
 
 
 #: the result type of a selected JSON path: the type map's JSON reader (json.loads of the text)
@@ -224,6 +233,10 @@ class SharedParameter(Expression):
         return repr(self.value)
 
 
+#: characters a path string cannot spell (JSON escapes them; SQLite's and MySQL's paths do not)
+_CONTROL = re.compile(r'[\x00-\x1f]')
+
+
 class JsonPathString(Expression):
     """A path string '$."a"[0]' for a path function: bound, or a quoted literal where it must be one."""
 
@@ -241,6 +254,10 @@ class JsonPathString(Expression):
                 parts.append(f'[{key}]')
             elif '"' in key or '\\' in key:
                 raise ActiveRecordError(f'a JSON key in a path may not contain " or \\, got {key!r}')
+            elif _CONTROL.search(key):   # no path syntax escapes them: such a key would match nothing
+                raise ActiveRecordError(f'a JSON key in a path may not contain a control character (newline, '
+                                        f'tab, ...): a path function cannot spell it (only PostgreSQL\'s '
+                                        f'operators take such keys), got {key!r}')
             else:
                 parts.append(f'."{key}"')
         return ''.join(parts)
@@ -330,8 +347,9 @@ class DocumentOp(Expression):
         ({1}), with the key itself as {2} and the target's path as {3}."""
         document, keys = _document_and_keys(self.target)
         templates = ctx.dialect.operator_templates
-        if keys and 'json_missing' in templates:
-            # as PostgreSQL's (doc -> 'a') ? 'k': unknown (NULL) where the target path is missing
+        if (keys or _may_be_null(document)) and 'json_missing' in templates:
+            # as PostgreSQL's (doc -> 'a') ? 'k': unknown (NULL) where the target path is missing, and
+            # as its doc ? 'k' on a NULL document (path '$'), so that NOT ... selects neither
             ctx.literal('CASE WHEN ')
             render_operation(ctx, 'json_missing', (document, JsonPathString(keys)), 'json', described)
             ctx.literal(' THEN NULL ELSE ')
@@ -369,6 +387,12 @@ class DocumentOp(Expression):
 
     def __repr__(self) -> str:
         return f'{self.target!r}.{self.name}()'
+
+
+def _may_be_null(document: Any) -> bool:
+    """Whether a document column can be NULL (a column of a CTE or derived table: it may)."""
+    field = getattr(document, 'field', None)
+    return field is None or bool(field.spec.nullable)
 
 
 def _document_and_keys(target: Any) -> tuple[Any, list[str | int]]:

@@ -10,6 +10,7 @@ from .cte import render_statement
 from .tree import Alias
 from .expressions import ColumnRef
 from .functions import Function
+from .documents import JsonPath, selected_path_type
 from .result_types import Scope, reader, result_type, scope_of
 from ..backend.base import StorageBackend
 from .model_types import ModelClass
@@ -24,6 +25,8 @@ def _converter_of(item: Any, dialect: Dialect, scope: Callable[[], Scope]) -> Ca
         # converter (model.metadata._none_safe sets __wrapped__) saves a call per value
         inner: Callable[[Any], Any] | None = getattr(converter, '__wrapped__', converter)
         return inner
+    if isinstance(expression, JsonPath):   # the item itself, not a path inside an expression
+        return cached_reader(selected_path_type(expression, dialect), dialect)
     # a computed expression: converted by its result type (SUM of money is exact Decimal, ...)
     return cached_reader(result_type(expression, scope()), dialect)
 
@@ -174,7 +177,7 @@ class Fetching(Generic[T]):
         """(sql, params) with `?` placeholders, for the model's backend or the given dialect."""
         if dialect is None:
             dialect = self.model.backend().dialect
-        return render_statement(dialect, self._render)
+        return render_statement(dialect, self._render, self._as_dicts)
 
     def result_labels(self) -> list[str | None] | None:
         """The labels of the result columns, where the query knows them."""
@@ -197,7 +200,7 @@ class Fetching(Generic[T]):
     def all(self) -> list[T]:
         """Every row: model instances, or dicts after as_dicts()."""
         backend = self._backend()
-        sql, params = render_statement(backend.dialect, self._render)
+        sql, params = render_statement(backend.dialect, self._render, self._as_dicts)
         labels, rows = backend.query_rows(sql, params)
         return self._convert(backend.dialect, labels, rows)
 
@@ -209,7 +212,7 @@ class Fetching(Generic[T]):
         _positive_int(batch_size, 'iter(batch_size=...)')
         backend = self._backend()
         dialect = backend.dialect
-        sql, params = render_statement(dialect, self._render)
+        sql, params = render_statement(dialect, self._render, self._as_dicts)
         converters = None
         for labels, batch in backend.iter_rows(sql, params, batch_size):
             if self._as_dicts:
@@ -285,7 +288,7 @@ class Fetching(Generic[T]):
         """The database's plan for this query, one line per plan row."""
         backend = self._backend()
         backend.features.require('explain', backend.name)
-        sql, params = render_statement(backend.dialect, self._render)
+        sql, params = render_statement(backend.dialect, self._render, self._as_dicts)
         labels, rows = backend.query_rows(backend.dialect.explain_sql(sql), params)
         return '\n'.join(str(row[0]) if len(row) == 1 else
                          ', '.join(f'{label}: {value}' for label, value in zip(labels, row) if value is not None)

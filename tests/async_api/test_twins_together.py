@@ -4,10 +4,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from activerecord import acreate_all, adrop_all
 from activerecord.backend.transaction import IsolationLevel
 from activerecord.model import hooks
 
-from .models import Journal, Note, User
+from .models import Journal, Note, Post, User
 
 
 def _with_pool(url: str, **options: int) -> str:
@@ -50,3 +51,14 @@ def test_only_async_hooks_are_wrapped() -> None:
     assert table['before_save'] == (Note.before_save,) and table['after_create'] == (Note.after_create,)
     wrapped = hooks.hook_table(Journal)['after_save']
     assert len(wrapped) == 1 and isinstance(wrapped[0], hooks.AsyncHook) and wrapped[0].hook is Journal.after_save
+
+
+def test_create_all_and_drop_all_have_twins(db: Any) -> None:
+    db.use(User, Post)
+    backend = User.backend()
+    tables = {User.__meta__.table_name, Post.__meta__.table_name}
+    asyncio.run(adrop_all([User, Post]))
+    assert tables.isdisjoint(backend.schema.tables())
+    asyncio.run(acreate_all([User, Post]))
+    assert tables <= set(backend.schema.tables())
+    assert backend.pool.status()['checked_out'] == 0

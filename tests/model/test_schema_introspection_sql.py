@@ -23,7 +23,7 @@ DIALECTS = {
 }
 COLUMN_LABELS = ['name', 'sql_type', 'nullable', 'column_default', 'pk_position', 'autoincrement']
 #: the catalog each database describes its columns in
-CATALOGS = {'sqlite': 'pragma_table_xinfo', 'postgresql': 'columns', 'mysql': 'columns',
+CATALOGS = {'sqlite': 'pragma_table_xinfo', 'postgresql': 'pg_attribute', 'mysql': 'columns',
             'oracle': 'all_tab_columns', 'mssql': 'columns'}
 
 

@@ -15,6 +15,14 @@ DEFAULT_ISOLATION = IsolationLevel.READ_COMMITTED
 _TOP_STACK = 'mssql_top'
 
 
+#: drops the default constraint of column {name_text} of {table} (it has a generated name)
+_DROP_DEFAULT = ('DECLARE @ar_default sysname = (SELECT d.name FROM sys.default_constraints d JOIN sys.columns c '
+                 'ON c.object_id = d.parent_object_id AND c.column_id = d.parent_column_id '
+                 'WHERE d.parent_object_id = OBJECT_ID({table_text}) AND c.name = {name_text}); '
+                 "IF @ar_default IS NOT NULL EXEC(N'ALTER TABLE ' + {quoted_table_text} + "
+                 "N' DROP CONSTRAINT ' + QUOTENAME(@ar_default))")
+
+
 class SQLServerDialect(Dialect):
     """SQL Server: [bracket] quoting, OFFSET/FETCH and TOP, IDENTITY, OUTPUT INSERTED, MERGE."""
 
@@ -29,6 +37,27 @@ class SQLServerDialect(Dialect):
         'c.is_identity AS autoincrement FROM sys.columns c JOIN sys.types t ON t.user_type_id = c.user_type_id '
         "WHERE c.object_id = OBJECT_ID(QUOTENAME(COALESCE(?, SCHEMA_NAME())) + '.' + QUOTENAME(?)) "
         'ORDER BY c.column_id')
+    # key_ordinal 0: an INCLUDE column; type 0: the heap, not an index
+    introspect_indexes_sql = (
+        'SELECT i.name AS name, i.is_unique AS is_unique, c.name AS column_name, ic.key_ordinal AS position, '
+        'ic.is_descending_key AS descending FROM sys.indexes i '
+        'JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id '
+        'JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id '
+        "WHERE i.object_id = OBJECT_ID(QUOTENAME(COALESCE(?, SCHEMA_NAME())) + '.' + QUOTENAME(?)) "
+        'AND i.is_primary_key = 0 AND i.is_hypothetical = 0 AND i.type > 0 AND ic.key_ordinal > 0 '
+        'ORDER BY i.name, ic.key_ordinal')
+    # *_referential_action_desc: NO_ACTION, CASCADE, SET_NULL, SET_DEFAULT
+    introspect_foreign_keys_sql = (
+        'SELECT f.name AS name, pc.name AS column_name, CASE WHEN r.schema_id = f.schema_id THEN r.name '
+        "ELSE SCHEMA_NAME(r.schema_id) + '.' + r.name END AS ref_table, rc.name AS ref_column, "
+        'fc.constraint_column_id AS position, f.delete_referential_action_desc AS on_delete, '
+        'f.update_referential_action_desc AS on_update FROM sys.foreign_keys f '
+        'JOIN sys.foreign_key_columns fc ON fc.constraint_object_id = f.object_id '
+        'JOIN sys.columns pc ON pc.object_id = fc.parent_object_id AND pc.column_id = fc.parent_column_id '
+        'JOIN sys.tables r ON r.object_id = f.referenced_object_id '
+        'JOIN sys.columns rc ON rc.object_id = fc.referenced_object_id AND rc.column_id = fc.referenced_column_id '
+        "WHERE f.parent_object_id = OBJECT_ID(QUOTENAME(COALESCE(?, SCHEMA_NAME())) + '.' + QUOTENAME(?)) "
+        'ORDER BY f.name, fc.constraint_column_id')
     lexical_rules = SQLSERVER
     inline_integer_arguments = True   # @P1 and @P2 make two copies of one expression differ
     features = Features(   # the flags not named here keep Features' defaults
@@ -67,6 +96,32 @@ class SQLServerDialect(Dialect):
     savepoint_name_rule = 'letters, digits and _ (not starting with a digit), at most 32 characters'
 
     autoincrement_column_template = '{name} {type} IDENTITY(1, 1)'
+    # migrations: a default is a constraint of its own (with a generated name, found through
+    # sys.default_constraints): dropped before its column or another default; ALTER COLUMN restates
+    # the type and nullability; sp_rename renames
+    add_column_template = 'ALTER TABLE {table} ADD {column}'
+    drop_column_template = _DROP_DEFAULT + '; ALTER TABLE {table} DROP COLUMN {name}'
+    rename_table_template = 'EXEC sp_rename {table_text}, {new_text}'
+    rename_column_template = "EXEC sp_rename {column_text}, {new_text}, 'COLUMN'"
+    alter_type_template = None
+    set_not_null_template = None
+    drop_not_null_template = None
+    modify_column_template = 'ALTER TABLE {table} ALTER COLUMN {column}'
+    restate_default = False
+    set_default_template = _DROP_DEFAULT + '; ALTER TABLE {table} ADD DEFAULT {default} FOR {name}'
+    drop_default_template = _DROP_DEFAULT
+    drop_index_template = 'DROP INDEX {name} ON {table}'
+    lock_timeout_templates = ('SET LOCK_TIMEOUT {milliseconds}',)
+    # one migrator at a time: an application lock owned by the session (so it outlives the
+    # migrations' transactions), waited for up to a day; sp_getapplock answers >= 0 once held
+    migration_lock_sql = (
+        "DECLARE @ar_lock INT; EXEC @ar_lock = sp_getapplock @Resource = N'ar_schema_migrations', "
+        "@LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 86400000; "
+        'SELECT CASE WHEN @ar_lock >= 0 THEN 1 ELSE 0 END AS held',
+        "DECLARE @ar_lock INT; EXEC @ar_lock = sp_releaseapplock @Resource = N'ar_schema_migrations', "
+        "@LockOwner = 'Session'; SELECT @ar_lock AS released")
+    unique_constraint_sql = ("SELECT 1 AS found FROM sys.key_constraints WHERE type = 'UQ' "
+                             'AND parent_object_id = OBJECT_ID(?) AND name = ?')
     # IF OBJECT_ID(...) works on every version, unlike DROP TABLE IF EXISTS (2016+ only)
     ddl_guards: ClassVar[dict[str, str]] = {
         'create_table': "IF OBJECT_ID({table_text}, N'U') IS NULL {sql}",

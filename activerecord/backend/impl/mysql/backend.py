@@ -257,7 +257,7 @@ class MySQLBackend(StorageBackend):
         and an unfinished unbuffered result would be silently cut short by the next statement:
         there the rows are buffered instead.
         """
-        if pooled.in_transaction:
+        if pooled.in_transaction or pooled.shared:   # shared: lent to an async call (the same holds)
             return self._run(pooled, sql, bound, count)
         return self._run(pooled, sql, bound, count, cursor_args=(self._stream_cursor,))
 

@@ -165,6 +165,13 @@ class SQLiteBackend(StorageBackend):
         """The database file (or ':memory:')."""
         return self.config.database or ':memory:'
 
+    def sibling_overrides(self) -> dict[str, Any]:
+        """An in-memory database is reached by its private name (while this backend is open)."""
+        overrides = super().sibling_overrides()
+        if self.is_memory:
+            overrides.update(database=self._memory_uri, uri=True)
+        return overrides
+
     def close(self) -> None:
         """Close every connection; an in-memory database is gone after this."""
         super().close()

@@ -34,6 +34,24 @@ class SQLiteDialect(Dialect):
         "WHERE m.type = 'table' AND f.\"table\" = ? COLLATE NOCASE AND m.name <> ? COLLATE NOCASE "
         "AND EXISTS (SELECT 1 FROM sqlite_master t WHERE t.type = 'table' AND t.name = ? COLLATE NOCASE)")
     introspect_referencing_params = ('table', 'table', 'table')
+    # origin 'pk' is the primary key's own index; an expression key column has cid -2 and no name
+    introspect_indexes_sql = (
+        # a partial index (WHERE ...) reads as one over an expression: no column names, left out
+        'SELECT l.name AS name, l."unique" AS is_unique, '
+        'CASE WHEN l.partial = 0 THEN x.name END AS column_name, x.seqno AS position, '
+        'x."desc" AS descending FROM pragma_index_list(?, COALESCE(?, \'main\')) l '
+        'JOIN pragma_index_xinfo(l.name, COALESCE(?, \'main\')) x '
+        "WHERE l.origin <> 'pk' AND x.\"key\" = 1 ORDER BY l.name, x.seqno")
+    introspect_indexes_params = ('table', 'schema', 'schema')
+    # SQLite keeps no foreign key names: `name` is the key's id and only groups its columns. A key
+    # naming no columns points at the other table's primary key, column by column.
+    introspect_foreign_keys_sql = (
+        'SELECT f.id AS name, f."from" AS column_name, f."table" AS ref_table, '
+        'COALESCE(f."to", (SELECT p.name FROM pragma_table_info(f."table", COALESCE(?, \'main\')) p '
+        'WHERE p.pk = f.seq + 1)) AS ref_column, f.seq AS position, f.on_delete AS on_delete, '
+        'f.on_update AS on_update FROM pragma_foreign_key_list(?, COALESCE(?, \'main\')) f ORDER BY f.id, f.seq')
+    introspect_foreign_keys_params = ('schema', 'table', 'schema')
+    introspect_foreign_key_names = False
     lexical_rules = SQLITE
     features = Features(
         generated_keys='lastrowid', returning=_VERSION >= (3, 35), upsert='on_conflict',
@@ -51,6 +69,17 @@ class SQLiteDialect(Dialect):
     max_identifier_length = 1024
     unbounded_limit = '-1'
     autoincrement_column_template = '{name} INTEGER PRIMARY KEY AUTOINCREMENT'
+    # migrations: ALTER TABLE cannot change a column or a foreign key here; migrate/sqlite_rebuild.py
+    # rebuilds the table instead (which rewrites it, holding the database's write lock)
+    alter_type_template = None
+    set_not_null_template = None
+    drop_not_null_template = None
+    set_default_template = None
+    drop_default_template = None
+    add_foreign_key_template = None
+    lock_timeout_templates = ('PRAGMA busy_timeout = {milliseconds}',)
+    migration_effects: ClassVar[dict[str, tuple[bool, bool]]] = {
+        'create_table': (False, False), 'rebuild': (True, True)}
     # JSON paths (query/documents.py): json_extract gives SQL values (a JSON true is 1, so .astext
     # names the booleans as PostgreSQL's ->> does); a compared value is read from its JSON text
     operator_templates: ClassVar[dict[str, str]] = {
@@ -63,12 +92,23 @@ class SQLiteDialect(Dialect):
             "CASE json_type({0}, {1}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
             'ELSE json_quote(json_extract({0}, {1})) END'),
         # key tests and containment (query/documents.py Containment) by path: a null value still has its key
-        # (a missing path's type is 'missing', never NULL: NOT contains(...) is then true, as on PostgreSQL)
-        'json_has_key': 'json_type({0}, {1}) IS NOT NULL', 'json_type': "COALESCE(json_type({0}, {1}), 'missing')",
+        # (a missing path's type is 'missing', never NULL: NOT contains(...) is then true, as on PostgreSQL);
+        # as PostgreSQL's ?, a key test also matches a string element of an array (or the string itself)
+        'json_has_key': ("(json_type({0}, {1}) IS NOT NULL OR (json_type({0}, {3}) <> 'object' AND EXISTS "
+                         "(SELECT 1 FROM json_each({0}, {3}) AS ar_k WHERE ar_k.type = 'text' AND ar_k.value = {2})))"),
+        'json_type': "COALESCE(json_type({0}, {1}), 'missing')",
         'json_missing': 'json_type({0}, {1}) IS NULL',
         'json_each': 'EXISTS (SELECT 1 FROM json_each({0}, {1}) AS {2} WHERE {3})'}
     boolean_literals: ClassVar[dict[bool, str]] = {True: '1', False: '0'}
     server_version_sql = 'SELECT sqlite_version()'
+    # A table rebuild drops the old table: with foreign keys on that would delete (cascade) or
+    # refuse the rows referencing it, and the pragma cannot change inside a transaction. So the
+    # migrator's connection runs with them off and checks them before each migration commits.
+    migration_session_sql = ('PRAGMA foreign_keys = OFF',)
+    migration_transaction_locks = True   # BEGIN IMMEDIATE: one writer at a time
+    # ... waited for a day, as MySQL's GET_LOCK and PostgreSQL's pg_advisory_lock wait
+    migration_lock_wait_sql = ('PRAGMA busy_timeout = 86400000',)
+    migration_check_sql = 'PRAGMA foreign_key_check'
     explain_prefix = 'EXPLAIN QUERY PLAN '   # plain EXPLAIN lists VDBE bytecode, not a plan
     group_by_position = True
     type_map_class = SQLiteTypeMap
