@@ -28,13 +28,32 @@ T = TypeVar('T')
 
 
 class AsyncCall:
-    """Whose call a worker thread is running: the task's transaction owner and its event loop."""
+    """Whose call a worker thread is running: the task's transaction owner and its event loop;
+    in an awaited hook's context, also the hook's own task (which acts as the call: the tasks it
+    creates copy this context but are other tasks), and the sync function the call runs."""
 
-    __slots__ = ('owner', 'loop')
+    __slots__ = ('owner', 'loop', 'hook', 'fn')
 
-    def __init__(self, owner: tuple[int, Any], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, owner: tuple[int, Any], loop: asyncio.AbstractEventLoop,
+                 fn: Callable[..., Any] | None = None) -> None:
         self.owner = owner
         self.loop = loop
+        self.hook: asyncio.Task[Any] | None = None
+        self.fn = fn
+
+    def owner_here(self) -> tuple[int, Any]:
+        """The transaction owner of the code running now: the call's, on its worker thread or in
+        its hook's own task; a task that hook created is its own owner."""
+        hook = self.hook
+        if hook is None:
+            return self.owner
+        task = _running_task()
+        return self.owner if task is hook else (threading.get_ident(), task)
+
+    def verb(self) -> str:
+        """The async twin this call runs, for messages (`asave()`), or 'an async call'."""
+        name = getattr(self.fn, '__name__', '')
+        return f'a{name}()' if name.isidentifier() and not name.startswith('<') else 'an async call'
 
 
 #: set in the copied context a worker thread runs a task's call in; None elsewhere
@@ -44,6 +63,19 @@ _current_call: ContextVar[AsyncCall | None] = ContextVar('activerecord_async_cal
 def current_call() -> AsyncCall | None:
     """The async call this thread is running for a task, or None (plain sync code, or the loop)."""
     return _current_call.get()
+
+
+def in_hook_task() -> bool:
+    """Whether the running task is an awaited async hook's own coroutine (not a task it created)."""
+    call = _current_call.get()
+    return call is not None and call.hook is not None and call.hook is _running_task()
+
+
+def _running_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:   # no event loop running in this thread
+        return None
 
 
 _WAKE: Any = object()   # an inbox item that only makes a serving loop look at its condition again
@@ -65,13 +97,16 @@ class Lane:
     open) run on the lane's thread when its owner ends it, before what the lane used is given back.
     """
 
-    __slots__ = ('_inbox', '_lock', '_finished', '_at_end')
+    __slots__ = ('_inbox', '_lock', '_finished', '_at_end', 'hooks')
 
     def __init__(self) -> None:
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._finished = False
         self._at_end: list[Callable[[], None]] = []
+        #: owners of the async hooks this lane's thread awaits now, nested, innermost last (only
+        #: touched on that thread)
+        self.hooks: list[tuple[int, Any]] = []
 
     @classmethod
     def start(cls, name: str) -> Lane:
@@ -165,12 +200,15 @@ class Loan:
     outlive the call, or run on other threads, so the loan is honoured only while open and on
     its own thread (where the call's statements and its hooks' nested calls run)."""
 
-    __slots__ = ('pooled', 'thread', 'open')
+    __slots__ = ('pooled', 'thread', 'open', 'single')
 
-    def __init__(self, pooled: PooledConnection) -> None:
+    def __init__(self, pooled: PooledConnection, single: bool = False) -> None:
         self.pooled = pooled
         self.thread = threading.get_ident()
         self.open = True
+        #: a stream's connection: lent to its first statement only (the stream's own cursor), as
+        #: sync code gives a stream a connection of its own; later statements take another one
+        self.single = single
 
     def usable(self) -> bool:
         """Whether the calling thread may run statements on the lent connection now."""
@@ -214,10 +252,11 @@ class Workers:
             executor.shutdown(wait=False)
 
 
-def task_context(owner: tuple[int, Any]) -> contextvars.Context:
-    """A copy of the calling task's context, marked as a call of that task (for a worker thread)."""
+def task_context(owner: tuple[int, Any], fn: Callable[..., Any] | None = None) -> contextvars.Context:
+    """A copy of the calling task's context, marked as a call of that task (for a worker thread)
+    running `fn` (named in messages)."""
     context = contextvars.copy_context()
-    context.run(_current_call.set, AsyncCall(owner, asyncio.get_running_loop()))
+    context.run(_current_call.set, AsyncCall(owner, asyncio.get_running_loop(), fn))
     return context
 
 
@@ -247,8 +286,7 @@ def run_awaitable(awaitable: Awaitable[T]) -> T:
     """From a worker thread running a task's async call: await `awaitable` on that task's loop (in a
     copy of this thread's context) and return its result. Anywhere else it is refused."""
     call = _current_call.get()
-    loop = None if call is None else call.loop
-    if loop is None or loop.is_closed() or _on_loop_thread(loop):
+    if call is None or call.loop.is_closed() or _on_loop_thread(call.loop):
         if isinstance(awaitable, Coroutine):
             awaitable.close()   # never awaited: closed, so Python does not warn about it
         raise ActiveRecordError(
@@ -257,8 +295,35 @@ def run_awaitable(awaitable: Awaitable[T]) -> T:
     lane: Lane | None = getattr(_thread_lane, 'lane', None)
     own = lane is None   # else this thread serves a lane already (a transaction's, or a hook's)
     serving = Lane() if lane is None else lane
+    if any(owner != call.owner for owner in serving.hooks):
+        # Hooks awaited on one thread return last-in first-out: this one, of another task, would
+        # hold up the hook already awaited here (and that task's call) until it returns; if it
+        # waited for anything that task does next, both would wait forever.
+        if isinstance(awaitable, Coroutine):
+            awaitable.close()
+        raise ActiveRecordError(
+            f'{call.verb()}: its async hook cannot run while this transaction (or async call) is '
+            'awaiting an async hook of another task: hooks awaited on one connection end in '
+            'reverse order, so the two could wait for each other forever; inside one transaction, '
+            'await writes with async hooks one after another (not side by side in '
+            'asyncio.gather() or in tasks a hook starts), or give each task its own transaction')
+    serving.hooks.append(call.owner)
+    try:
+        return _await_on(call, awaitable, serving, own)
+    finally:
+        serving.hooks.pop()
+
+
+def _await_on(call: AsyncCall, awaitable: Awaitable[T], serving: Lane, own: bool) -> T:
+    """run_awaitable()'s wait: the hook runs as a task on the call's loop, while this thread
+    serves `serving` (the hook's own blocking calls)."""
+    loop = call.loop
     context = contextvars.copy_context()
     context.run(_serving.set, serving)
+    # The hook's own task acts as the call (owner, lane, connection); tasks it creates copy this
+    # context, but owner_here() tells them apart by `hook`.
+    hook_call = AsyncCall(call.owner, loop, call.fn)
+    context.run(_current_call.set, hook_call)
     outcome: list[asyncio.Future[T] | BaseException] = []
     done: list[bool] = []
 
@@ -281,6 +346,7 @@ def run_awaitable(awaitable: Awaitable[T]) -> T:
             outcome.append(error)
             finished()
             raise
+        hook_call.hook = task   # before its first step: create_task only schedules it
         outcome.append(task)
         task.add_done_callback(finished)
 
@@ -291,8 +357,8 @@ def run_awaitable(awaitable: Awaitable[T]) -> T:
             awaitable.close()
         raise ActiveRecordError('the event loop of the async call that reached this hook is closed') from None
     if own:
-        # Then the streams the hook left open on the call's connection are closed, here, before
-        # the call gives its connection back.
+        # Then what the hook left open on the call's connection (a transaction, its streams) is
+        # closed, here, before the call gives its connection back.
         serving.serve_to_end()
     else:
         serving.serve(lambda: bool(done))

@@ -253,6 +253,8 @@ class StorageBackend(AsyncVerbs):
             return turn.connection, turn   # type: ignore[return-value]  # take_turn() gives open ones only
         loan = self._lent.get()
         if loan is not None and loan.usable():
+            if loan.single:
+                loan.open = False   # the stream's cursor has it now, for itself alone
             return loan.pooled, _LENT   # the async call that lent it gives it back
         return self.pool.checkout(), None
 
@@ -620,7 +622,7 @@ class StorageBackend(AsyncVerbs):
         """fn(*args, **kwargs) on a worker thread, in a copy of this task's context: inside the
         task's transaction (on its lane), else with a pooled connection (awaited on the loop) lent
         to it for its whole length. Cancelled while fn runs: fn finishes, then CancelledError."""
-        context = task_context(current_owner())
+        context = task_context(current_owner(), fn)
         cancelled: list[bool] = []   # set when the caller is cancelled: a job not started skips fn
         on_cancel = functools.partial(cancelled.append, True)
 
@@ -671,14 +673,15 @@ class StorageBackend(AsyncVerbs):
 
     async def astream(self, make_iterator: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
         """The items of a sync iterator, every step on one lane: the transaction's (interleaved
-        with its statements, as in sync code), the one of the thread awaiting the async hook
-        that streams (on its call's connection), else a thread of the stream's own with a
-        connection lent to it until the stream ends or is closed."""
+        with its statements, as in sync code), else a thread of the stream's own with a
+        connection of its own until the stream ends or is closed. Outside a transaction a stream
+        never reads on an async call's connection (not even in that call's async hook): as in
+        sync code, its cursor has a connection to itself (unbuffered on MySQL; on PostgreSQL
+        the server-side cursor's transaction is the stream's alone)."""
         context = task_context(current_owner())
         stream = opening = None
         state = self.transaction_manager.state()
-        shared = self.transaction_manager.lane_of(state) if state is not None else (
-            serving_lane() if self._lent.get() is not None else None)
+        shared = self.transaction_manager.lane_of(state) if state is not None else None
         if shared is not None:
             stream = LaneStream(shared, context, make_iterator, _nothing, own_lane=False)
             opening = stream.open()   # None: that lane has ended, so as any stream, below
@@ -696,8 +699,10 @@ class StorageBackend(AsyncVerbs):
 
     async def _own_lane_stream(self, context: Any, make_iterator: Callable[[], Iterator[T]],
                                in_transaction: bool) -> tuple[LaneStream, Future[None]]:
-        """A stream on a thread of its own, with a connection reserved and lent to it (none in a
-        transaction opened by sync code: its statements take their turns on its connection)."""
+        """A stream on a thread of its own, with a connection reserved (on the loop) for its
+        cursor alone: the iterator's other statements (a query's preloads) check out another, as
+        in sync code. None in a transaction opened by sync code: its statements take their turns
+        on its connection."""
         reserved = None if in_transaction else await self.pool.areserve()
         held: list[PooledConnection] = []
         loans: list[Loan] = []
@@ -705,17 +710,14 @@ class StorageBackend(AsyncVerbs):
         def open_iterator() -> Iterator[T]:
             if reserved is not None:
                 held.append(self.pool.finish_checkout(reserved))
-                loans.append(Loan(held[0]))   # for this stream's thread
+                loans.append(Loan(held[0], single=True))   # for this stream's thread
                 self._lent.set(loans[0])
-                # the iterator's own statements (a query's preloads) run on it between its reads
-                held[0].shared = True
             return make_iterator()
 
         def finish() -> None:
             for loan in loans:
                 loan.open = False
             if held:
-                held[0].shared = False
                 self._give_back(held[0], None)
             elif reserved is not None and reserved.lent and not reserved.invalidated:
                 self.pool.unreserve(reserved)   # closed before its first step
@@ -789,7 +791,7 @@ class StorageBackend(AsyncVerbs):
 
 
 def _nothing() -> None:
-    """A stream on a shared lane gives nothing back: its connection is the transaction's or the call's."""
+    """A stream on its transaction's lane gives nothing back: the connection is the transaction's."""
 
 
 def innermost_os_error(error: BaseException) -> OSError | None:

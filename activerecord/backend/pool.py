@@ -48,7 +48,7 @@ class PooledConnection:
     invalidated: bool = False
     #: checked out of its pool (counted in checked_out); False while idle and once gone
     lent: bool = False
-    #: lent to an async call or stream (backend.arun): every statement of that call runs on it,
+    #: lent to an async call (backend.arun): every statement of that call runs on it,
     #: so others may run between a stream's reads (a driver whose streaming cursor cannot allow
     #: that buffers then, as inside a transaction)
     shared: bool = False

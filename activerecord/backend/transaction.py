@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from typing import Any, AsyncGenerator, Awaitable, Callable, ClassVar, Generator, Protocol, Sequence, TypeVar
 
 from ..errors import ActiveRecordError, AmbiguousCommitError, DatabaseError, NotSupportedError, OperationalError
-from .aio import Lane, Workers, current_call, serving_lane, task_context, wait_for_job
+from .aio import Lane, Workers, current_call, in_hook_task, serving_lane, task_context, wait_for_job
 from .pool import ConnectionPool, PooledConnection
 
 T = TypeVar('T')
@@ -58,7 +58,7 @@ def current_owner() -> tuple[int, Any]:
     thread running a task's async call, that task's owner: the statement is the task's own."""
     call = current_call()
     if call is not None:
-        return call.owner
+        return call.owner_here()
     try:
         task = asyncio.current_task()
     except RuntimeError:   # no event loop running in this thread
@@ -229,6 +229,16 @@ class TransactionManager:
 
     def _check_owner(self, state: _Transaction, verb: str) -> None:
         if state.owner != current_owner():
+            call = current_call()
+            if call is not None and call.fn is not None:
+                # A write with hooks nests a savepoint: from a task sharing the transaction (each
+                # call of asyncio.gather() is one), the sync code cannot tell it is not nesting.
+                raise ActiveRecordError(
+                    f'{call.verb()} in a transaction opened by another task: it opens a nested block '
+                    '(a savepoint, as a write with hooks does), and only the task that opened the '
+                    'transaction may nest in it; concurrent writes with hooks inside one transaction '
+                    '(asyncio.gather(M.acreate(...), M.acreate(...))) must be awaited one after '
+                    'another, or give each task its own transaction')
             raise ActiveRecordError(
                 f'{verb}(): this transaction was opened by another task or thread, which owns its '
                 'savepoints; a task that shares it (created inside the block) may run statements in '
@@ -615,7 +625,9 @@ class TransactionManager:
                     with suppress(asyncio.CancelledError):
                         await self._in_worker(state, self._exit_failed, *opened[0])
                 raise
-        if self._backend.lends_connection():
+        if self._backend.lends_connection() and in_hook_task():
+            # Only the hook's own coroutine acts as its call; a task it created is another task:
+            # its transaction takes a connection of its own (below), as any task's.
             entered = await self._aenter_borrowed(isolation_level, read_only)
             if entered is not None:
                 return entered
@@ -657,8 +669,11 @@ class TransactionManager:
         opened: list[tuple[_Transaction, None]] = []
 
         def enter() -> tuple[_Transaction, None] | None:
-            if self._backend.lent_connection() is None:
-                return None   # not the call's thread after all: the caller takes a connection
+            lent = self._backend.lent_connection()
+            if lent is None or lent.in_transaction:
+                # Not the call's thread after all, or its connection is in a transaction already
+                # (never BEGIN inside another): the caller takes a connection of its own.
+                return None
             begun = self._open(isolation_level, read_only)
             opened.append((begun, None))
             assert serving is not None

@@ -595,8 +595,9 @@ def test_a_task_a_hook_starts_that_outlives_the_call_does_not_use_the_calls_conn
     assert idle(backend)
 
 
-def test_an_async_hook_may_stream_on_its_calls_connection(live) -> None:
-    backend = live.open(pool_size=1, max_overflow=0, pool_timeout=2)
+def test_an_async_hook_may_stream_on_a_connection_of_its_own(live) -> None:
+    # outside a transaction a stream has its connection to itself, as in sync code (two here)
+    backend = live.open(pool_size=2, max_overflow=0, pool_timeout=2)
     table = live.table()
     backend.executemany(f'INSERT INTO {table} VALUES (?, ?)', [(1, 'a'), (2, 'b')])
 

@@ -148,36 +148,39 @@ def test_atransaction_in_an_async_hook_runs_on_the_calls_connection(live, monkey
     assert idle(backend)
 
 
-def test_a_stream_an_async_hook_leaves_open_is_closed_before_the_call_gives_its_connection_back(live) -> None:
-    # On PostgreSQL the stream's server-side cursor has a transaction of its own: a late close
-    # would COMMIT in the middle of whatever the connection does next (another task's transaction).
-    backend = live.open(pool_size=1, max_overflow=0, pool_timeout=3)
+def test_a_stream_an_async_hook_opens_outside_a_transaction_has_a_connection_of_its_own(live) -> None:
+    # As in sync code: the stream does not read on the call's connection, so it outlives the hook
+    # and nothing the hook or another task does later runs inside its (PostgreSQL cursor's)
+    # transaction or cuts it short.
+    backend = live.open(pool_size=2, max_overflow=0, pool_timeout=3)
     table = live.table()
     backend.executemany(f'INSERT INTO {table} VALUES (?, ?)', [(n, 'seed') for n in range(1, 6)])
     kept: list[AsyncIterator[Any]] = []
+    during: list[dict[str, int]] = []
 
     async def hook() -> Any:
         rows = backend.aiter_rows(f'SELECT id FROM {table} ORDER BY id', batch_size=1)
         kept.append(rows)
-        return (await rows.__anext__())[1]
+        first = (await rows.__anext__())[1]
+        during.append(backend.pool.status())
+        return first
 
     async def other_task() -> None:
         async with backend.atransaction():
             await backend.aexecute(f'INSERT INTO {table} VALUES (10, ?)', ('B',))
-            with pytest.raises(ActiveRecordError, match='async hook that opened it returned'):
-                await kept[0].__anext__()
-            await kept[0].aclose()
-            await backend.aexecute(f'INSERT INTO {table} VALUES (11, ?)', ('B',))
+            assert [tuple(row) for row in (await kept[0].__anext__())[1]] == [(2,)]
             raise KeyError('B rolls back')
 
     async def main() -> Any:
         first = await backend.arun(lambda: run_awaitable(hook()))
-        assert idle(backend)
         with pytest.raises(KeyError):
             await other_task()
-        return first
+        rest = [tuple(row) async for _, batch in kept[0] for row in batch]
+        return first, rest
 
-    assert [tuple(row) for row in run(main())] == [(1,)]
+    first, rest = run(main())
+    assert [tuple(row) for row in first] == [(1,)] and rest == [(3,), (4,), (5,)]
+    assert during[0]['checked_out'] == 2      # the call's connection and the stream's own
     assert ids(backend, table) == [1, 2, 3, 4, 5]     # none of B's rows: its transaction rolled back
     assert idle(backend)
 
@@ -273,9 +276,9 @@ def test_the_async_core_uses_no_python_3_11_only_asyncio_api() -> None:
 
 # -- a stream whose connection other statements share -------------------------------------------------
 
-def test_a_stream_on_an_async_calls_connection_is_read_whole_with_statements_between_its_reads(live) -> None:
-    # Every statement of an async call runs on its lent connection: one between a stream's reads
-    # (a query's preloads, a hook's writes) must not cut the stream short (MySQL's unbuffered one).
+def test_a_stream_in_a_sync_call_on_its_lent_connection_is_read_whole_with_statements_between_its_reads(live) -> None:
+    # Every statement of an async call's sync code runs on its lent connection: one between a
+    # stream's reads must not cut the stream short (MySQL buffers there, as in a transaction).
     backend = live.open(pool_size=1, max_overflow=0, pool_timeout=3)
     table = live.table()
     backend.executemany(f'INSERT INTO {table} VALUES (?, ?)', [(n, 'seed') for n in range(1, 6)])
@@ -289,24 +292,167 @@ def test_a_stream_on_an_async_calls_connection_is_read_whole_with_statements_bet
             backend.execute(update, ('call', batch[0][0]))
         return seen
 
+    assert run(backend.arun(sync_call)) == [1, 2, 3, 4, 5]
+    assert [row['name'] for row in backend.fetch_all(f'SELECT name FROM {table} ORDER BY id')] == ['call'] * 5
+    assert idle(backend)
+
+
+def test_a_stream_outside_a_transaction_reads_on_a_connection_of_its_own(live, monkeypatch) -> None:
+    # As sync iter(): the cursor has its connection to itself (so MySQL streams unbuffered, and
+    # a PostgreSQL cursor's transaction holds nothing else); statements between its reads, in the
+    # iterator or in an async hook's loop body, run on another connection and autocommit.
+    backend = live.open(pool_size=2, max_overflow=0, pool_timeout=3)
+    table = live.table()
+    other = live.table()
+    backend.executemany(f'INSERT INTO {table} VALUES (?, ?)', [(n, 'seed') for n in range(1, 4)])
+    select = f'SELECT id FROM {table} ORDER BY id'
+    cursors: list[str] = []
+    open_stream = backend.open_stream
+
+    def spy(pooled: Any, sql: str, bound: Any, count: int) -> Any:
+        cursor = open_stream(pooled, sql, bound, count)
+        cursors.append(type(cursor).__name__)
+        return cursor
+    monkeypatch.setattr(backend, 'open_stream', spy)
+
     def stream_with_statements() -> Any:
-        for labels, batch in backend.iter_rows(select, batch_size=2):
-            backend.execute(update, ('stream', batch[0][0]))
+        for labels, batch in backend.iter_rows(select, batch_size=1):
+            backend.execute(f'INSERT INTO {other} VALUES (?, ?)', (batch[0][0], 'iterator'))
             yield labels, batch
 
     async def hook() -> list[int]:
         seen: list[int] = []
         async for _, batch in backend.aiter_rows(select, batch_size=1):
             seen.append(batch[0][0])
-            await backend.aexecute(update, ('hook', batch[0][0]))
+            await backend.aexecute(f'INSERT INTO {other} VALUES (?, ?)', (10 + batch[0][0], 'hook'))
+            with pytest.raises(ActiveRecordError):     # a failure caught in the body costs nothing
+                await backend.aexecute(f'INSERT INTO {other} VALUES (?, ?)', (1, 'duplicate'))
         return seen
 
-    async def main() -> tuple[list[int], list[int], list[int]]:
-        in_call = await backend.arun(sync_call)
+    async def main() -> tuple[list[int], list[int]]:
         streamed = [row[0] async for _, batch in backend.astream(stream_with_statements) for row in batch]
-        in_hook = await backend.arun(lambda: run_awaitable(hook()))
-        return in_call, streamed, in_hook
+        return streamed, await backend.arun(lambda: run_awaitable(hook()))
 
-    assert run(main()) == ([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], [1, 2, 3, 4, 5])
-    assert [row['name'] for row in backend.fetch_all(f'SELECT name FROM {table} ORDER BY id')] == ['hook'] * 5
+    assert run(main()) == ([1, 2, 3], [1, 2, 3])
+    assert ids(backend, other) == [1, 2, 3, 11, 12, 13]
+    if live.name == 'mysql':
+        assert cursors == ['SSCursor', 'SSCursor']    # unbuffered, as sync iter() outside a transaction
+    assert idle(backend)
+
+
+# -- tasks an async hook creates are other tasks ----------------------------------------------------
+
+def test_tasks_an_async_hook_creates_outside_a_transaction_each_get_a_transaction_of_their_own(live) -> None:
+    # Not BEGIN twice on the call's one connection: y's rollback must not undo x's commit.
+    backend = live.open(pool_size=3, max_overflow=0, pool_timeout=3)
+    table = live.table()
+    connections: list[int] = []
+
+    async def x() -> str:
+        async with backend.atransaction():
+            connections.append(backend.transaction_manager.connection.id)   # type: ignore[union-attr]
+            await backend.aexecute(f'INSERT INTO {table} VALUES (1, ?)', ('x',))
+            await asyncio.sleep(0.02)
+        return 'x committed'
+
+    async def y() -> str:
+        async with backend.atransaction():
+            connections.append(backend.transaction_manager.connection.id)   # type: ignore[union-attr]
+            await backend.aexecute(f'INSERT INTO {table} VALUES (2, ?)', ('y',))
+            await asyncio.sleep(0.01)
+            raise KeyError('y rolls back')
+
+    async def hook() -> list[Any]:
+        async with backend.atransaction():       # the hook's own coroutine acts as its call
+            await backend.aexecute(f'INSERT INTO {table} VALUES (3, ?)', ('hook',))
+        return await asyncio.gather(x(), y(), return_exceptions=True)
+
+    def call() -> list[Any]:
+        return run_awaitable(hook())
+
+    outcome = run(backend.arun(call))
+    assert outcome[0] == 'x committed' and isinstance(outcome[1], KeyError)
+    assert len(set(connections)) == 2       # each task's transaction on a connection of its own
+    assert ids(backend, table) == [1, 3]
+    assert idle(backend)
+
+
+def test_tasks_an_async_hook_creates_inside_a_transaction_may_run_statements_but_not_nest(live) -> None:
+    backend = live.open(pool_size=2, max_overflow=0, pool_timeout=3)
+    table = live.table()
+
+    async def child(row: int) -> None:
+        await backend.aexecute(f'INSERT INTO {table} VALUES (?, ?)', (row, 'child'))
+        with pytest.raises(ActiveRecordError, match='opened by another task'):
+            async with backend.atransaction():
+                await backend.aexecute(f'INSERT INTO {table} VALUES (?, ?)', (row + 10, 'nested'))
+
+    async def hook() -> None:
+        async with backend.atransaction():       # a savepoint: the hook acts as its call
+            await backend.aexecute(f'INSERT INTO {table} VALUES (1, ?)', ('hook',))
+        await asyncio.gather(child(2), child(3))
+
+    async def main() -> None:
+        async with backend.atransaction():
+            await backend.arun(lambda: run_awaitable(hook()))
+
+    run(main())
+    assert ids(backend, table) == [1, 2, 3]
+    assert idle(backend)
+
+
+def test_concurrent_writes_with_nested_blocks_in_one_transaction_are_refused_with_the_way_out(live) -> None:
+    backend = live.open(pool_size=2, max_overflow=0, pool_timeout=3)
+    table = live.table()
+
+    def save(row: int) -> None:              # a write with hooks opens a savepoint, as this does
+        with backend.transaction():
+            backend.execute(f'INSERT INTO {table} VALUES (?, ?)', (row, 'saved'))
+
+    async def main() -> list[Any]:
+        async with backend.atransaction():
+            await backend.arun(save, 1)
+            return await asyncio.gather(backend.arun(save, 2), backend.arun(save, 3), return_exceptions=True)
+
+    outcome = run(main())
+    assert all(isinstance(error, ActiveRecordError) for error in outcome)
+    assert 'asave()' in str(outcome[0]) and 'one after another' in str(outcome[0])
+    assert ids(backend, table) == [1]
+
+
+def test_a_hook_of_another_task_on_a_lane_awaiting_a_hook_is_refused_instead_of_hanging(live) -> None:
+    # Hooks awaited on one thread end last-in first-out: B's hook, nested inside A's, waits for
+    # a lock A holds until its own write returns, which would wait for B's hook: forever.
+    backend = live.open(pool_size=2, max_overflow=0, pool_timeout=3)
+    table = live.table()
+    lock: list[asyncio.Lock] = []
+
+    async def hook_a() -> None:
+        await asyncio.sleep(0.1)
+
+    async def hook_b() -> None:
+        async with lock[0]:
+            pass
+
+    def save(row: int, hook: Any) -> None:       # a write with a before-hook
+        run_awaitable(hook())
+        backend.execute(f'INSERT INTO {table} VALUES (?, ?)', (row, 'saved'))
+
+    async def a() -> None:
+        async with lock[0]:
+            await backend.arun(save, 1, hook_a)
+
+    async def b() -> None:
+        await asyncio.sleep(0.02)
+        with pytest.raises(ActiveRecordError, match='awaiting an async hook of another task'):
+            await backend.arun(save, 2, hook_b)
+
+    async def main() -> None:
+        lock.append(asyncio.Lock())
+        async with backend.atransaction():
+            await asyncio.gather(a(), b())
+            await backend.arun(save, 3, hook_b)     # one after another: fine
+
+    run(main())
+    assert ids(backend, table) == [1, 3]
     assert idle(backend)
