@@ -110,10 +110,11 @@ class Lane:
 
     @classmethod
     def start(cls, name: str) -> Lane:
-        """A lane with a daemon thread of its own, serving it until finish()."""
+        """A lane with a daemon thread of its own, serving it until finish(): an idle thread that
+        served an earlier lane, or a new one (starting a thread per transaction cost a quarter of
+        the async throughput under load)."""
         lane = cls()
-        thread = threading.Thread(target=lane.serve_to_end, name=name, daemon=True)
-        thread.start()
+        lane_threads.serve(lane, name)
         return lane
 
     def submit(self, job: Callable[[], T]) -> Future[T] | None:
@@ -181,6 +182,67 @@ class Lane:
             self.run_at_end()
         finally:
             _thread_lane.lane = previous
+
+
+class LaneThreads:
+    """Daemon threads serving lanes, each kept for the next lane once its lane ends.
+
+    An idle thread waits `idle_timeout` seconds for a lane, then exits, so a burst of transactions
+    leaves no threads behind for long. Threads stay daemon: the interpreter never waits for an
+    idle one at exit. `_spare` counts the idle threads not yet promised to a queued lane (idle
+    threads minus queued lanes), changed only under `_lock`; a lane is queued only when it takes
+    one from it, and a thread whose wait timed out exits only when it can give one back, so every
+    queued lane keeps a thread waiting for it, whenever the timeouts fall.
+    """
+
+    def __init__(self, idle_timeout: float = 30.0) -> None:
+        self.idle_timeout = idle_timeout
+        self._lock = threading.Lock()
+        self._spare = 0
+        # A Queue, not a SimpleQueue: with several idle threads waiting on one SimpleQueue, a
+        # get(timeout=...) was seen to block for good on CPython 3.11 (the race stress test in
+        # tests/backend/test_async_lane_threads.py), Queue's Condition-based wait does not.
+        self._queued: queue.Queue[tuple[Lane, str]] = queue.Queue()
+
+    def serve(self, lane: Lane, name: str) -> None:
+        """Have a thread serve lane until its end, named name while it does."""
+        with self._lock:
+            if self._spare:
+                self._spare -= 1
+                self._queued.put((lane, name))
+                return
+        threading.Thread(target=self._run, args=(lane,), name=name, daemon=True).start()
+
+    def _run(self, lane: Lane) -> None:
+        while True:
+            lane.serve_to_end()   # if its at_end callbacks raise, the thread dies, as without reuse
+            current = threading.current_thread()
+            current.name = IDLE_LANE_THREAD
+            with self._lock:
+                self._spare += 1
+            next_lane = self._next()
+            if next_lane is None:
+                return
+            lane, current.name = next_lane
+
+    def _next(self) -> tuple[Lane, str] | None:
+        """The next queued lane for this idle thread, or None once it may exit."""
+        while True:
+            try:
+                return self._queued.get(timeout=self.idle_timeout)
+            except queue.Empty:
+                pass
+            with self._lock:
+                if self._spare:   # the other idle threads outnumber the queued lanes
+                    self._spare -= 1
+                    return None
+            # every idle thread, this one too, is promised to a lane queued since: take one
+
+
+IDLE_LANE_THREAD = 'activerecord-idle-lane'   # the name of a thread waiting for its next lane
+
+#: the threads every Lane.start() draws from
+lane_threads = LaneThreads()
 
 
 def _run_job(future: Future[Any], job: Callable[[], Any]) -> None:

@@ -302,6 +302,9 @@ class Dialect:
     # Introspection SQL for tests and `check`
     server_version_sql: ClassVar[str] = 'SELECT version()'
     ping_sql: ClassVar[str] = 'SELECT 1'
+    #: one value, true-ish ('on', 1) when the session cannot write (a standby, a read-only
+    #: server): the probe target_session_attrs=read-write runs on each new connection
+    read_only_sql: ClassVar[str | None] = None
 
     # The migrator (activerecord/migrate): one at a time per database. A session lock
     # (acquire, release) held for the whole run, the acquiring query answering 1 once it holds

@@ -58,10 +58,17 @@ class ConnectionConfig:
     connect_timeout: float = 10.0
     charset: str | None = None
     scheme: str | None = None
+    #: libpq's name: 'read-write' connects only to a host that accepts writes, 'any' to the
+    #: first that answers; None: read-write when `host` lists several hosts, else any
+    target_session_attrs: str | None = None
 
     def __post_init__(self) -> None:
         self._check_text('database', self.database, allow_none=True)
         self._check_text('host', self.host, allow_none=False)
+        if ',' in self.host:
+            parse_host_list(self.host)   # each entry checked now, not at the first connect
+        if self.target_session_attrs is not None and self.target_session_attrs not in SESSION_ATTRS:
+            raise _bad('target_session_attrs', self.target_session_attrs, 'one of ' + ', '.join(SESSION_ATTRS))
         if self.port is not None and (not _is_integer(self.port) or not 1 <= self.port <= 65535):
             raise _bad('port', self.port, 'an integer from 1 to 65535')
         for name in ('username', 'password', 'ssl_ca', 'ssl_cert', 'ssl_key', 'charset'):
@@ -115,6 +122,20 @@ class ConnectionConfig:
 
     __str__ = __repr__
 
+    @property
+    def hosts(self) -> tuple[tuple[str, int | None], ...]:
+        """(host, port or None) for every host to try, in order; a port not given is `port`."""
+        if ',' not in self.host:
+            return ((self.host, self.port),)   # one host: as given, whatever it looks like
+        return tuple((host, self.port if port is None else port) for host, port in parse_host_list(self.host))
+
+    @property
+    def session_attrs(self) -> str:
+        """target_session_attrs with its default filled in: 'read-write' or 'any'."""
+        if self.target_session_attrs is not None:
+            return self.target_session_attrs
+        return 'read-write' if ',' in self.host else 'any'
+
     def replace(self, **changes: Any) -> 'ConnectionConfig':
         """A copy with some fields changed (checked like the original)."""
         return dataclasses.replace(self, **changes)
@@ -153,6 +174,12 @@ class ConnectionConfig:
             # The user info is split off first: a password with an unencoded / # ? or @ would
             # otherwise spill into the host, port, path or query (and from there into messages).
             user_info, host_part = split_user_info(url.split('://', 1)[1])
+            netloc = _NETLOC_END.split(host_part, 1)[0]
+            if ',' in netloc:
+                # libpq's h1:5432,h2:5433: urlsplit takes one host, so the list is kept whole
+                # (checked by __post_init__) and urlsplit reads only the path and query.
+                values['host'] = unquote(netloc)
+                host_part = 'hosts' + host_part[len(netloc):]
             try:
                 parts = urlsplit(f'{scheme_text}://{host_part}')
                 port = parts.port
@@ -160,7 +187,7 @@ class ConnectionConfig:
                 raise ConfigurationError(f'ConnectionConfig.port: the URL has an invalid port ({error}); '
                                          'expected an integer from 1 to 65535') from None
             query = parts.query
-            if parts.hostname:
+            if parts.hostname and 'host' not in values:
                 values['host'] = parts.hostname
             if port is not None:
                 values['port'] = port
@@ -291,6 +318,27 @@ def _redacted(url: Any) -> Any:
     return f'{prefix}{separator}{user_info.split(":", 1)[0]}:***@{host_part}'
 
 
+#: libpq's target_session_attrs values this library knows
+SESSION_ATTRS = ('any', 'read-write')
+_NETLOC_END = re.compile(r'[/?#]')
+_HOST_ENTRY = re.compile(r'(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[^:\[\]\s]+))(?::(?P<port>[^:]*))?')
+
+
+def parse_host_list(text: str) -> list[tuple[str, int | None]]:
+    """`db1:5432,db2,[::1]:5433` -> [(host, port or None), ...], or an error naming the entry."""
+    found: list[tuple[str, int | None]] = []
+    for number, entry in enumerate(text.split(','), start=1):
+        match = _HOST_ENTRY.fullmatch(entry)
+        port_text = match.group('port') if match else None
+        if match is None or (port_text is not None and not (port_text.isdigit() and 1 <= int(port_text) <= 65535)):
+            raise ConfigurationError(
+                f'ConnectionConfig.host: entry {number} ({entry!r}) of {text!r} is not allowed; expected '
+                'host or host:port (port an integer from 1 to 65535, an IPv6 address in brackets), '
+                'the entries separated by commas')
+        found.append((match.group('v6') or match.group('name'), int(port_text) if port_text is not None else None))
+    return found
+
+
 _PASSWORD_PARAMETER = re.compile(r'((?:^|[?&])password=)[^&]*', re.IGNORECASE)
 _QUERY_START = re.compile(r'\?[A-Za-z_]\w*=')
 
@@ -311,7 +359,7 @@ _CONFIG_FIELD_TYPES: dict[str, type] = {
     'database': str, 'host': str, 'port': int, 'username': str, 'password': str, 'options': dict,
     'pool_size': int, 'max_overflow': int, 'pool_timeout': float, 'pool_recycle': float,
     'pool_pre_ping': bool, 'ssl_ca': str, 'ssl_cert': str, 'ssl_key': str, 'ssl_verify': bool,
-    'connect_timeout': float, 'charset': str, 'scheme': str,
+    'connect_timeout': float, 'charset': str, 'scheme': str, 'target_session_attrs': str,
 }
 
 

@@ -405,7 +405,7 @@ def test_read_only_transactions_refuse_writes(backend: PostgreSQLBackend, accoun
     with backend.transaction(isolation_level=IsolationLevel.SERIALIZABLE, read_only=True):
         assert backend.fetch_value('SHOW transaction_read_only') == 'on'
         assert backend.fetch_value('SHOW transaction_isolation') == 'serializable'
-    with pytest.raises(errors.InternalError) as caught:
+    with pytest.raises(errors.ReadOnlyError) as caught:
         with backend.transaction(read_only=True):
             backend.execute(f'UPDATE {accounts} SET n = 0')
     assert caught.value.sqlstate == '25006'

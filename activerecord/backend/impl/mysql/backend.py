@@ -51,7 +51,7 @@ ERROR_CODES: dict[Any, type[errors.DatabaseError]] = {
     1969: errors.OperationalError,  # ER_STATEMENT_TIMEOUT (MariaDB max_statement_time)
     3024: errors.OperationalError,  # ER_QUERY_TIMEOUT (MySQL max_execution_time)
     1317: errors.OperationalError,  # ER_QUERY_INTERRUPTED
-    1792: errors.OperationalError,  # ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
+    1792: errors.ReadOnlyError,     # ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
     1406: errors.DataError, 1264: errors.DataError, 1265: errors.DataError, 1366: errors.DataError,
     1292: errors.DataError, 1365: errors.DataError, 1367: errors.DataError, 3140: errors.DataError,
     4038: errors.DataError,         # MariaDB: syntax error in JSON text

@@ -225,6 +225,8 @@ class MySQLDialect(Dialect):
     text_cast_templates: ClassVar[dict[str, str]] = {
         'bool': "CASE WHEN ({0}) IS NULL THEN NULL WHEN ({0}) THEN 'true' ELSE 'false' END"}
     server_version_sql = 'SELECT VERSION()'
+    # 1 on a replica set read-only (as GTID replicas usually are)
+    read_only_sql = 'SELECT @@read_only'
     # a day: as long as it takes (the other migrator makes progress, or its session ends); MariaDB
     # has no "forever" (-1 returns NULL at once). GET_LOCK names are server-wide: the name carries
     # the database (as an MD5, a lock name is at most 64 characters), so migrators of two

@@ -27,6 +27,8 @@ OPTIONS: dict[str, OptionParser] = {
     'read_timeout': seconds,
     **dict.fromkeys(STARTUP_OPTIONS, text_or_integer),
 }
+#: read_only_sql_transaction: a write where only reads are allowed
+READ_ONLY_SQLSTATE = '25006'
 #: SQLSTATEs that mean the server ended the session
 DISCONNECT_SQLSTATES = frozenset({'57P01', '57P02', '57P03'})
 
@@ -120,6 +122,13 @@ class PostgreSQLBackend(StorageBackend):
         """The 'C' field of the server's ErrorResponse."""
         fields = _error_fields(error)
         return fields.get('C') if fields else None
+
+    def error_class(self, error: BaseException, code: Any) -> type[errors.DatabaseError] | None:
+        """25006 (a write in a read-only transaction or on a hot standby): ReadOnlyError."""
+        fields = _error_fields(error)
+        if fields is not None and fields.get('C') == READ_ONLY_SQLSTATE:
+            return errors.ReadOnlyError
+        return super().error_class(error, code)
 
     def is_disconnect(self, error: BaseException) -> bool:
         """Socket-level failures, a closed connection, or the server ending the session."""

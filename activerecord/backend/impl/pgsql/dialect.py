@@ -18,6 +18,8 @@ class PostgreSQLDialect(Dialect):
     """PostgreSQL 10+: RETURNING keys, ON CONFLICT upsert, identity columns, JSONB and arrays."""
 
     name = 'postgresql'
+    # 'on' on a hot standby (recovery forces it) and under default_transaction_read_only
+    read_only_sql = 'SHOW transaction_read_only'
     # Schema introspection (backend/schema.py): lower-case labels, `?` bound as the *_params say.
     introspect_tables_sql = ("SELECT table_name AS name FROM information_schema.tables "
                              "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
