@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import importlib
 import threading
+from dataclasses import replace
+from typing import Any
 
 from .base import StorageBackend
 from .typing import ConnectionConfig
@@ -28,6 +30,14 @@ def backend_class_for(scheme: str) -> type[StorageBackend]:
     module_name, class_name = _BACKENDS[scheme]
     backend: type[StorageBackend] = getattr(importlib.import_module(module_name), class_name)
     return backend
+
+
+def backend_for_url(url: str, **config_changes: Any) -> StorageBackend:
+    """A backend of its own (not shared with models) for a URL; `config_changes` replace fields of
+    the parsed config. For the command line and the migrator, which close it when done."""
+    config = ConnectionConfig.from_url(url)
+    assert config.scheme is not None, 'from_url always sets the scheme'
+    return backend_class_for(config.scheme)(replace(config, **config_changes) if config_changes else config)
 
 
 _BACKENDS = {

@@ -27,7 +27,7 @@ import math
 import re
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable, Literal, Protocol
@@ -35,9 +35,8 @@ from typing import Any, Callable, Literal, Protocol
 from ..backend.base import StorageBackend
 from ..backend.placeholders import translate
 from ..backend.sql_lexer import CODE, segments
-from ..backend.registry import backend_class_for
+from ..backend.registry import backend_for_url
 from ..backend.transaction import IsolationLevel
-from ..backend.typing import ConnectionConfig
 from ..errors import ActiveRecordError, MigrationError, NotSupportedError
 from .operations import Operations
 from .steps import Step
@@ -271,9 +270,7 @@ class Migrator:
         self.directory = Path(directory)
         self.lock_timeout = float(lock_timeout)
         if isinstance(url_or_backend, str):
-            config = ConnectionConfig.from_url(url_or_backend)
-            assert config.scheme is not None, 'from_url always sets the scheme'
-            self.backend: StorageBackend = backend_class_for(config.scheme)(replace(config, **_OWN_POOL))
+            self.backend: StorageBackend = backend_for_url(url_or_backend, **_OWN_POOL)
         else:   # (an in-memory SQLite database is reached while the given backend stays open)
             self.backend = url_or_backend.sibling(**_OWN_POOL)
         dialect = self.backend.dialect

@@ -20,9 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, TextIO
 
-from ..backend.registry import backend_class_for
+from ..backend.registry import backend_for_url
 from ..backend.schema import ColumnInfo, ForeignKeyInfo, IndexInfo, kind_of_sql_type
-from ..backend.typing import ConnectionConfig
 from ..errors import ActiveRecordError, ConfigurationError
 from ..model import ActiveRecord
 from .migrator import HISTORY_TABLE
@@ -571,9 +570,7 @@ def database_error(backend: Any, error: ActiveRecordError) -> str:
 def run_reflect(url: str, tables: str | None, out: TextIO, err: TextIO, scrub: Scrub) -> int:
     """`reflect`: print model source for the database's tables (all, or `tables`: 'a,b'); the exit status."""
     try:
-        config = ConnectionConfig.from_url(url)
-        assert config.scheme is not None, 'from_url always sets the scheme'
-        backend = backend_class_for(config.scheme)(config)
+        backend = backend_for_url(url)
     except (ConfigurationError, ImportError) as error:
         err.write(f'error: {scrub(str(error), None, url)}\n')
         return 2
@@ -581,10 +578,10 @@ def run_reflect(url: str, tables: str | None, out: TextIO, err: TextIO, scrub: S
     try:
         source = model_source(backend.schema, backend.dialect, names)
     except LookupError as error:
-        err.write(f'error: {scrub(str(error), config.password, url)}\n')
+        err.write(f'error: {scrub(str(error), backend.config.password, url)}\n')
         return 2
     except ActiveRecordError as error:
-        err.write(f'error: {scrub(database_error(backend, error), config.password, url)}\n')
+        err.write(f'error: {scrub(database_error(backend, error), backend.config.password, url)}\n')
         return 1
     finally:
         backend.close()

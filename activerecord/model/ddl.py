@@ -44,16 +44,7 @@ def create_table_statements(model: Model, dialect: Any, if_not_exists: bool = Tr
         if info.index and not info.unique and not field.primary_key:
             indexes.append((_index_name(meta.table_name, field.column, 'ix'), [field.column], False,
                             type_map.index_kind(field.spec)))
-    # __indexes__ entries: a field name, a list of them, or {'fields': ..., 'unique': True}
-    declared: Any = getattr(model, '__indexes__', None) or ()
-    for entry in declared:
-        unique = False
-        columns: Any = entry
-        if isinstance(entry, dict):
-            options: dict[str, Any] = columns
-            unique, columns = bool(options.get('unique')), options['fields']
-        names: list[str] = [meta.fields[name].column
-                            for name in ([columns] if isinstance(columns, str) else columns)]
+    for names, unique in declared_indexes(model):
         indexes.append((_index_name(meta.table_name, '_'.join(names), 'ux' if unique else 'ix'), names, unique, None))
     # Where the database declares indexes inside CREATE TABLE (MySQL, which has no CREATE INDEX
     # IF NOT EXISTS), `if_not_exists` on the table covers its indexes too.
@@ -74,6 +65,23 @@ def create_table_statements(model: Model, dialect: Any, if_not_exists: bool = Tr
 
 
 _ON_DELETE = {'CASCADE', 'SET NULL', 'RESTRICT', 'NO ACTION', 'SET DEFAULT'}
+
+
+def declared_indexes(model: Model) -> list[tuple[list[str], bool]]:
+    """The model's `__indexes__` as (column names, unique); an entry is a field name, a list of
+    them, or {'fields': ..., 'unique': True}."""
+    meta = model.__meta__
+    declared: Any = getattr(model, '__indexes__', None) or ()
+    indexes: list[tuple[list[str], bool]] = []
+    for entry in declared:
+        unique = False
+        fields: Any = entry
+        if isinstance(entry, dict):
+            options: dict[str, Any] = fields
+            unique, fields = bool(options.get('unique')), options['fields']
+        indexes.append(([meta.fields[name].column for name in ([fields] if isinstance(fields, str) else fields)],
+                        unique))
+    return indexes
 
 
 def referenced_table(model: Model, field: FieldMeta) -> tuple[str, str]:
