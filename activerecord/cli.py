@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import nullcontext
 from typing import Any, Sequence, TextIO
 from urllib.parse import unquote
 
 from .backend.base import innermost_os_error
+from .backend import registry
 from .backend.registry import backend_class_for
+from .backend.routing import ReplicaRouter
 from .backend.typing import ConnectionConfig, split_user_info
 from .demo import run_demo
 from .errors import ActiveRecordError, ConfigurationError
@@ -51,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "backend's feature flags and the pool's status. Exits 1 when the database "
                     'cannot be reached and 2 when the URL is wrong or its driver is missing.')
     check.add_argument('url', help='database URL, e.g. mysql://user:password@host:3306/db?ssl_ca=ca.pem')
+    check.add_argument('--replica', action='append', default=[], metavar='URL',
+                       help='a read replica of URL (repeatable): listed with its role, lag and pool')
     add_migrate_parser(commands)
     reflect = commands.add_parser(
         'reflect', help='print model classes for the tables of an existing database',
@@ -72,46 +77,68 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_migrate(args, sys.stdout, sys.stderr, _scrub)
     if args.command == 'reflect':
         return run_reflect(args.url, args.tables, sys.stdout, sys.stderr, _scrub)
-    return check(args.url, sys.stdout, sys.stderr)
+    return check(args.url, sys.stdout, sys.stderr, args.replica)
 
 
-def check(url: str, out: TextIO, err: TextIO) -> int:
+def check(url: str, out: TextIO, err: TextIO, replicas: Sequence[str] = ()) -> int:
     """Connect to `url` and print what the backend sees; returns the exit status."""
-    password: str | None = None
+    # each URL's own user info is scrubbed (_scrub reads it even from a URL that did not parse)
+    secrets: list[tuple[str | None, str]] = [(None, url), *((None, replica) for replica in replicas)]
     try:
         config = ConnectionConfig.from_url(url)
-        password = config.password
+        secrets[0] = (config.password, url)
         assert config.scheme is not None, 'from_url always sets the scheme'
-        backend = backend_class_for(config.scheme)(config)
+        backend_class = backend_class_for(config.scheme)
+        replica_configs = registry.replica_configs('check --replica', config, list(replicas))
+        backend = backend_class(config)
+        if replica_configs:
+            backend.router = ReplicaRouter(backend, [backend_class(replica) for replica in replica_configs])
     except (ConfigurationError, ImportError) as error:
         # The URL itself may hold the password (a typo in the scheme, say): scrub it from the message.
-        err.write(f'error: {_scrub(str(error), password, url)}\n')
+        err.write(f'error: {_scrub_all(str(error), secrets)}\n')
         return EXIT_BAD_INPUT
     try:
         return _report(backend, out)
     except ActiveRecordError as error:
-        err.write(f'error: {_scrub(_reason(backend, error), password, url)}\n')
+        err.write(f'error: {_scrub_all(_reason(backend, error), secrets)}\n')
         return EXIT_UNREACHABLE
     finally:
         backend.close()
+
+
+def _scrub_all(text: str, secrets: Sequence[tuple[str | None, str]]) -> str:
+    """Remove every URL's password from a message."""
+    for password, url in secrets:
+        text = _scrub(text, password, url)
+    return text
 
 
 def _report(backend: Any, out: TextIO) -> int:
     backend.ping()
     driver = backend.driver
     driver_version = getattr(driver, '__version__', None) or getattr(driver, 'version', '')
+    # The server and TLS lines describe the URL's server, never one of its replicas.
+    with backend.connected_to('writing') if backend.router is not None else nullcontext():
+        server_text, tls = backend.server_version_text(), backend.tls_in_use()
     lines = [
         f'database:  {backend.config.display_url()}',
         f'backend:   {type(backend).__name__} (driver {driver.__name__} {driver_version})'.rstrip(),
-        f'server:    {backend.server_version_text()}',
+        f'server:    {server_text}',
         f'version:   {".".join(str(part) for part in backend.server_version())}',
-        f'TLS:       {"on" if backend.tls_in_use() else "off"}',
+        f'TLS:       {"on" if tls else "off"}',
         'pool:      ' + ', '.join(f'{key}={value}' for key, value in backend.pool.status().items()),
         'features:',
     ]
     flags = backend.features.as_dict()
     width = max(len(name) for name in flags)
     lines += [f'  {name:<{width}}  {_flag_text(value)}' for name, value in flags.items()]
+    if backend.dialect.read_only_sql is not None or backend.router is not None:
+        lines.append('hosts:')
+        for host in backend.status()['hosts']:
+            lag = '-' if host['lag'] is None else f"{host['lag']:g}s"
+            pool = ('-' if host['pool'] is None
+                    else ', '.join(f'{key}={value}' for key, value in host['pool'].items()))
+            lines.append(f"  {host['host']}:{host['port']}  {host['role']:<7}  lag {lag}  pool {pool}")
     out.write('\n'.join(lines) + '\n')
     return EXIT_OK
 

@@ -1,13 +1,14 @@
 """StorageBackend: the generic DB-API 2.0 backend every database subclasses.
 
 It owns the public verbs (execute, fetch, transactions, ping, close), the pool, placeholder
-translation, error translation and statement logging. A database subclass supplies data and a
-few small hooks: its driver module, dialect, paramstyle, connect arguments, session setup,
-disconnect detection and error-code table.
+translation and statement logging. Its mixins hold the rest: ErrorTranslation
+(error_translation.py), HostWalk, connecting to one of several hosts (hosts.py), and AsyncVerbs,
+the async entry points and twins (async_verbs.py).
+A database subclass supplies data and a few small hooks: its driver module, dialect, paramstyle,
+connect arguments, session setup, disconnect detection and error-code table.
 """
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import functools
 import importlib
@@ -17,54 +18,49 @@ import re
 import ssl
 import threading
 import time
-from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager, suppress
 from contextvars import ContextVar
 from types import ModuleType
-from typing import Any, AsyncIterator, Callable, ClassVar, Generator, Iterator, Sequence, TypeVar
+from typing import Any, Callable, ClassVar, Generator, Iterable, Iterator, Sequence, TypeVar
 
 import sqlparse
 
 from .. import errors
 from ..errors import ActiveRecordError, ConfigurationError
-from .aio import Lane, LaneStream, Loan, Workers, serving_lane, task_context, wait_for_job
+from .aio import Loan, Workers
 from .async_verbs import AsyncVerbs
 from .dialect import Dialect
+from .error_translation import ErrorTranslation
+from .error_translation import innermost_os_error as innermost_os_error   # re-exported: cli imports it from here
 from .features import Features
-from .placeholders import translate
+from .hosts import HostWalk
+from .placeholders import NAMED_PARAMSTYLES, translate
 from .schema import SchemaIntrospector
 from .pool import ConnectionPool, PooledConnection
-from .transaction import IsolationLevel, TransactionManager, current_owner
+from .transaction import IsolationLevel, TransactionManager
 from .options import OptionParser, parse_options
+from .routing import ReplicaRouter, host_status
 from .tls import tls_context
 from .typing import ConnectionConfig
 
 sql_logger = logging.getLogger('activerecord.sql')
 T = TypeVar('T')
 
-#: PEP 249 exception names, most specific first -> our error class.
-_PEP249_NAMES: tuple[tuple[str, type[errors.DatabaseError]], ...] = (
-    ('IntegrityError', errors.IntegrityError), ('DataError', errors.DataError),
-    ('NotSupportedError', errors.NotSupportedError), ('ProgrammingError', errors.ProgrammingError),
-    ('OperationalError', errors.OperationalError), ('InternalError', errors.InternalError),
-    ('InterfaceError', errors.InterfaceError), ('DatabaseError', errors.DatabaseError),
-)
-
-
 #: no database takes fewer parameters in one statement (SQLite before 3.32): below it, no check
 _FEWEST_MAX_PARAMETERS = 999
 _lastrowid = operator.attrgetter('lastrowid')
+#: makes the role-only router of backend.connected_to() once per backend
+_router_lock = threading.Lock()
 #: the `turn` _acquire() gives with a connection lent to an async call (not the statement's to return)
 _LENT: Any = object()
 
-#: exceptions a driver raises for a value it cannot bind -> what the DataError adds to the message
-_UNBINDABLE_VALUES: dict[type, str] = {
-    UnicodeEncodeError: '; text values must be valid Unicode (a lone surrogate cannot be stored)',
-    OverflowError: '; integers must fit in 64 bits (out of range for any integer column)',
-}
+
+def _not_a_sequence(params: object) -> errors.ProgrammingError:
+    return errors.ProgrammingError(f'parameters must be a tuple or list, got {type(params).__name__}; '
+                                   f'for one value write ({params!r},)')
 
 
-class StorageBackend(AsyncVerbs):
+class StorageBackend(HostWalk, ErrorTranslation, AsyncVerbs):
     """Execution, pooling and transactions over any DB-API 2.0 driver (and its async twins)."""
 
     #: canonical name ('sqlite', 'postgresql', ...), the URL schemes' target
@@ -78,21 +74,11 @@ class StorageBackend(AsyncVerbs):
     default_port: ClassVar[int | None] = None
     #: ConnectionConfig.options this backend accepts: name -> parser (see options.py)
     option_specs: ClassVar[dict[str, OptionParser]] = {}
-    #: driver error code -> our error class, for codes whose PEP 249 class is too vague
-    error_codes: ClassVar[dict[Any, type[errors.DatabaseError]]] = {}
-    #: SQLSTATE class (first two characters) -> our error class
-    sqlstate_classes: ClassVar[dict[str, type[errors.DatabaseError]]] = {
-        '08': errors.OperationalError, '22': errors.DataError, '23': errors.IntegrityError,
-        '40': errors.OperationalError, '42': errors.ProgrammingError, '53': errors.OperationalError,
-        '57': errors.OperationalError, '0A': errors.NotSupportedError,
-        '2B': errors.IntegrityError,   # dependent objects still exist (DROP of a referenced table)
-    }
-
-    #: SQLSTATEs after which running the whole transaction again may succeed: serialization
-    #: failure and deadlock (the database rolled the transaction back)
-    retryable_sqlstates: ClassVar[frozenset[str]] = frozenset({'40001', '40P01'})
-    #: driver error codes with the same meaning, for databases whose codes say it better
-    retryable_codes: ClassVar[frozenset[Any]] = frozenset()
+    #: primary/replica routing (routing.py); None, the default, costs the hot path one check
+    router: ReplicaRouter | None = None
+    #: statements run on each new connection after setup_session: the router sets them on its
+    #: replica backends (ReplicationPositions.read_only_session_sql), so no read can write there
+    session_sql: tuple[str, ...] = ()
 
     def __init__(self, config: ConnectionConfig, **connection_overrides: Any) -> None:
         if not isinstance(config, ConnectionConfig):   # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
@@ -118,6 +104,8 @@ class StorageBackend(AsyncVerbs):
         # The connection lent to the async call a worker thread is running (see arun()).
         self._lent: ContextVar[Loan | None] = ContextVar(
             f'activerecord_lent_{id(self):x}', default=None)
+        # A class with a close_cursor() of its own sees every cursor closed through it.
+        self._keeps_cursors = self.reusable_cursor and type(self).close_cursor is StorageBackend.close_cursor
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}({self.config!r})'
@@ -148,6 +136,11 @@ class StorageBackend(AsyncVerbs):
     def setup_session(self, raw: Any) -> None:
         """Run once on every new connection (session settings, autocommit mode)."""
 
+    def apply_session_sql(self, raw: Any) -> None:
+        """Run `session_sql` on a new connection, after setup_session."""
+        for statement in self.session_sql:
+            self.run_internal(raw, statement)
+
     def ping_connection(self, raw: Any) -> None:
         """Raise if the connection is unusable."""
         self.run_internal(raw, self.dialect.ping_sql)
@@ -172,21 +165,9 @@ class StorageBackend(AsyncVerbs):
         """Whether the connection has a transaction open (True when the driver cannot tell)."""
         return True
 
-    def is_disconnect(self, error: BaseException) -> bool:
-        """Whether a driver error means the connection is gone."""
-        return False
-
     def close_connection(self, raw: Any) -> None:
         """Close a driver connection."""
         raw.close()
-
-    def error_code(self, error: BaseException) -> Any:
-        """The database's own error number for a driver error, if it has one."""
-        return None
-
-    def error_sqlstate(self, error: BaseException) -> str | None:
-        """The SQLSTATE of a driver error, if the driver reports one."""
-        return None
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """A verifying SSLContext from ssl_ca/ssl_cert/ssl_key (None when no TLS is asked for)."""
@@ -198,56 +179,6 @@ class StorageBackend(AsyncVerbs):
         """Hook: open one driver connection (a driver with its own connection class overrides)."""
         return self.driver.connect(**kwargs)
 
-    def _open_connection(self) -> Any:
-        config = self.config
-        if len(config.hosts) == 1 and (config.session_attrs == 'any' or self.dialect.read_only_sql is None):
-            return self._connect_to(self.connect_kwargs())   # one host, any session: no probe
-        # Several hosts (libpq's rule): each in order; with read-write, one that cannot write
-        # is closed and the next tried. Every host's reason is kept for the error.
-        tried: list[str] = []
-        for host, port in config.hosts:
-            kwargs = self.connect_kwargs()
-            kwargs.update(host=host, port=port or self.default_port)
-            where = f'{host}:{port or self.default_port}'
-            try:
-                raw = self._connect_to(kwargs)
-            except errors.DatabaseError as error:
-                # the reason only: translate_error's "cannot connect to ... at <all hosts>: " dropped
-                reason = str(error).removeprefix(f'cannot connect to {self.name} at {self.where()}: ')
-                tried.append(f'{where} ({reason})')
-                continue
-            try:
-                refuses_writes = config.session_attrs == 'read-write' and self._read_only(raw)
-            except errors.DatabaseError as error:   # gone between connecting and the probe
-                tried.append(f'{where} ({error})')
-                continue
-            if refuses_writes:
-                self._close_quietly(raw)
-                tried.append(f'{where} (does not accept writes)')
-                continue
-            return raw
-        message = (f'cannot connect to {self.name}: no host fits target_session_attrs={config.session_attrs}; '
-                   f'tried {", ".join(tried)}')
-        if config.password:
-            message = message.replace(config.password, '***')
-        # retryable: a standby may be promoted, or the primary come back, by the next attempt
-        raise errors.OperationalError(message, retryable=True)
-
-    def _read_only(self, raw: Any) -> bool:
-        """Whether a new connection's server refuses writes (the dialect's probe)."""
-        sql = self.dialect.read_only_sql
-        if sql is None:
-            return False   # no such thing as a read-only server here (SQLite: a file)
-        try:
-            rows = self.run_internal(raw, sql)
-        except Exception as error:
-            self._close_quietly(raw)
-            raise self.translate_error(error) from error
-        except BaseException:
-            self._close_quietly(raw)   # interrupted: nobody would close it
-            raise
-        return bool(rows) and str(rows[0][0]).lower() in ('on', '1', 'true')
-
     def _connect_to(self, kwargs: dict[str, Any]) -> Any:
         try:
             raw = self.open_raw_connection(kwargs)
@@ -255,6 +186,8 @@ class StorageBackend(AsyncVerbs):
             raise self.translate_error(error, connecting=True) from error
         try:
             self.setup_session(raw)
+            if self.session_sql:
+                self.apply_session_sql(raw)
         except Exception as error:
             self._close_quietly(raw)
             raise self.translate_error(error, connecting=True) from error
@@ -330,11 +263,12 @@ class StorageBackend(AsyncVerbs):
         if params is None:
             params = ()
         elif not isinstance(params, (list, tuple)):
-            raise errors.ProgrammingError(f'parameters must be a tuple or list, got {type(params).__name__}; '
-                                          f'for one value write ({params!r},)')
+            raise _not_a_sequence(params)
         count = len(params)
         if count > _FEWEST_MAX_PARAMETERS:
             self._check_parameter_count(count)
+        if count == translated.placeholder_count and translated.style not in NAMED_PARAMSTYLES:
+            return translated.sql, self.adapt_params(params), count   # bind() would return them as they are
         return translated.sql, translated.bind(self.adapt_params(params)), count
 
     def _prepare_rows(self, sql: str, rows: Sequence[Any] | None) -> tuple[str, list[Any], int]:
@@ -357,45 +291,106 @@ class StorageBackend(AsyncVerbs):
         return params if type_map is None else type_map.adapt_params(params)
 
     def _statement(self, sql: str, params: Sequence[Any] | None, read: Callable[[Any], T],
-                   bind: Callable[[Any], Any] | None = None, many: bool = False) -> T:
+                   bind: Callable[[Any], Any] | None = None, many: bool = False,
+                   after: Callable[[PooledConnection], None] | None = None, drains: bool = False) -> T:
         """The one path of a statement: prepare, take a connection, run, `read(cursor)`, close, give
         back; errors translated. With `bind`, `sql` is in the driver's paramstyle already and
         `bind(cursor)` makes the parameters on the cursor (`params` then only counts). With `many`,
-        `params` is a list of parameter rows and the statement runs once per row (executemany)."""
+        `params` is a list of parameter rows and the statement runs once per row (executemany).
+        `after(connection)` runs before the connection is given back; passing it means the router
+        has chosen this backend. `drains`: `read` reads every row (where reusable_cursor is set, the
+        cursor is then kept for the connection's next statement, as after a statement without rows)."""
+        if self.router is not None and after is None:
+            return self.router.statement(sql, params, read, bind, many)
         # Prepared here, not by each verb: an unpacking call `_statement(*_prepare())` is not
-        # inlined and would cost a tenth of a primary-key lookup.
-        if bind is None:
-            sql, params, count = self._prepare_rows(sql, params) if many else self._prepare(sql, params)
-        else:
+        # inlined and would cost a tenth of a primary-key lookup. The one-row case is _prepare()
+        # written out: the call and its tuple cost 0.2 us of SQLite's 4.3 us lookup.
+        if bind is not None:
             count = len(params or ())
-        pooled, turn = self._acquire()
+        elif many:
+            sql, params, count = self._prepare_rows(sql, params)
+        else:
+            dialect = self.dialect
+            translated = translate(sql, self.paramstyle, dialect.features.question_mark_operators,
+                                   dialect.lexical_rules)
+            if params is None:
+                params = ()
+            elif not isinstance(params, (list, tuple)):
+                raise _not_a_sequence(params)
+            count = len(params)
+            if count > _FEWEST_MAX_PARAMETERS:
+                self._check_parameter_count(count)
+            params = self.adapt_params(params)
+            if count != translated.placeholder_count or translated.style in NAMED_PARAMSTYLES:
+                params = translated.bind(params)
+            sql = translated.sql
+        # _acquire() and _give_back() inline for the common cases: each call, and the tuple
+        # between them, costs about a tenth of SQLite's whole statement path.
+        turn = self.transaction_manager.take_turn()
+        if turn is not None:
+            pooled: PooledConnection = turn.connection   # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]  # take_turn() gives open ones only
+        elif self._lent.get() is None:
+            pooled = self.pool.checkout()
+        else:
+            pooled, turn = self._acquire()
+        kept = None
+        reuse = self._keeps_cursors and bind is None and not many
+        if reuse:
+            kept, pooled.cursor = pooled.cursor, None   # taken: a failure below closes it
         try:
-            cursor = self._run(pooled, sql, params, count, many, (), bind)
+            cursor = self._run(pooled, sql, params, count, many, (), bind, kept)
+            finished = False
             try:
-                return read(cursor)
+                result = read(cursor)
+                # A cursor with rows left unread would keep its statement (and SQLite's read
+                # lock) open until the next statement: only one with nothing left is kept.
+                finished = reuse and (drains or cursor.description is None)
             except Exception as error:
                 raise self._handle_failure(pooled, error) from error
             finally:
-                self.close_cursor(cursor)
+                if finished:
+                    pooled.cursor = cursor
+                else:
+                    self.close_cursor(cursor)
+            if after is not None:
+                after(pooled)
+            return result
         finally:
-            self._give_back(pooled, turn)
+            if turn is not None:
+                if turn is not _LENT:
+                    turn.turn_lock.release()
+            elif not pooled.invalidated:
+                try:
+                    self.pool.release(pooled)
+                except BaseException:
+                    self.pool.invalidate(pooled)   # the return was cut short: state unknown
+                    raise
+
+    def run_statement(self, sql: str, params: Any, read: Callable[[Any], T], bind: Callable[[Any], Any] | None,
+                      many: bool, after: Callable[[PooledConnection], None]) -> T:
+        """The statement skeleton on this very backend (the router's choice), then `after(connection)`."""
+        return self._statement(sql, params, read, bind, many, after)
 
     def _run(self, pooled: PooledConnection, sql: str, params: Any, count: int, many: bool = False,
-             cursor_args: tuple[Any, ...] = (), bind: Callable[[Any], Any] | None = None) -> Any:
+             cursor_args: tuple[Any, ...] = (), bind: Callable[[Any], Any] | None = None,
+             cursor: Any = None) -> Any:
         """Execute one statement on a connection with logging and error translation; returns the cursor
-        (`cursor_args`: e.g. a streaming cursor class; `bind(cursor)`: parameters made on the cursor)."""
+        (`cursor_args`: e.g. a streaming cursor class; `bind(cursor)`: parameters made on the cursor;
+        `cursor`: one of this connection's to run it on, else a new one)."""
         logged = sql_logger.isEnabledFor(logging.DEBUG)
         started = time.perf_counter() if logged else 0.0   # the clock is read only for the log
-        cursor = None
         try:
             # Inside the try: a closed connection fails here, and must be translated too.
-            cursor = pooled.raw.cursor(*cursor_args)
+            if cursor is None:
+                cursor = pooled.raw.cursor(*cursor_args) if cursor_args else pooled.raw.cursor()
             if bind is not None:
-                params = bind(cursor)
-            if many:
+                cursor.execute(sql, bind(cursor)) if not many else cursor.executemany(sql, bind(cursor))
+            elif many:
                 cursor.executemany(sql, params)
+            elif count or self.always_pass_params:
+                cursor.execute(sql, params)
             else:
-                cursor.execute(sql, params) if count or self.always_pass_params or bind else cursor.execute(sql)
+                cursor.execute(sql)
         except Exception as error:
             self._log(sql, count, started, error)
             self.close_cursor(cursor)
@@ -417,6 +412,10 @@ class StorageBackend(AsyncVerbs):
 
     #: pass an empty parameter tuple to execute() (drivers whose % escaping needs it)
     always_pass_params: ClassVar[bool] = False
+    #: a cursor whose statement is done runs the connection's next one, cheaper than a new cursor
+    #: (kept on the PooledConnection between statements; see _statement's `drains`); not where a
+    #: subclass has its own close_cursor(), which then sees every cursor
+    reusable_cursor: ClassVar[bool] = False
 
     def close_cursor(self, cursor: Any) -> None:
         """Hook: close a cursor (None when cursor() itself failed); errors are swallowed."""
@@ -473,11 +472,13 @@ class StorageBackend(AsyncVerbs):
 
     def query_rows(self, sql: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Column labels and every row as a tuple (the fast path for building models)."""
-        return self._statement(sql, params, self._labelled_rows)
+        return self._statement(sql, params, self._labelled_rows, drains=True)
 
     def _labelled_rows(self, cursor: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
         rows = cursor.fetchall()
-        return self._labels(cursor), rows
+        if self.dialect.folds_to_upper:
+            return self._labels(cursor), rows
+        return [column[0] for column in cursor.description or ()], rows   # _labels() inline: on every lookup
 
     def _labels(self, cursor: Any) -> list[str]:
         description = cursor.description or ()
@@ -516,6 +517,11 @@ class StorageBackend(AsyncVerbs):
         """Stream (labels, batch of rows) with fetchmany; holds one connection while iterating."""
         # Not the statement skeleton: the connection is held across yields, between the caller's
         # steps, and given back when the caller stops (GeneratorExit), which connection() handles.
+        if self.router is not None:
+            chosen = self.router.stream_backend(sql)
+            if chosen is not self:   # a replica: never re-run elsewhere once the stream began
+                yield from chosen.iter_rows(sql, params, batch_size)
+                return
         sql, bound, count = self._prepare(sql, params)
         with self.connection() as pooled:
             cursor = self.open_stream(pooled, sql, bound, count)
@@ -567,6 +573,27 @@ class StorageBackend(AsyncVerbs):
             return translated.bind([*values, *outputs])
         return self._statement(translated.sql, values, lambda cursor: self.returned_key(cursor, outputs), bind)
 
+    def statement_byte_limit(self) -> int | None:
+        """Hook: the most bytes one statement with its values may take (None: only max_parameters)."""
+        return None
+
+    def value_bytes(self, values: Sequence[Any]) -> int:
+        """Hook: an upper bound of the bytes `values` take inside a statement (see statement_byte_limit)."""
+        return sum(len(str(value)) + 2 for value in values)
+
+    def copy_rows(self, table: str, columns: Sequence[str], batches: Iterable[Sequence[Any]]) -> int:
+        """Hook: bulk-load rows (batches of flat parameter lists, len(columns) values a row) in one
+        statement where features.copy_min_rows is set; returns the rows written."""
+        raise errors.NotSupportedError(f'{self.name} has no bulk load path (features.copy_min_rows is None)')
+
+    def copy_allowed(self, table: str) -> bool:
+        """Hook: whether copy_rows into `table` writes what an INSERT would (not so for a view, or
+        where rules rewrite INSERTs); asked only once a load is big enough for copy_rows."""
+        return True
+
+    def forget_table(self, table: str) -> None:
+        """Hook: `table` was created or dropped: drop what the backend remembers of it."""
+
     def key_outputs(self, cursor: Any, count: int) -> list[Any]:
         """Hook: output variables for the `count` RETURNING ... INTO placeholders (none by default)."""
         return []
@@ -585,59 +612,6 @@ class StorageBackend(AsyncVerbs):
                 if statement and sqlparse.format(statement, strip_comments=True).strip():
                     self.execute(statement)
 
-    # -- errors -------------------------------------------------------------------------
-
-    def translate_error(self, error: BaseException, connecting: bool = False) -> errors.ActiveRecordError:
-        """The one chokepoint that turns a driver exception into activerecord.errors."""
-        if isinstance(error, ActiveRecordError):
-            return error
-        code = self.error_code(error)
-        sqlstate = self.error_sqlstate(error)
-        cls = self.error_class(error, code)
-        if cls is None and sqlstate:
-            cls = self.sqlstate_classes.get(sqlstate[:2])
-        unbindable = None if connecting else _UNBINDABLE_VALUES.get(type(error))
-        if cls is None and unbindable is not None:
-            # A value the driver cannot bind (a lone surrogate, an int beyond 64 bits): bad
-            # input, not a lost connection.
-            cls = errors.DataError
-        if cls is None and (connecting or self.is_disconnect(error)):
-            cls = errors.OperationalError
-        if cls is None:
-            names = {klass.__name__ for klass in type(error).__mro__}
-            cls = next((ours for name, ours in _PEP249_NAMES if name in names), None)
-        if cls is None:
-            cls = errors.OperationalError if isinstance(error, (OSError, ssl.SSLError)) else errors.DatabaseError
-        message = self.driver_message(error)
-        if cls is errors.DataError and unbindable is not None:
-            message += unbindable
-        if connecting:
-            message = f'cannot connect to {self.name} at {self.where()}: {message}'
-            # Drivers often wrap the socket error in a vaguer one ("can't create a connection"):
-            # the innermost OSError says why (refused, unknown host, timed out...).
-            cause = innermost_os_error(error)
-            if cause is not None and cause is not error and str(cause) not in message:
-                message += f' ({type(cause).__name__}: {self.driver_message(cause)})'
-        retryable = (code in self.retryable_codes or sqlstate in self.retryable_sqlstates
-                     or self.is_disconnect(error))
-        # Masked here, in the finished message, so that no driver_message can forget it.
-        password = self.config.password
-        if password:
-            message = message.replace(password, '***')
-        return cls(message, code=code, sqlstate=sqlstate, retryable=retryable)
-
-    def error_class(self, error: BaseException, code: Any) -> type[errors.DatabaseError] | None:
-        """Hook: the class the database's own error code names (None: SQLSTATE, then PEP 249, decide)."""
-        return self.error_codes.get(code) if code is not None else None
-
-    def driver_message(self, error: BaseException) -> str:
-        """Hook: the driver error's own message (translate_error masks the password in it)."""
-        return str(error) or type(error).__name__
-
-    def where(self) -> str:
-        """host:port (or the file) this backend connects to, for messages."""
-        return f'{self.config.host}:{self.config.port or self.default_port}'
-
     # -- public verbs -------------------------------------------------------------------
 
     @functools.cached_property
@@ -654,134 +628,6 @@ class StorageBackend(AsyncVerbs):
                     read_only: bool = False) -> AbstractContextManager[TransactionManager]:
         """`with backend.transaction():` BEGIN ... COMMIT, ROLLBACK on exception."""
         return self.transaction_manager.transaction(isolation_level, read_only)
-
-    def lent_connection(self) -> PooledConnection | None:
-        """The connection lent to the async call this worker thread runs, if any."""
-        loan = self._lent.get()
-        return loan.pooled if loan is not None and loan.usable() else None
-
-    # -- async: every blocking call of a task goes through arun() -------------------------
-
-    def lends_connection(self) -> bool:
-        """Whether this context is that of an async call with a connection lent to it, still going
-        (true on the event loop too, in the call's async hooks)."""
-        loan = self._lent.get()
-        return loan is not None and loan.open
-
-    async def arun(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """fn(*args, **kwargs) on a worker thread, in a copy of this task's context: inside the
-        task's transaction (on its lane), else with a pooled connection (awaited on the loop) lent
-        to it for its whole length. Cancelled while fn runs: fn finishes, then CancelledError."""
-        context = task_context(current_owner(), fn)
-        cancelled: list[bool] = []   # set when the caller is cancelled: a job not started skips fn
-        on_cancel = functools.partial(cancelled.append, True)
-
-        def in_context() -> T:
-            if cancelled:
-                raise asyncio.CancelledError()
-            return context.run(fn, *args, **kwargs)
-        state = self.transaction_manager.state()
-        if state is not None:
-            future = self.transaction_manager.submit(state, in_context)
-            if future is not None:
-                return await wait_for_job(future, on_cancel)
-            # its lane has ended (the transaction too): fn meets that as in sync code, below
-        elif self._lent.get() is not None:
-            # From an async hook of a call that has a connection lent: run on the thread awaiting
-            # the hook, which holds it, while that call goes on; after, as any other call.
-            serving = serving_lane()
-            future = None if serving is None else serving.submit(in_context)
-            if future is not None:
-                return await wait_for_job(future, on_cancel)
-        reserved = await self.pool.areserve()   # cancelled here: nothing was taken
-
-        def lent() -> T:
-            return context.run(self._run_lent, reserved, cancelled, fn, args, kwargs)
-        try:
-            future = self.workers.submit(lent)
-        except BaseException:
-            self.pool.unreserve(reserved)
-            raise
-        return await wait_for_job(future, on_cancel)
-
-    def _run_lent(self, reserved: PooledConnection, cancelled: list[bool], fn: Callable[..., T],
-                  args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
-        """On the worker thread: fn with the reserved connection lent to it, then given back."""
-        if cancelled:   # the caller was cancelled before this job started: fn never runs
-            self.pool.unreserve(reserved)
-            raise asyncio.CancelledError()
-        pooled = self.pool.finish_checkout(reserved)
-        loan = Loan(pooled)
-        self._lent.set(loan)   # in this call's own copy of the context
-        pooled.shared = True
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            loan.open = False   # a task a hook started may outlive the call: it must not use it
-            pooled.shared = False
-            self._give_back(pooled, None)
-
-    async def astream(self, make_iterator: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
-        """The items of a sync iterator, every step on one lane: the transaction's (interleaved
-        with its statements, as in sync code), else a thread of the stream's own with a
-        connection of its own until the stream ends or is closed. Outside a transaction a stream
-        never reads on an async call's connection (not even in that call's async hook): as in
-        sync code, its cursor has a connection to itself (unbuffered on MySQL; on PostgreSQL
-        the server-side cursor's transaction is the stream's alone)."""
-        context = task_context(current_owner())
-        stream = opening = None
-        state = self.transaction_manager.state()
-        shared = self.transaction_manager.lane_of(state) if state is not None else None
-        if shared is not None:
-            stream = LaneStream(shared, context, make_iterator, _nothing, own_lane=False)
-            opening = stream.open()   # None: that lane has ended, so as any stream, below
-        if stream is None or opening is None:
-            stream, opening = await self._own_lane_stream(context, make_iterator, state is not None)
-        try:
-            await wait_for_job(opening)
-            while True:
-                found, item = await wait_for_job(stream.step())
-                if not found:
-                    return
-                yield item
-        finally:
-            await wait_for_job(stream.close())
-
-    async def _own_lane_stream(self, context: Any, make_iterator: Callable[[], Iterator[T]],
-                               in_transaction: bool) -> tuple[LaneStream, Future[None]]:
-        """A stream on a thread of its own, with a connection reserved (on the loop) for its
-        cursor alone: the iterator's other statements (a query's preloads) check out another, as
-        in sync code. None in a transaction opened by sync code: its statements take their turns
-        on its connection."""
-        reserved = None if in_transaction else await self.pool.areserve()
-        held: list[PooledConnection] = []
-        loans: list[Loan] = []
-
-        def open_iterator() -> Iterator[T]:
-            if reserved is not None:
-                held.append(self.pool.finish_checkout(reserved))
-                loans.append(Loan(held[0], single=True))   # for this stream's thread
-                self._lent.set(loans[0])
-            return make_iterator()
-
-        def finish() -> None:
-            for loan in loans:
-                loan.open = False
-            if held:
-                self._give_back(held[0], None)
-            elif reserved is not None and reserved.lent and not reserved.invalidated:
-                self.pool.unreserve(reserved)   # closed before its first step
-
-        try:
-            lane = Lane.start(f'activerecord-{self.name}-stream')
-        except BaseException:
-            if reserved is not None:
-                self.pool.unreserve(reserved)
-            raise
-        stream = LaneStream(lane, context, open_iterator, finish, own_lane=True)
-        opening = stream.open()
-        assert opening is not None   # a new lane takes jobs
-        return stream, opening
 
     def run_transaction(self, fn: Callable[..., Any], *args: Any, retries: int = 3,
                         isolation_level: IsolationLevel | None = None, **kwargs: Any) -> Any:
@@ -834,27 +680,24 @@ class StorageBackend(AsyncVerbs):
         """Hook: connect() overrides a sibling needs to reach this very database."""
         return dict(self._connection_overrides)
 
+    def connected_to(self, role: str) -> AbstractContextManager[None]:
+        """`with backend.connected_to(role='reading'):` reads from replicas and writes raise
+        ReadOnlyError; `role='writing'`: everything on the primary (this task or thread, nestable)."""
+        with _router_lock:   # two threads' first roles must not each make a router
+            if self.router is None:
+                self.router = ReplicaRouter(self)   # no replicas: the role alone (reads stay here)
+        return self.router.connected_to(role)
+
+    def status(self) -> dict[str, Any]:
+        """{'hosts': [{'host', 'port', 'role', 'lag', 'pool'}, ...]}: every host, probed now."""
+        return host_status(self)
+
     def close(self) -> None:
         """Close every pooled connection; models configured again get a new backend (see registry)."""
         self.pool.close()
         self.workers.shutdown()
-
-
-def _nothing() -> None:
-    """A stream on its transaction's lane gives nothing back: the connection is the transaction's."""
-
-
-def innermost_os_error(error: BaseException) -> OSError | None:
-    """The deepest OSError in an exception's chain of causes, if any."""
-    found: OSError | None = None
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError):
-            found = current
-        current = current.__cause__ or current.__context__
-    return found
+        if self.router is not None:
+            self.router.close()
 
 
 def require_driver(module_name: str, extra: str | None, backend_name: str) -> ModuleType:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
 from ..errors import NotSupportedError, ProgrammingError
+from .replication import ReplicationPositions
 from .features import Features
 from .placeholders import shared_reference
 from .sql_lexer import STANDARD, LexicalRules
@@ -305,6 +306,9 @@ class Dialect:
     #: one value, true-ish ('on', 1) when the session cannot write (a standby, a read-only
     #: server): the probe target_session_attrs=read-write runs on each new connection
     read_only_sql: ClassVar[str | None] = None
+    #: how read-your-writes routing reads the primary's written and a replica's replayed
+    #: position (replication.py); None: replicas=[...] is refused for this database
+    replication: ReplicationPositions | None = None
 
     # The migrator (activerecord/migrate): one at a time per database. A session lock
     # (acquire, release) held for the whole run, the acquiring query answering 1 once it holds

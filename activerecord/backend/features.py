@@ -50,6 +50,9 @@ class Features:
     # parameters a bulk INSERT/upsert statement carries by default (None: up to max_parameters);
     # set where the database parses a huge statement slower than several cached ones
     bulk_parameters: int | None = None
+    # insert_many (no keys asked back, no batch_size) streams a group of at least this many rows
+    # through the backend's copy_rows (PostgreSQL: COPY ... FROM STDIN); None: never
+    copy_min_rows: int | None = None
     isolation_levels: frozenset[IsolationLevel] = frozenset()
 
     def require(self, flag: str, backend_name: str) -> None:

@@ -50,6 +50,7 @@ _PLACEHOLDERS: dict[str, str] = {
 PARAMSTYLES = tuple(_PLACEHOLDERS)
 #: paramstyles whose parameters are a dict keyed p1, p2, ...
 _NAMED_STYLES = frozenset({'pyformat', 'named'})
+NAMED_PARAMSTYLES = _NAMED_STYLES
 
 
 def _replacement(style: str, index: int) -> str:

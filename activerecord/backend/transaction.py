@@ -83,6 +83,8 @@ class TransactionHost(Protocol):
     def workers(self) -> Workers: ...
     def lent_connection(self) -> PooledConnection | None: ...
     def lends_connection(self) -> bool: ...
+    #: the ReplicaRouter (routing.py) or None: told of each COMMIT for read-your-writes
+    router: Any
 
 
 class _Transaction:
@@ -359,6 +361,8 @@ class TransactionManager:
             try:
                 if commit:
                     self._send_commit(pooled)
+                    if backend.router is not None:
+                        backend.router.after_commit(pooled)   # on the connection, before it goes back
                 elif not pooled.invalidated:   # a closed connection has nothing to roll back
                     backend.end(pooled, backend.dialect.rollback_statements(pooled.read_only), commit=False)
             finally:
@@ -586,6 +590,8 @@ class TransactionManager:
                            read_only: bool = False) -> AsyncGenerator['TransactionManager', None]:
         """`async with`: BEGIN ... COMMIT, ROLLBACK on exception or cancellation; nested blocks
         use savepoints. The transaction is this task's (and its child tasks')."""
+        if self._backend.router is not None:
+            self._backend.router.prepare_task()   # COMMIT runs on a worker: its position is the task's
         state, block = await self._aenter(isolation_level, read_only)
         try:
             yield self

@@ -206,6 +206,8 @@ class TypeMap:
     def __init__(self, dialect: Any) -> None:
         self.dialect = dialect
         self._param_converters: dict[type, Converter | None] = {}
+        #: the types seen without a converter: bound as they are (after the text and float checks)
+        self._bound_as_is: set[type] = set()
 
     # -- kinds --------------------------------------------------------------------------
 
@@ -325,12 +327,15 @@ class TypeMap:
         # on the way; a bulk one scans them once at C speed.
         if len(params) < 16:
             check_text, check_nan = self.refuse_nul_text, self.refuse_nan_floats
+            as_is = self._bound_as_is
             for value in params:
                 kind = type_of(value)
-                if kind not in converters:
-                    converters[kind] = self._param_converter(kind)
-                if converters[kind] is not None:
-                    break
+                if kind not in as_is:
+                    if kind not in converters:
+                        converters[kind] = self._param_converter(kind)
+                    if converters[kind] is not None:
+                        break
+                    as_is.add(kind)
                 if kind is str:
                     if check_text and '\x00' in value:
                         refuse_nul_text(params)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import sys
 import typing
+from contextlib import AbstractContextManager
 from typing import Any, Callable, ClassVar, Optional, Sequence
 
 from typing_extensions import Self, dataclass_transform  # in typing from 3.11/3.12; pydantic depends on typing_extensions
@@ -24,7 +25,7 @@ from .crud import CrudMixin
 from .finders import FinderMixin
 from .metadata import ModelAttributes, ModelMeta, build_meta, meta_cache
 from .pydantic_internals import ModelMetaclass, mark_base_init
-from .state import NEW, PERSISTED, StateMixin, private_state
+from .state import NEW, PERSISTED, StateMixin, is_lazy, private_state
 from .statements import statements_for
 
 _namespaces: dict[type, Any] = {}
@@ -211,12 +212,24 @@ class ActiveRecord(AsyncModelMixin, StateMixin, CrudMixin, FinderMixin, BulkMixi
 
     def __setattr__(self, name: str, value: Any) -> None:
         """pydantic's assignment; a new record then needs validating again before it is saved."""
-        BaseModel.__setattr__(self, name, value)
         private = self.__pydantic_private__
+        if is_lazy(private):
+            private = private_state(self)   # a clean record's snapshot, taken before the value changes
+        BaseModel.__setattr__(self, name, value)
         if private is None or '_ar_state' not in private:
             private_state(self)['_ar_snap'] = None
         elif private['_ar_state'] == NEW:
             private['_ar_snap'] = None
+
+    def __copy__(self) -> Self:
+        """pydantic's shallow copy, with a snapshot of its own (model_copy(update=...) writes values directly)."""
+        private_state(self)
+        return super().__copy__()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """pydantic's deep copy, with a snapshot of its own (as __copy__)."""
+        private_state(self)
+        return super().__deepcopy__(memo)
 
     def __eq__(self, other: object) -> bool:
         """Records are equal when they are of the same model and their field values are equal."""
@@ -232,9 +245,17 @@ class ActiveRecord(AsyncModelMixin, StateMixin, CrudMixin, FinderMixin, BulkMixi
     # -- configuration ------------------------------------------------------------------
 
     @classmethod
-    def configure(cls, config: ConnectionConfig | str, backend_class: type | None = None) -> StorageBackend:
+    def configure(cls, config: ConnectionConfig | str, backend_class: type | None = None, *,
+                  replicas: Sequence[ConnectionConfig | str] | None = None, max_replica_lag: float = 5.0,
+                  replica_check_interval: float = 1.0, replica_wait: float = 0.0) -> StorageBackend:
         """Bind this model (and subclasses without their own configuration) to a shared backend."""
-        return _config.configure(cls, config, backend_class)
+        return _config.configure(cls, config, backend_class, replicas=replicas, max_replica_lag=max_replica_lag,
+                                 replica_check_interval=replica_check_interval, replica_wait=replica_wait)
+
+    @classmethod
+    def connected_to(cls, role: str) -> AbstractContextManager[None]:
+        """`with Model.connected_to(role='reading'):` reads from replicas, writes raise ReadOnlyError."""
+        return cls.backend().connected_to(role)
 
     @classmethod
     def backend(cls) -> StorageBackend:

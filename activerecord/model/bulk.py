@@ -8,6 +8,7 @@ are validated like constructed records (defaults applied) and run no per-row hoo
 from __future__ import annotations
 
 import contextlib
+from decimal import Decimal
 from typing import Any, Callable, ContextManager, Iterable, Iterator, Sequence, cast
 
 import pydantic
@@ -42,6 +43,13 @@ class BulkMixin(ModelAttributes):
         INSERT ... RETURNING: NotSupportedError names the backend otherwise).
         """
         backend, statements = plan_for(cls)   # the table agrees with the model
+        copy_from = None if return_keys or batch_size is not None else backend.features.copy_min_rows
+        if copy_from is not None:
+            rows = _row_list(cls, rows)
+            if len(rows) < copy_from or not backend.copy_allowed(statements.table):
+                copy_from = None   # a view, or rules COPY would skip: the INSERTs below
+            elif set(map(type, rows)) == {dict}:
+                return _streamed_copy(cls, backend, statements, rows)
         records = _validated(cls, rows)
         if not records:
             return [] if return_keys else 0
@@ -53,11 +61,14 @@ class BulkMixin(ModelAttributes):
         # rows are written group by group: each key goes back to its row's place
         keys: list[Any] = [None] * len(records) if return_keys else []
         position = {id(values): index for index, values in enumerate(records)} if return_keys else {}
-        with _atomic(backend, groups, batch_size):
-            for pairs, group in groups:
-                for batch in _batches(backend, group, len(pairs), batch_size):
+        with _atomic(backend, groups, batch_size, copy_from):
+            for index, (pairs, group) in enumerate(groups):
+                _sync_before_generated(backend, statements, groups, index)
+                if copy_from is not None and len(group) >= copy_from and pairs:
+                    written += _copy(cls, backend, statements, pairs, group)
+                    continue
+                for batch, params in _packets(cls, backend, statements, group, pairs, batch_size, records):
                     columns = [statements.meta.fields[name].column for name, _ in pairs]
-                    params = _flat_params(cls, batch, pairs)
                     if return_keys:
                         sql = backend.dialect.insert_sql(statements.table, columns, len(batch), statements.pk_columns)
                         _, key_rows = backend.query_rows(sql, params)
@@ -97,7 +108,8 @@ class BulkMixin(ModelAttributes):
         groups = _groups(cls, statements, records)
         written = 0
         with _atomic(backend, groups, batch_size):
-            for pairs, group in groups:
+            for index, (pairs, group) in enumerate(groups):
+                _sync_before_generated(backend, statements, groups, index)
                 inserted = [name for name, _ in pairs]
                 increment: list[str] = []
                 if explicit is None:
@@ -116,8 +128,7 @@ class BulkMixin(ModelAttributes):
                 update_columns = [fields[name].column for name in chosen]
                 # passed only when there is one: a dialect's upsert_sql may predate the argument
                 extra = {'increment': [fields[name].column for name in increment]} if increment else {}
-                for batch in _batches(backend, group, len(pairs), batch_size):
-                    params = _flat_params(cls, batch, pairs)
+                for batch, params in _packets(cls, backend, statements, group, pairs, batch_size, records):
                     written += _write(backend, statements, columns, pairs, batch, params,
                                       lambda n: _explicit_key(backend, statements, pairs, backend.dialect.upsert_sql(
                                           statements.table, columns, n, conflict_columns, update_columns,
@@ -150,6 +161,14 @@ def _sync_explicit_keys(backend: StorageBackend, statements: Statements, groups:
         sync_identity(backend, statements)
 
 
+def _sync_before_generated(backend: StorageBackend, statements: Statements, groups: list[Group], index: int) -> None:
+    """Before groups[index] takes generated keys: move the generator past the explicit keys of
+    the groups written before it (else PostgreSQL's sequence hands out one of them again)."""
+    if (statements.auto and index and statements.pk_names[0] not in dict(groups[index][0])
+            and any(statements.pk_names[0] in dict(pairs) for pairs, _ in groups[:index])):
+        sync_identity(backend, statements)
+
+
 def _field_list(cls: type[ModelAttributes], argument: str, names: Sequence[str]) -> list[str]:
     listed = [names] if isinstance(names, str) else list(names)
     fields = cls.__meta__.fields
@@ -160,14 +179,19 @@ def _field_list(cls: type[ModelAttributes], argument: str, names: Sequence[str])
     return listed
 
 
-def _validated(cls: type[ModelAttributes], rows: Iterable[Any]) -> list[Row]:
-    """Each row validated (defaults applied) as the dict of its field values."""
+def _row_list(cls: type[ModelAttributes], rows: Iterable[Any]) -> list[Any]:
+    """The rows as a list (a single dict or a string is a mistake, not rows)."""
     if isinstance(rows, (dict, str, bytes)):
         raise ActiveRecordError(f'{cls.__name__}: expected a list of rows (dicts or records), got '
                                 f'{_type_name(rows)}')
+    return rows if isinstance(rows, list) else list(rows)
+
+
+def _validated(cls: type[ModelAttributes], rows: Iterable[Any]) -> list[Row]:
+    """Each row validated (defaults applied) as the dict of its field values."""
+    rows = _row_list(cls, rows)
     validator = cls.__pydantic_validator__
     timestamps = cls.__timestamps__
-    rows = rows if isinstance(rows, list) else list(rows)
     if rows and set(map(type, rows)) == {dict}:   # every row a plain dict (checked at C speed)
         # the common case: one call validates every row
         try:
@@ -274,15 +298,109 @@ def _batches(backend: StorageBackend, rows: list[Row], width: int, batch_size: i
         yield rows[start:start + per]
 
 
-def _atomic(backend: StorageBackend, groups: list[Group], batch_size: int | None) -> ContextManager[Any]:
+def _atomic(backend: StorageBackend, groups: list[Group], batch_size: int | None,
+            copy_from: int | None = None) -> ContextManager[Any]:
     """One transaction around several statements (unless one is already open)."""
     total = sum(len(group) for _, group in groups)
     per = _rows_per_statement(backend.features, max(len(pairs) for pairs, _ in groups), batch_size)
+    if copy_from is not None and total >= copy_from:
+        per = total   # one COPY statement loads the whole group
     several = len(groups) > 1 or total > per or not backend.features.multi_row_insert
+    if not several and not backend.in_transaction:
+        several = _may_outgrow_a_statement(backend, groups)
     if several and not backend.in_transaction:
         transaction: ContextManager[Any] = backend.transaction()
         return transaction
     return contextlib.nullcontext()
+
+
+def _packets(cls: type[ModelAttributes], backend: StorageBackend, statements: Statements, rows: list[Row],
+             pairs: list[Pair], batch_size: int | None,
+             records: list[Row] | None = None) -> Iterator[tuple[list[Row], list[Any]]]:
+    """(rows, their flat parameters) per statement: batches of _batches, each split further where
+    the database limits a statement's bytes (MySQL's max_allowed_packet) and it would not fit.
+    `records`, all the rows given in order, lets a refused row's error say its position."""
+    width = len(pairs)
+    limit = backend.statement_byte_limit()
+    for batch in _batches(backend, rows, width, batch_size):
+        params = _flat_params(cls, batch, pairs)
+        if limit is None:
+            yield batch, params
+            continue
+        # room for the statement around the values: its one-row text, each further row's
+        # "(?, ...), " and an upsert's clause per column
+        columns = [statements.meta.fields[name].column for name, _ in pairs]
+        fixed = len(backend.dialect.insert_sql(statements.table, columns, 1)) + 64 * width + 256
+        per_row = 2 * width + 4
+        # at C speed first: text at 4 bytes a character (escaped or UTF-8), numbers of any length
+        # (DECIMAL(65,30), big ints) at their digits, and 40 more for every value (quotes, dates)
+        text = sum(map(len, filter(_IS_STR, params))) + sum(map(len, filter(_IS_BYTES, params)))
+        digits = sum(map(len, map(str, filter(_IS_DECIMAL, params)))) + sum(map(len, map(str, filter(_IS_INT, params))))
+        if fixed + 4 * text + digits + 40 * len(params) + per_row * len(batch) <= limit:
+            yield batch, params
+            continue
+        yield from _split_to_fit(cls, backend, batch, params, width, limit - fixed, per_row, records)
+
+
+_IS_STR = str.__instancecheck__   # C-level predicates for filter()
+_IS_BYTES = bytes.__instancecheck__
+_IS_DECIMAL = Decimal.__instancecheck__
+_IS_INT = int.__instancecheck__
+
+
+def _split_to_fit(cls: type[ModelAttributes], backend: StorageBackend, batch: list[Row], params: list[Any],
+                  width: int, room: int, per_row: int,
+                  records: list[Row] | None = None) -> Iterator[tuple[list[Row], list[Any]]]:
+    """A batch as consecutive pieces whose values fit in `room` bytes; a row that alone does not fit
+    is refused, naming it (and its position among `records`)."""
+    start, used = 0, 0
+    for index in range(len(batch)):
+        size = backend.value_bytes(params[index * width:(index + 1) * width]) + per_row
+        if size > room:
+            raise errors.DataError(
+                f'{cls.__name__}: {_row_position(batch[index], records)}({_row_summary(batch[index])}) needs {size:,} bytes in the INSERT, more than '
+                f'the {room:,} bytes the server allows in one statement (its max_allowed_packet less the SQL); '
+                f'raise max_allowed_packet or store less in one row')
+        if used + size > room:
+            yield batch[start:index], params[start * width:index * width]
+            start, used = index, 0
+        used += size
+    yield batch[start:], params[start * width:]
+
+
+def _row_position(row: Row, records: list[Row] | None) -> str:
+    """'row 3 ' (counted from 0 in the rows given), or 'a row ' where the position is not known."""
+    index = next((index for index, record in enumerate(records or ()) if record is row), None)
+    return 'a row ' if index is None else f'row {index} (counted from 0) '
+
+
+def _row_summary(row: Row) -> str:
+    """A row's field values, each cut short, for an error message."""
+    return ', '.join(f'{name}={_short(value)}' for name, value in row.items())
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f'{text[:30]}... ({len(text):,} characters)'
+
+
+def _may_outgrow_a_statement(backend: StorageBackend, groups: list[Group]) -> bool:
+    """Whether _packets might split the rows by bytes (the bound it starts with, over the rows)."""
+    limit = backend.statement_byte_limit()
+    if limit is None:
+        return False
+    size = 4096
+    for pairs, group in groups:
+        for row in group:
+            for name, _ in pairs:
+                value: Any = row[name]
+                if isinstance(value, (str, bytes)):
+                    size += 4 * len(value)
+                else:
+                    size += 4 * len(repr(value)) if type(value) in (dict, list) else 40
+                    if type(value) in (Decimal, int):
+                        size += len(str(value))
+    return size > limit
 
 
 def _flat_params(cls: type[ModelAttributes], batch: list[Row], pairs: list[Pair]) -> list[Any]:
@@ -292,6 +410,111 @@ def _flat_params(cls: type[ModelAttributes], batch: list[Row], pairs: list[Pair]
         for values in batch:
             to_params(cls, values, pairs)   # raises the DataError that names the field
         raise
+
+
+#: rows validated per step of a streamed COPY: the server loads one step while the next is validated
+STREAM_ROWS = 4000
+
+
+def _streamed_copy(cls: type[ModelAttributes], backend: StorageBackend, statements: Statements,
+                   rows: list[dict[str, Any]]) -> int:
+    """insert_many of many dicts through one COPY, validating them step by step as it streams.
+
+    The rows of the first row's shape (its columns) are loaded by the COPY; rows of another
+    shape (a generated key given explicitly) follow as INSERTs. A row that fails validation
+    ends the COPY unwritten (CopyFail) and raises the error validating all rows gives, as
+    insert_many does before writing anything; a savepoint keeps the caller's transaction usable.
+    """
+    validate = rows_validator(cls)
+    timestamps = cls.__timestamps__
+    now = utc_now() if timestamps else None
+    loaded: list[Row] = []   # what the COPY has been given, for naming a refused value's field
+
+    def validated(start: int) -> list[Row]:
+        try:
+            values = validate(rows[start:start + STREAM_ROWS])
+        except pydantic.ValidationError:
+            _validated(cls, rows)   # raises the error of the whole list, each row at its index
+            raise
+        if timestamps:
+            for row in values:
+                for name in timestamps:
+                    if row.get(name) is None:
+                        row[name] = now
+        return values
+
+    first_groups = _groups(cls, statements, validated(0))
+    pairs = first_groups[0][0]
+    if not pairs:   # every column left to the database: no COPY can say that
+        return _inserted(cls, backend, statements, first_groups, rows[STREAM_ROWS:])
+    others: dict[tuple[str, ...], Group] = {}
+
+    def batches() -> Iterator[list[Any]]:
+        groups = first_groups
+        for start in range(0, len(rows), STREAM_ROWS):
+            if start:
+                groups = _groups(cls, statements, validated(start))
+            for group_pairs, group in groups:
+                if group_pairs == pairs:
+                    loaded.extend(group)
+                    yield _flat_params(cls, group, pairs)
+                else:
+                    others.setdefault(tuple(name for name, _ in group_pairs), (group_pairs, []))[1].extend(group)
+
+    names = [name for name, _ in pairs]
+    columns = [statements.meta.fields[name].column for name in names]
+    with backend.transaction():
+        try:
+            written = backend.copy_rows(statements.table, columns, batches())
+        except errors.DataError as error:
+            raise naming_field(statements.meta.model, loaded, names, error)
+        written = len(loaded) if written < 0 else written
+        groups = [(pairs, loaded), *others.values()]
+        for index, (group_pairs, group) in enumerate(groups[1:], 1):
+            _sync_before_generated(backend, statements, groups, index)
+            written += _inserted_group(cls, backend, statements, group_pairs, group)
+        _sync_explicit_keys(backend, statements, groups)
+    return written
+
+
+def _inserted(cls: type[ModelAttributes], backend: StorageBackend, statements: Statements, first: list[Group],
+              rest: list[dict[str, Any]]) -> int:
+    """The rows through multi-row INSERTs after all (validated in full first)."""
+    records = [values for _, group in first for values in group]
+    if rest:
+        records.extend(_validated(cls, rest))
+    groups = _groups(cls, statements, records)
+    with backend.transaction():
+        written = 0
+        for index, (pairs, group) in enumerate(groups):
+            _sync_before_generated(backend, statements, groups, index)
+            written += _inserted_group(cls, backend, statements, pairs, group, records)
+        _sync_explicit_keys(backend, statements, groups)
+    return written
+
+
+def _inserted_group(cls: type[ModelAttributes], backend: StorageBackend, statements: Statements,
+                    pairs: list[Pair], group: list[Row], records: list[Row] | None = None) -> int:
+    """One group of rows in multi-row INSERT batches."""
+    columns = [statements.meta.fields[name].column for name, _ in pairs]
+    written = 0
+    for batch, params in _packets(cls, backend, statements, group, pairs, None, records):
+        written += _write(backend, statements, columns, pairs, batch, params,
+                          lambda n: _explicit_key(backend, statements, pairs,
+                                                  backend.dialect.insert_sql(statements.table, columns, n)))
+    return written
+
+
+def _copy(cls: type[ModelAttributes], backend: StorageBackend, statements: Statements, pairs: list[Pair],
+          group: list[Row]) -> int:
+    """Load a group of rows in one bulk statement (COPY): no statement size limit, no keys back."""
+    names = [name for name, _ in pairs]
+    params = _flat_params(cls, group, pairs)
+    try:
+        count = backend.copy_rows(statements.table, [statements.meta.fields[name].column for name in names], [params])
+    except errors.DataError as error:
+        raise naming_field(statements.meta.model, group, names, error)
+    return len(group) if count < 0 else count
 
 
 def _write(backend: StorageBackend, statements: Statements, columns: list[str], pairs: list[Pair], batch: list[Row],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Sequence
 
 from ..backend import registry
 from ..backend.base import StorageBackend
@@ -15,8 +16,14 @@ _bound: dict[type, StorageBackend] = {}
 _resolved: dict[type, StorageBackend] = {}
 
 
-def configure(model: type, config: ConnectionConfig | str, backend_class: type | None = None) -> StorageBackend:
-    """Bind `model` (and its subclasses without a configuration of their own) to a backend."""
+def configure(model: type, config: ConnectionConfig | str, backend_class: type | None = None, *,
+              replicas: Sequence[ConnectionConfig | str] | None = None, max_replica_lag: float = 5.0,
+              replica_check_interval: float = 1.0, replica_wait: float = 0.0) -> StorageBackend:
+    """Bind `model` (and its subclasses without a configuration of their own) to a backend
+    (with `replicas`, one that routes reads to them: see backend/routing.py)."""
+    _check_seconds(f'{model.__name__}.configure', 'replica_wait', replica_wait)
+    _check_positive(f'{model.__name__}.configure', 'max_replica_lag', max_replica_lag)
+    _check_positive(f'{model.__name__}.configure', 'replica_check_interval', replica_check_interval)
     if isinstance(config, str):
         config = ConnectionConfig.from_url(config)
     elif not isinstance(config, ConnectionConfig):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
@@ -40,11 +47,27 @@ def configure(model: type, config: ConnectionConfig | str, backend_class: type |
         raise ActiveRecordError(f'{model.__name__}.configure() inside an open transaction on its backend: '
                                 'finish the `with transaction()` block first (its statements would '
                                 'otherwise go on to another database halfway)')
-    backend = registry.shared_backend(backend_class, config)
+    replica_configs = registry.replica_configs(f'{model.__name__}.configure(replicas=...)', config, replicas,
+                                               backend_class.default_port)
+    backend = registry.shared_backend(backend_class, config, replica_configs, max_replica_lag,
+                                      replica_check_interval, replica_wait, where=f'{model.__name__}.configure()')
     with _lock:
         _bound[model] = backend
         _resolved.clear()
     return backend
+
+
+def _check_seconds(where: str, keyword: str, value: object) -> None:
+    """A duration keyword must be a finite number of seconds >= 0 (bool is not a number here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float('inf'):
+        raise ConfigurationError(f'{where}({keyword}={value!r}): expected a number of seconds >= 0 '
+                                 '(0: never wait)')
+
+
+def _check_positive(where: str, keyword: str, value: object) -> None:
+    """A duration keyword that must be a finite number of seconds > 0 (bool is not a number here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float('inf'):
+        raise ConfigurationError(f'{where}({keyword}={value!r}): expected a finite number of seconds > 0')
 
 
 def resolve(model: type) -> StorageBackend:

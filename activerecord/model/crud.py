@@ -21,7 +21,7 @@ from .hooks import HookTable
 from .metadata import ModelAttributes
 from .pydantic_internals import set_private
 from .schema_check import plan_for
-from .state import DELETED, NEW, PERSISTED, VALIDATED, fingerprint, needs_validation, private_state
+from .state import CLEAN, CURRENT, DELETED, NEW, PERSISTED, VALIDATED, fingerprint, needs_validation, private_state
 from .statements import Statements, statements_for
 from .values import conversion_error, sync_identity, to_params, utc_now, validate_record
 
@@ -58,8 +58,7 @@ class CrudMixin(ModelAttributes):
             if snapshot is not VALIDATED:
                 validate_record(self)
             try:
-                params = [value if (value := values[name]) is None or convert is None else convert(value)
-                          for name, convert in statements.insert_auto_pairs]
+                params = statements.insert_auto_params(values)
             except Exception as error:
                 raise conversion_error(cls, values, statements.insert_auto_pairs, error) from error
             try:
@@ -70,10 +69,11 @@ class CrudMixin(ModelAttributes):
                 raise errors.DatabaseError(f'{cls.__name__}: the database returned no generated key')
             convert = statements.pk_from_db
             values[statements.pk_names[0]] = key if convert is None else convert(key)
+            # no dict/list fields here (plain_insert): the lean state, snapshot taken on the next change
             if private is None:
-                set_private(self, {'_ar_snap': values.copy(), '_ar_state': PERSISTED})
+                set_private(self, CLEAN)
             else:
-                private['_ar_snap'] = values.copy()
+                private['_ar_snap'] = CURRENT
                 private['_ar_state'] = PERSISTED
             return self
         if state == DELETED:

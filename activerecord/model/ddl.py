@@ -126,6 +126,7 @@ def create_table(model: Model, if_not_exists: bool = True, deferred: frozenset[s
     """Run the model's DDL (in one transaction where the database has transactional DDL)."""
     backend = model.backend()
     statements = create_table_statements(model, backend.dialect, if_not_exists, deferred)
+    backend.forget_table(model.__meta__.table_name)   # it may have been a view before
     atomic = backend.features.transactional_ddl and len(statements) > 1 and not backend.in_transaction
     with backend.transaction() if atomic else nullcontext():
         for sql in statements:
@@ -146,6 +147,7 @@ def drop_table(model: Model, if_exists: bool = True, dropping: frozenset[str] = 
                              f'{", ".join(repr(name) for name in referencing)} reference it; drop them first '
                              '(or use drop_all)')
     schema_check.forget(model.__meta__, backend)
+    backend.forget_table(table)
     backend.execute(backend.dialect.drop_table_sql(table, if_exists=if_exists))
 
 

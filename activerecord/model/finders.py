@@ -43,7 +43,14 @@ class FinderMixin(ModelAttributes):
             if convert is not None and condition is not None:
                 condition = _convert(cls, statements.single_pk_pair[0], convert, condition)
             labels, rows = backend.query_rows(statements.select_by_pk_sql, (condition,))
-            return statements.row_builder(labels)(rows)[0] if rows else None
+            if not rows:
+                return None
+            # the labels of this SELECT are the same every time: their builder is kept beside it
+            plan = statements.key_plan
+            if plan is None or plan[0] != labels:
+                plan = statements.key_plan = (labels, statements.one_row_builder(labels))
+            loaded: Self = plan[1](rows[0])
+            return loaded
         if isinstance(condition, dict):   # (isinstance() leaves its values unknown to pyright: any values)
             found = _find(cls, backend, statements, condition, limit=1)  # pyright: ignore[reportUnknownArgumentType]
             return found[0] if found else None
@@ -61,7 +68,7 @@ class FinderMixin(ModelAttributes):
         labels, rows = backend.query_rows(sql, params)
         if not rows:
             return None
-        record: Self = statements.row_builder(labels)(rows[:1])[0]
+        record: Self = statements.one_row_builder(labels)(rows[0])
         return record
 
     @classmethod

@@ -18,16 +18,17 @@ from pydantic_core import PydanticUndefined
 from ..backend.dialect import Dialect
 from .metadata import ModelAttributes, ModelMeta
 from .pydantic_internals import set_extra, set_fields_set, set_private
-from .state import PERSISTED, fingerprint
+from .state import CLEAN, CURRENT, PERSISTED, SharedFieldNames, fingerprint
 
 RowBuilder = Callable[[Sequence[tuple[Any, ...]]], list[Any]]
+OneRowBuilder = Callable[[tuple[Any, ...]], Any]
 #: defaults that are safe to share between records
 _IMMUTABLE = (int, float, str, bytes, bool, tuple, frozenset, decimal.Decimal, enum.Enum, uuid.UUID,
               datetime.date, datetime.time, datetime.timedelta)
 
 
-def compile_row_builder(meta: ModelMeta, dialect: Dialect, labels: Sequence[str]) -> RowBuilder:
-    """Compile a function turning rows with these column labels into persisted, clean instances."""
+def compile_row_builders(meta: ModelMeta, dialect: Dialect, labels: Sequence[str]) -> tuple[RowBuilder, OneRowBuilder]:
+    """Compile the functions turning rows (a list, or one row) with these labels into persisted, clean instances."""
     model = meta.model
     namespace: dict[str, Any] = {'cls': model, 'new': object.__new__, 'set_dict': _dict_setter(model),
                                  'fp': fingerprint, 'set_fields': set_fields_set, 'set_extra': set_extra,
@@ -51,36 +52,53 @@ def compile_row_builder(meta: ModelMeta, dialect: Dialect, labels: Sequence[str]
             items.append(f'{field.name!r}: None if v{index} is None else c{index}(v{index})')
     items.extend(_unselected_defaults(meta, loaded, namespace))
     namespace['LOADED'] = frozenset(loaded)
+    # Lean records (see state.py): with every field loaded, the records of a builder share one
+    # fields set; without dict/list fields (whose in-place changes only a snapshot can show)
+    # their snapshot is taken when something first changes them, and without private
+    # attributes of the model's own they share one private dict as well.
+    complete = set(loaded) >= set(model.model_fields) and model.model_config.get('extra') != 'allow'
+    namespace['FIELDS'] = SharedFieldNames(loaded)
+    namespace['CLEAN'], namespace['CURRENT'] = CLEAN, CURRENT
     private_defaults = _private_defaults(model)
-    snapshot_lines = [f'snap[{name!r}] = fp(snap[{name!r}])' for name in meta.mutable_fields]
+    lazy = not meta.mutable_fields
+    snapshot_lines = [] if lazy else ['snap = d.copy()',
+                                      *(f'snap[{name!r}] = fp(snap[{name!r}])' for name in meta.mutable_fields)]
+    snap = 'CURRENT' if lazy else 'snap'
     if private_defaults is None:
-        private = f"{{'_ar_snap': snap, '_ar_state': {PERSISTED!r}}}"
+        private = 'CLEAN' if lazy else f"{{'_ar_snap': snap, '_ar_state': {PERSISTED!r}}}"
     else:
         namespace['private_defaults'] = private_defaults
-        private = f"{{**private_defaults(), '_ar_snap': snap, '_ar_state': {PERSISTED!r}}}"
+        private = f"{{**private_defaults(), '_ar_snap': {snap}, '_ar_state': {PERSISTED!r}}}"
+    count = len(labels)
+    unpack = ', '.join(f'v{index}' for index in range(count)) + ', = row' if 0 < count <= 255 else ''
+    record = [
+        *([unpack] if unpack else [f'v{index} = row[{index}]' for index in range(count)]),
+        'd = {' + ', '.join(items) + '}',
+        'obj = new(cls)',
+        'set_dict(obj, d)',
+        'set_fields(obj, ' + ('FIELDS' if complete else 'set(LOADED)') + ')',
+        'set_extra(obj, None)',
+        *snapshot_lines,
+        f'set_private(obj, {private})',
+    ]
     body = [
         'def build(rows):',
         '    out = []',
         '    append = out.append',
-        # unpacking the row into locals is cheaper than indexing it
-        '    for ' + ', '.join(f'v{index}' for index in range(len(labels))) + ', in rows:'
-        if 0 < len(labels) <= 255 else '    for row in rows:',
-        *(f'        v{index} = row[{index}]' for index in range(len(labels)) if len(labels) > 255),
-        '        d = {' + ', '.join(items) + '}',
-        '        obj = new(cls)',
-        '        set_dict(obj, d)',
-        '        set_fields(obj, set(LOADED))',
-        '        set_extra(obj, None)',
-        '        snap = d.copy()',
-        *(f'        {line}' for line in snapshot_lines),
-        f'        set_private(obj, {private})',
+        # unpacking the row into locals in the for statement is cheaper than indexing it
+        '    for ' + ', '.join(f'v{index}' for index in range(count)) + ', in rows:'
+        if unpack else '    for row in rows:',
+        *(f'        {line}' for line in record[1 if unpack else 0:]),
         '        append(obj)',
         '    return out',
+        # one row (a lookup by key): no list around it
+        'def build_one(row):',
+        *(f'    {line}' for line in record),
+        '    return obj',
     ]
     code = compile('\n'.join(body), f'<activerecord rows {model.__name__}>', 'exec')
     exec(code, namespace)  # generated from field names (identifiers) and indexes only
-    build: RowBuilder = namespace['build']
-    return build
+    return namespace['build'], namespace['build_one']
 
 
 def _unselected_defaults(meta: ModelMeta, loaded: list[str], namespace: dict[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any, Callable, Sequence
 from ..backend.base import StorageBackend
 from ..backend.dialect import Dialect
 from .metadata import ModelMeta
-from .rows import RowBuilder, compile_row_builder
+from .rows import OneRowBuilder, RowBuilder, compile_row_builders
 
 Pair = tuple[str, Callable[[Any], Any] | None]   # (field name, raw to_db converter or None)
 Binder = tuple[Any, int | None]   # (a field's ColumnRef, the shape of its value): finders.py
@@ -43,6 +43,8 @@ class Statements:
             self.insert_auto_sql = dialect.insert_sql(
                 self.table, [meta.fields[name].column for name, _ in self.insert_auto_pairs], 1,
                 self.key_returning)
+            #: the INSERT's parameters from a record's values (save()'s hot path)
+            self.insert_auto_params = compile_params(self.insert_auto_pairs)
         model = meta.model
         # an INSERT where nothing but the generated key changes the record (no timestamps, no
         # SQL-expression defaults, no dict/list fields to fingerprint): save()'s fast path
@@ -60,10 +62,12 @@ class Statements:
                                   if lock in meta.fields else None)
         #: the backend the model's table was last checked on (model/schema_check.py)
         self.checked_on: StorageBackend | None = None
-        self._builders: dict[tuple[str, ...], RowBuilder] = {}
+        self._builders: dict[tuple[str, ...], tuple[RowBuilder, OneRowBuilder]] = {}
         self._updates: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]],
                             tuple[str, list[Pair], list[Pair]]] = {}
         self._inserts: dict[tuple[str, ...], tuple[str, list[Pair]]] = {}
+        #: the labels of the last lookup by key and their one-row builder (finders.py)
+        self.key_plan: tuple[list[str], OneRowBuilder] | None = None
         #: find_one/find_all SQL by condition shape, with its binders and trailing parameters (finders.py)
         self.finds: dict[tuple[Any, ...], tuple[str, tuple[Binder, ...], list[Any]]] = {}
         #: how many parameters a set of default scopes binds (finders.py sizes key lists with it)
@@ -75,13 +79,20 @@ class Statements:
 
     def row_builder(self, labels: Sequence[str]) -> RowBuilder:
         """The compiled rows -> instances function for these labels."""
+        return self._row_builders(labels)[0]
+
+    def one_row_builder(self, labels: Sequence[str]) -> OneRowBuilder:
+        """The compiled row -> instance function for these labels (one row, as a lookup by key reads)."""
+        return self._row_builders(labels)[1]
+
+    def _row_builders(self, labels: Sequence[str]) -> tuple[RowBuilder, OneRowBuilder]:
         key = tuple(labels)
-        builder = self._builders.get(key)
-        if builder is None:
-            builder = compile_row_builder(self.meta, self.dialect, key)
+        builders = self._builders.get(key)
+        if builders is None:
+            builders = compile_row_builders(self.meta, self.dialect, key)
             if len(self._builders) < 256:   # ad-hoc selects: keep the cache bounded
-                self._builders[key] = builder
-        return builder
+                self._builders[key] = builders
+        return builders
 
     def update_plan(self, set_fields: tuple[str, ...], where_fields: tuple[str, ...],
                     null_fields: tuple[str, ...] = ()) -> tuple[str, list[Pair], list[Pair]]:
@@ -112,6 +123,23 @@ class Statements:
                 sql = self.dialect.identity_insert_sql(self.table, sql)
             sql_pairs = self._inserts[omitted] = (sql, pairs)
         return sql_pairs
+
+
+def compile_params(pairs: Sequence[Pair]) -> Callable[[dict[str, Any]], list[Any]]:
+    """A function turning a record's values into these pairs' parameters: one list display, a
+    converter called inline where a field has one (None stays None)."""
+    namespace: dict[str, Any] = {}
+    items: list[str] = []
+    for index, (name, convert) in enumerate(pairs):
+        if convert is None:
+            items.append(f'values[{name!r}]')
+        else:
+            namespace[f'c{index}'] = convert
+            items.append(f'(None if (v{index} := values[{name!r}]) is None else c{index}(v{index}))')
+    source = 'def params(values):\n    return [' + ', '.join(items) + ']'
+    exec(compile(source, '<activerecord parameters>', 'exec'), namespace)  # field names are identifiers
+    params: Callable[[dict[str, Any]], list[Any]] = namespace['params']
+    return params
 
 
 def statements_for(meta: ModelMeta, dialect: Dialect) -> Statements:

@@ -13,6 +13,24 @@ _PREFIX = '__ar_relation__'
 MISSING: Any = object()
 
 
+def slot(name: str) -> str:
+    """The instance __dict__ key relation `name` is cached under (for lookup())."""
+    return _PREFIX + name
+
+
+def lookup(instance: Any, slot_key: str, key: Any) -> Any:
+    """get() with the __dict__ key already made by slot(): a relation read answers from here."""
+    entry = instance.__dict__.get(slot_key)
+    if entry is None or entry[0] != key:
+        return MISSING
+    return entry[1]
+
+
+def store(instance: Any, slot_key: str, key: Any, value: Any) -> None:
+    """put() with the __dict__ key already made by slot()."""
+    instance.__dict__[slot_key] = (key, value)
+
+
 def get(instance: Any, name: str, key: Any) -> Any:
     """The cached value of relation `name` if it was loaded for `key`, else MISSING."""
     entry = instance.__dict__.get(_PREFIX + name)

@@ -71,6 +71,7 @@ class Relation(Generic[T]):
         self.explicit_target = target
         self.owner: type[ActiveRecord] | None = None
         self.name = ''
+        self._slot = cache.slot('')   # the name's cache key, made once: every read looks it up
         self._join: Resolved[T] | None = None
         self._resolved: Resolved[T] | None = None
         self._resolving = False
@@ -81,6 +82,7 @@ class Relation(Generic[T]):
             raise RelationError(f'{owner.__name__}.{name}: this {type(self).__name__} object is already '
                                 f'{self.owner.__name__}.{self.name}; declare a new one for each model')
         self.owner, self.name = owner, name
+        self._slot = cache.slot(name)
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
@@ -202,9 +204,12 @@ class Relation(Generic[T]):
 
     def read(self, instance: Any, reload: bool = False) -> Any:
         """The related record(s) of one instance, from its cache or (lazily) from the database."""
-        key = self.key_of(instance)
+        resolved = self._resolved
+        if resolved is None:
+            resolved = self.resolve()
+        key = getattr(instance, resolved.owner_field)   # key_of(), inlined: reads are the hot path
         if not reload:
-            value = cache.get(instance, self.name, key)
+            value = cache.lookup(instance, self._slot, key)
             if value is not cache.MISSING:
                 return value
         if key is None:
@@ -235,14 +240,24 @@ class Relation(Generic[T]):
                                 f'the {type(owner).__name__} did not select')
 
     def assign(self, owners: Iterable[Any], groups: dict[Any, list[Any]]) -> None:
-        """Cache each owner's related records (and the inverse relation on them)."""
+        """Cache each owner's related records (and the inverse relation on them); the lists of
+        `groups` (made by loading.group() for this call) become the owners' values."""
         resolved = self.resolve()
-        field, name = resolved.owner_field, self.name
+        field, slot, many = resolved.owner_field, self._slot, self.many
         inverse = resolved.inverse if resolved.inverse is not None and not resolved.inverse.many else None
+        handed: set[Any] = set()   # keys whose group list an owner already holds as its value
         for owner in owners:
             key = getattr(owner, field)
             related: Sequence[Any] = groups.get(key, ()) if key is not None else ()
-            cache.put(owner, name, key, self.collect(related))
+            if not many or not related:
+                value = self.collect(related)
+            elif key in handed:
+                value = list(related)   # owners sharing a key each get a list of their own
+            else:
+                # the group was built for this call alone: the first owner takes it uncopied
+                handed.add(key)
+                value = related
+            cache.store(owner, slot, key, value)
             if inverse is not None:
                 for target in related:
                     cache.put(target, inverse.name, key, owner)

@@ -59,7 +59,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              'raw is always measured, every ratio needs it)')
     parser.add_argument('--workloads', type=name_list(ALL_WORKLOADS),
                         default=list(ALL_WORKLOADS),
-                        help='comma-separated: a,b,c,d,e,f,async,load (async also measures a '
+                        help=f'comma-separated: {",".join(ALL_WORKLOADS)} (async also measures a '
                              'and d: its ratios are to them)')
     parser.add_argument('--runs', type=int, help='measured runs per figure (default 5, '
                                                  '2 with --quick)')

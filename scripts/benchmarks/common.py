@@ -14,7 +14,7 @@ DEFAULT_URLS = {
 }
 POOL_TIMEOUT = 30.0       # seconds a pooled checkout may wait
 ALL_BACKENDS = ('sqlite', 'postgresql', 'mysql')
-ALL_WORKLOADS = ('a', 'b', 'c', 'd', 'e', 'f', 'async', 'load')
+ALL_WORKLOADS = ('a', 'b', 'b2', 'c', 'd', 'e', 'e2', 'f', 'async', 'load')
 #: workloads whose ratios are to other workloads' figures, which are then measured too
 WORKLOAD_NEEDS = {'async': ('a', 'd')}
 
@@ -27,6 +27,7 @@ class NotApplicable(Exception):
 class Sizes:
     """How much work each workload does."""
     rows: int = 10_000
+    bulk_rows: int = 100_000   # b2: a bulk load big enough for COPY's speed to show
     lookups: int = 1_000
     aggregate_reps: int = 200
     threads: int = 16
@@ -39,13 +40,18 @@ class Sizes:
     load_threads: int = 10
     load_pool_size: int = 5
     load_max_overflow: int = 5
+    # e2, eager loading (issue 22): users, each with posts, each post with comments
+    eager_users: int = 1_000
+    eager_posts_per_user: int = 5
+    eager_comments_per_post: int = 2
 
     def scaled(self, factor: int) -> 'Sizes':
         """The same shape with the counts divided by `factor` (threads and pool unchanged)."""
-        return replace(self, rows=self.rows // factor, lookups=self.lookups // factor,
+        return replace(self, rows=self.rows // factor, bulk_rows=self.bulk_rows // factor, lookups=self.lookups // factor,
                        aggregate_reps=self.aggregate_reps // factor,
                        queries_per_thread=self.queries_per_thread // factor,
-                       load_tasks=self.load_tasks // factor)
+                       load_tasks=self.load_tasks // factor,
+                       eager_users=self.eager_users // factor)
 
 
 @dataclass
@@ -67,6 +73,12 @@ class WorkData:
     def fresh_rows(self) -> list[dict]:
         """Copies of the rows, so no implementation can see another one's mutations."""
         return [dict(row) for row in self.rows]
+
+    def fresh_bulk_rows(self) -> list[dict]:
+        """(b2) sizes.bulk_rows new rows of the same shape as `rows`, built anew for each run."""
+        categories = self.sizes.categories
+        return [{'name': f'item {i:06d}', 'qty': i % 97, 'price': Decimal((i * 7919) % 100_000).scaleb(-2),
+                 'category_id': i % categories + 1} for i in range(self.sizes.bulk_rows)]
 
 
 @dataclass

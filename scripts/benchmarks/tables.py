@@ -4,7 +4,7 @@ import sqlite3
 from typing import Any, Iterator
 from urllib.parse import unquote, urlsplit
 
-from .common import WorkData, describe, log
+from .common import Sizes, WorkData, describe, log
 
 DRIVER_PLACEHOLDER = {'sqlite': '?', 'postgresql': '%s', 'mysql': '%s'}
 ID_COLUMN = {
@@ -19,6 +19,12 @@ SESSION_SETUP = {
     'mysql': ['SET SESSION lock_wait_timeout = 30'],
 }
 COLUMNS = ('name', 'qty', 'price', 'category_id')
+#: e2's tables, children first (the order they are dropped in), with their columns
+EAGER_TABLES = {
+    'bench_comments': ('id', 'post_id', 'body'),
+    'bench_posts': ('id', 'user_id', 'title'),
+    'bench_users': ('id', 'username'),
+}
 SEED_CHUNK = 500          # rows per multi-row INSERT when filling tables outside the timings
 
 
@@ -70,6 +76,46 @@ def setup_statements(backend: str, mark: str, seed: WorkData | None) -> list[tup
     statements += [(sql, ()) for sql in create_table_sql(backend)]
     if seed is not None:
         statements += seed_statements(seed, mark)
+    return statements
+
+
+def eager_rows(sizes: Sizes) -> dict[str, list[tuple]]:
+    """e2's rows by table: each user has posts, each post comments, spread over the key range
+    (a user's posts are not neighbours) so the IN lists match rows all over the table."""
+    users = sizes.eager_users
+    posts = users * sizes.eager_posts_per_user
+    comments = posts * sizes.eager_comments_per_post
+    return {
+        'bench_users': [(i, f'user {i:05d}') for i in range(1, users + 1)],
+        'bench_posts': [(i, (i - 1) % users + 1, f'post {i:06d}') for i in range(1, posts + 1)],
+        'bench_comments': [(i, (i - 1) % posts + 1, f'comment {i:06d} on a post')
+                           for i in range(1, comments + 1)],
+    }
+
+
+def eager_setup_statements(backend: str, mark: str, sizes: Sizes) -> list[tuple[str, tuple]]:
+    """Fresh, filled tables for e2: users, posts(user_id), comments(post_id), keys indexed."""
+    suffix = TABLE_SUFFIX.get(backend, '')
+    statements = [(sql, ()) for sql in SESSION_SETUP.get(backend, [])]
+    statements += [(f'DROP TABLE IF EXISTS {table}', ()) for table in EAGER_TABLES]
+    statements += [(sql, ()) for sql in (
+        f'CREATE TABLE bench_users (id INTEGER PRIMARY KEY, username VARCHAR(100) NOT NULL)'
+        f'{suffix}',
+        f'CREATE TABLE bench_posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, '
+        f'title VARCHAR(100) NOT NULL){suffix}',
+        'CREATE INDEX bench_posts_user_id ON bench_posts (user_id)',
+        f'CREATE TABLE bench_comments (id INTEGER PRIMARY KEY, post_id INTEGER NOT NULL, '
+        f'body VARCHAR(200) NOT NULL){suffix}',
+        'CREATE INDEX bench_comments_post_id ON bench_comments (post_id)',
+    )]
+    rows = eager_rows(sizes)
+    for table in reversed(EAGER_TABLES):
+        columns = EAGER_TABLES[table]
+        row_marks = '(' + ', '.join([mark] * len(columns)) + ')'
+        for chunk in chunks(rows[table], SEED_CHUNK):
+            sql = (f'INSERT INTO {table} ({", ".join(columns)}) VALUES '
+                   + ', '.join([row_marks] * len(chunk)))
+            statements.append((sql, tuple(value for row in chunk for value in row)))
     return statements
 
 
@@ -131,7 +177,7 @@ def drop_bench_tables(backend: str, url: str) -> None:
         try:
             run_dbapi_statements(conn, [(sql, ()) for sql in SESSION_SETUP[backend]] + [
                 (f'DROP TABLE IF EXISTS {table}', ())
-                for table in ('bench_items', 'bench_categories')])
+                for table in ('bench_items', 'bench_categories', *EAGER_TABLES)])
         finally:
             conn.close()
     except Exception as exc:  # noqa: BLE001 - cleanup must not hide the results

@@ -39,6 +39,21 @@ def timed(method: str, args: Callable[[WorkData], tuple], wanted: Callable[[Work
     return run
 
 
+def eager_loading(impl: Implementation, data: WorkData) -> Sample:
+    """(e2) Users with their posts and the posts' comments, loaded and walked; timed."""
+    impl.reset_eager()
+    sizes = data.sizes
+    gc.collect()
+    cpu_start = process_time()
+    start = perf_counter()
+    count = impl.eager_load()
+    elapsed = perf_counter() - start
+    cpu = process_time() - cpu_start
+    expect('eager_load', count,
+           sizes.eager_users * sizes.eager_posts_per_user * sizes.eager_comments_per_post)
+    return Sample(elapsed, cpu)
+
+
 def peak_memory_of_objects(impl: Implementation, data: WorkData) -> float:
     """(c) Peak traced memory while reading every row as objects; MiB."""
     impl.reset(data)
@@ -153,6 +168,9 @@ METRICS = [
            timed('save_each', lambda d: (d.fresh_rows(),), rows_of, seed=False)),
     Metric('b', 'b', lambda s: f'b. insert_many, {s.rows:,} rows (raw: executemany)', 's',
            timed('insert_many', lambda d: (d.fresh_rows(),), rows_of, seed=False)),
+    Metric('b2', 'b2', lambda s: f'b2. insert_many, {s.bulk_rows:,} rows (raw: COPY FROM STDIN on '
+                                 'PostgreSQL, executemany elsewhere)', 's',
+           timed('bulk_load', lambda d: (d.fresh_bulk_rows(),), lambda d: d.sizes.bulk_rows, seed=False)),
     Metric('c_objects', 'c', lambda s: f'c. query {s.rows:,} rows → objects (raw: tuples)', 's',
            timed('query_objects', lambda d: (), rows_of, seed=True)),
     Metric('c_dicts', 'c', lambda s: f'c. query {s.rows:,} rows → dicts', 's',
@@ -166,6 +184,9 @@ METRICS = [
     Metric('e', 'e', lambda s: f'e. join + group by + aggregates × {s.aggregate_reps}', 's',
            timed('aggregate', lambda d: (d.sizes.aggregate_reps,),
                  lambda d: d.sizes.categories, seed=True)),
+    Metric('e2', 'e2', lambda s: f"e2. {s.eager_users:,} users × {s.eager_posts_per_user} posts × "
+                                 f"{s.eager_comments_per_post} comments, with_('posts.comments')", 's',
+           eager_loading),
     Metric('f_throughput', 'f',
            lambda s: f'f. pool of {s.pool_size}: {s.threads} threads × '
                      f'{s.queries_per_thread} SELECT 1', 'q/s', pool_throughput,

@@ -34,7 +34,7 @@ CLASSES: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ActiveRecord: (
         ('create', 'save', 'delete', 'refresh', 'find_one', 'find_one_or_fail', 'find_all', 'insert_many',
          'upsert', 'create_table', 'drop_table', 'check_schema', 'transaction', 'run_transaction'),
-        ('configure', 'backend', 'query', 'on', 'off', 'create_schema', 'update_schema', 'model_validate',
+        ('configure', 'backend', 'connected_to', 'query', 'on', 'off', 'create_schema', 'update_schema', 'model_validate',
          'model_validate_json')),
     SoftDeleteMixin: (('restore', 'force_delete'), ('with_deleted',)),
     Query: (_RESULTS + ('update_all', 'delete_all'), _QUERY_BUILDERS),

@@ -133,6 +133,7 @@ def test_only_the_fenced_modules_touch_driver_internals() -> None:
     # message codes and statuses of the PostgreSQL wire protocol, as pg8000 spells them
     ('NULL_BYTE', b'\x00'), ('DESCRIBE', b'D'), ('PORTAL', b'P'), ('SYNC_MSG', b'S\x00\x00\x00\x04'),
     ('IN_TRANSACTION', b'T'), ('IN_FAILED_TRANSACTION', b'E'),
+    ('COPY_DATA', b'd'), ('COPY_DONE_MSG', b'c\x00\x00\x00\x04'),
 ])
 def test_pg8000_core_keeps_the_protocol_constants(name: str, value: bytes) -> None:
     assert getattr(pg8000.core, name, None) == value, _changed('pg8000', f'pg8000.core.{name}')
@@ -142,6 +143,8 @@ def test_pg8000_core_keeps_the_protocol_constants(name: str, value: bytes) -> No
     (pg8000.core, '_write', ('sock', b'data')),
     (pg8000.core, '_flush', ('sock',)),
     (pg8000.converters, 'make_params', ('py_types', ('value',))),
+    (pg8000.converters, 'make_param', ('py_types', 'value')),
+    (pg8000.core.CoreConnection, 'handle_COPY_IN_RESPONSE', ('self', b'data', 'context')),
     (pg8000.core.CoreConnection, 'execute_simple', ('self', 'SELECT 1')),
     (pg8000.core.CoreConnection, 'send_PARSE', ('self', b'\x00', 'SELECT $1', (23,))),
     (pg8000.core.CoreConnection, 'send_BIND', ('self', b'\x00', ('params',))),
@@ -163,7 +166,7 @@ def test_pg8000_context_takes_a_statement_and_a_stream_and_collects_rows() -> No
     assert 'rows' in self_stored_attributes(pg8000.core.Context), _changed('pg8000', 'Context.rows')
 
 
-@pytest.mark.parametrize('name', ['_sock', '_usock', '_transaction_status', 'py_types'])
+@pytest.mark.parametrize('name', ['_sock', '_usock', '_transaction_status', 'py_types', '_client_encoding'])
 def test_pg8000_connection_keeps_the_fields_the_fence_reads(name: str) -> None:
     assert name in self_stored_attributes(pg8000.core.CoreConnection), _changed('pg8000', f'CoreConnection.{name}')
 
@@ -189,6 +192,13 @@ def test_pg8000_cursor_reads_rows_from_the_fields_the_one_trip_cursor_fills() ->
         _changed('pg8000', 'Cursor.__next__ (no longer reads _row_iter/_context)'))
     assert '_context' in _names_read_by(pg8000.dbapi.Cursor.description), (
         _changed('pg8000', 'Cursor.description (no longer reads _context)'))
+
+
+def test_pg8000_dispatches_copy_in_through_the_handler_the_fence_overrides() -> None:
+    # the message table is built in __init__ from bound methods: an override is what runs
+    assert 'handle_COPY_IN_RESPONSE' in _names_read_by(pg8000.core.CoreConnection.__init__), (
+        _changed('pg8000', 'CoreConnection.__init__ (no longer dispatches CopyInResponse to handle_COPY_IN_RESPONSE)'))
+    assert isinstance(getattr(pg8000.converters, 'PY_TYPES', None), dict), _changed('pg8000', 'converters.PY_TYPES')
 
 
 def test_pg8000_connection_classes_are_the_ones_the_fence_subclasses() -> None:

@@ -19,7 +19,7 @@ from tests.support.pg_replication import ReplicatedPostgres
 
 pytestmark = pytest.mark.server
 
-WRITERS = 4
+WRITERS = 8
 #: how long writes may take to resume after the promotion (the issue's bound)
 RESUME_WITHIN = 10.0
 
@@ -92,7 +92,7 @@ def test_no_host_accepting_writes_names_every_host_tried(cluster: ReplicatedPost
 
 
 def test_failover_drill_loses_nothing_committed_and_writes_resume() -> None:
-    """4 writers through run_transaction; the primary is killed and standby 1 promoted."""
+    """8 writers through run_transaction; the primary is killed and standby 1 promoted."""
     with ReplicatedPostgres(standbys=2, synchronous=True) as cluster:
         new_primary = cluster.standbys[0]
         cluster.execute(cluster.primary, 'CREATE TABLE ar_failover (key TEXT NOT NULL)')  # no key: duplicates show

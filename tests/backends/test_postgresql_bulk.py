@@ -1,9 +1,10 @@
 """Bulk writes on PostgreSQL: insert_many batches rows instead of paying a round trip per row.
 
-pg8000's executemany sends one statement per row. insert_many sends multi-row VALUES lists
-within the protocol's 65,535-parameter limit, so 10,000 rows of 3 columns go in one statement.
-The statements sent are counted here; the time each way takes is benchmark b's figure
-(scripts/bench.py, PostgreSQL: insert_many against pg8000's executemany), not a test's.
+pg8000's executemany sends one statement per row. insert_many loads many rows with one COPY
+(test_postgresql_copy.py) and sends multi-row VALUES lists where keys come back (return_keys)
+or batch_size is given, within the protocol's 65,535-parameter limit. The statements sent are
+counted here; the time each way takes is benchmark b's figure (scripts/bench.py, PostgreSQL:
+insert_many against pg8000's executemany), not a test's.
 """
 from __future__ import annotations
 
@@ -35,6 +36,12 @@ def test_insert_many_sends_one_statement_for_ten_thousand_rows(db, caplog: pytes
     db.use(BulkItem)
     with caplog.at_level('DEBUG', logger='activerecord.sql'):
         assert BulkItem.insert_many(fresh_rows()) == ROWS
+    copies = [record for record in caplog.records if record.getMessage().startswith('COPY ')]
+    assert len(copies) == 1                       # no keys asked back: one COPY
+    BulkItem.query().delete_all()
+    caplog.clear()
+    with caplog.at_level('DEBUG', logger='activerecord.sql'):
+        assert len(BulkItem.insert_many(fresh_rows(), return_keys=True)) == ROWS
     inserts = [record for record in caplog.records if record.getMessage().startswith('INSERT INTO')]
     assert len(inserts) == 1                      # 30,000 parameters: within one statement's limit
     assert BulkItem.query().count() == ROWS
@@ -56,7 +63,7 @@ def test_insert_many_splits_at_the_parameter_limit(db, caplog: pytest.LogCapture
     assert limit == 65535
     rows = [{'name': f'n{i}', 'qty': i, 'price': Decimal('1.00')} for i in range(limit // 3 + 5)]
     with caplog.at_level('DEBUG', logger='activerecord.sql'):
-        assert BulkItem.insert_many(rows) == len(rows)
+        assert len(BulkItem.insert_many(rows, return_keys=True)) == len(rows)   # INSERT ... RETURNING
     inserts = [record for record in caplog.records if record.getMessage().startswith('INSERT INTO')]
     assert len(inserts) == 2                      # 21,845 rows, then 5
     assert BulkItem.query().count() == len(rows)

@@ -193,3 +193,19 @@ def test_through_with_a_modifier_does_not_fill_the_join_records(social):
         # the join records' own relation was not cut down to the filtered groups: it reads in full
         assert sorted(membership.group().name for membership in user.memberships()) == ['blue', 'red']
     assert len(sent) == 2
+
+
+def test_records_read_twice_each_get_a_list_of_their_own(social):
+    # A join repeats a user once per post: every copy is an owner with the same key, and eager
+    # loading hands the group it built to the first of them, so the others must get copies.
+    seed(2, posts_per_user=2, comments_per_post=0)
+    with statements() as sent:
+        users = (User.query().join(Post, Post.c.user_id == User.c.id).order_by(User.c.id, Post.c.id)
+                 .with_('posts').all())
+    assert len(sent) == 2
+    assert [user.username for user in users] == ['u1', 'u1', 'u2', 'u2']
+    first, second = users[0].posts(), users[1].posts()
+    assert [post.title for post in first] == [post.title for post in second] == ['u1-p1', 'u1-p2']
+    assert first is not second
+    first.clear()
+    assert [post.title for post in users[1].posts()] == ['u1-p1', 'u1-p2']

@@ -72,7 +72,9 @@ class StandbyPostgres(ThrowawayPostgres):
 class ReplicatedPostgres:
     """A primary and `standbys` hot standbys; `with` starts them all, its end stops and deletes them."""
 
-    def __init__(self, standbys: int = 2, *, synchronous: bool = False) -> None:
+    def __init__(self, standbys: int = 2, *, synchronous: bool = False, apply_wait: bool = False) -> None:
+        """`apply_wait`: every COMMIT waits until all standbys have applied it
+        (synchronous_commit=remote_apply), so a read right after a write finds it there."""
         if standbys < 1:
             raise ValueError(f'standbys must be >= 1, not {standbys!r}')
         self.synchronous = synchronous
@@ -81,6 +83,10 @@ class ReplicatedPostgres:
         if synchronous:
             # ThrowawayPostgres turns synchronous_commit off for speed: here commits must wait.
             settings.update(synchronous_commit='on', synchronous_standby_names='slot1')
+        if apply_wait:
+            names = ', '.join(f'slot{number}' for number in range(1, standbys + 1))
+            settings.update(synchronous_commit='remote_apply',
+                            synchronous_standby_names=f'FIRST {standbys} ({names})')
         self.primary = PrimaryPostgres(settings=settings)
         self.standbys = [StandbyPostgres(self.primary, f'slot{number}',
                                          synchronous_commit='on' if synchronous else 'off')

@@ -3,10 +3,10 @@
 import contextlib
 import functools
 from decimal import Decimal
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any, ClassVar, Iterator
 
 from ..common import WorkData
-from ..tables import setup_statements
+from ..tables import eager_setup_statements, setup_statements
 from .base import Implementation
 
 
@@ -32,6 +32,34 @@ def activerecord_models() -> tuple[type, type]:
     return BenchItem, BenchCategory
 
 
+@functools.cache
+def activerecord_eager_models() -> tuple[type, type, type]:
+    """e2's users, posts and comments, related through HasMany."""
+    from activerecord import ActiveRecord
+    from activerecord.relation import HasMany
+
+    class BenchUser(ActiveRecord):
+        __table_name__ = 'bench_users'
+        id: int
+        username: str
+        posts: ClassVar[HasMany['BenchPost']] = HasMany(foreign_key='user_id')
+
+    class BenchPost(ActiveRecord):
+        __table_name__ = 'bench_posts'
+        id: int
+        user_id: int
+        title: str
+        comments: ClassVar[HasMany['BenchComment']] = HasMany(foreign_key='post_id')
+
+    class BenchComment(ActiveRecord):
+        __table_name__ = 'bench_comments'
+        id: int
+        post_id: int
+        body: str
+
+    return BenchUser, BenchPost, BenchComment
+
+
 class ActiveRecordImpl(Implementation):
     """This project's ORM, through its public API only."""
 
@@ -43,7 +71,8 @@ class ActiveRecordImpl(Implementation):
         self.Item, self.Category = activerecord_models()
         separator = '&' if '?' in self.url else '?'
         url = f'{self.url}{separator}pool_size={self.sizes.pool_size}&max_overflow=0'
-        for model in (self.Item, self.Category):
+        self.User, *eager_models = activerecord_eager_models()
+        for model in (self.Item, self.Category, self.User, *eager_models):
             model.configure(url)
         self.db = self.Item.backend()
 
@@ -72,6 +101,10 @@ class ActiveRecordImpl(Implementation):
         with self.Item.transaction():
             return self.Item.insert_many(rows)
 
+    def bulk_load(self, rows: list[dict]) -> int:
+        with self.Item.transaction():
+            return self.Item.insert_many(rows)
+
     def load_objects(self) -> list:
         return self.Item.query().all()
 
@@ -94,6 +127,18 @@ class ActiveRecordImpl(Implementation):
                     .order_by(category.c.title)
                     .as_dicts().all())
         return len(rows)
+
+    def reset_eager(self) -> None:
+        for sql, params in eager_setup_statements(self.backend, '?', self.sizes):
+            self.db.execute(sql, params)
+
+    def eager_load(self) -> int:
+        walked = 0
+        for user in self.User.query().with_('posts.comments').all():
+            for post in user.posts():
+                walked += post.user_id == user.id and sum(
+                    comment.post_id == post.id for comment in post.comments())
+        return walked
 
     def pooled_query(self) -> None:
         if self.Item.backend().fetch_one('SELECT 1') is None:

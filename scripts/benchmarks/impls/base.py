@@ -2,7 +2,7 @@
 
 import contextlib
 
-from ..common import Sizes, WorkData
+from ..common import NotApplicable, Sizes, WorkData
 
 
 class Implementation:
@@ -38,6 +38,10 @@ class Implementation:
         """(b) All rows in the library's bulk insert, in one transaction; rows written."""
         raise NotImplementedError
 
+    def bulk_load(self, rows: list[dict]) -> int:
+        """(b2) Many rows in the library's fastest bulk load, in one transaction; rows written."""
+        return self.insert_many(rows)
+
     def load_objects(self) -> list:
         """(c) Every row as the library's row object."""
         raise NotImplementedError
@@ -57,6 +61,16 @@ class Implementation:
     def aggregate(self, reps: int) -> int:
         """(e) The join + group by query `reps` times; rows of the last result."""
         raise NotImplementedError
+
+    def reset_eager(self) -> None:
+        """(e2) Fresh users, posts and comments tables, filled (tables.eager_setup_statements)."""
+        raise NotApplicable('no relation loading')
+
+    def eager_load(self) -> int:
+        """(e2) Every user with its posts and their comments, in the library's eager loading,
+        then a walk over every user's posts' comments; number of comments found under the
+        post and user they belong to (so a wrong grouping is an error, not a fast figure)."""
+        raise NotApplicable('no relation loading')
 
     def prepare_pool(self) -> None:
         """Create the pool used by (f) if it does not exist yet."""

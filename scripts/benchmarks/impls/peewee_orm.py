@@ -5,7 +5,7 @@ import functools
 from typing import Any
 
 from ..common import POOL_TIMEOUT, WorkData
-from ..tables import chunks, setup_statements, url_parts
+from ..tables import chunks, eager_setup_statements, setup_statements, url_parts
 from .base import Implementation
 
 PEEWEE_BATCH = 1000       # peewee's insert_many sends one statement; SQLite caps its parameters
@@ -111,6 +111,39 @@ def peewee_models(db: Any) -> tuple[type, type]:
     return Item, Category
 
 
+def peewee_eager_models(db: Any) -> tuple[type, type, type]:
+    """e2's users, posts and comments bound to `db`, posts and comments as back-references."""
+    import peewee as pw
+
+    class User(pw.Model):
+        id = pw.IntegerField(primary_key=True)
+        username = pw.CharField(max_length=100)
+
+        class Meta:
+            database = db
+            table_name = 'bench_users'
+
+    class Post(pw.Model):
+        id = pw.IntegerField(primary_key=True)
+        user = pw.ForeignKeyField(User, backref='posts', column_name='user_id')
+        title = pw.CharField(max_length=100)
+
+        class Meta:
+            database = db
+            table_name = 'bench_posts'
+
+    class Comment(pw.Model):
+        id = pw.IntegerField(primary_key=True)
+        post = pw.ForeignKeyField(Post, backref='comments', column_name='post_id')
+        body = pw.CharField(max_length=200)
+
+        class Meta:
+            database = db
+            table_name = 'bench_comments'
+
+    return User, Post, Comment
+
+
 class Peewee(Implementation):
     """peewee: Model.create / insert_many / select, autocommit outside atomic()."""
 
@@ -122,6 +155,7 @@ class Peewee(Implementation):
         self.db = peewee_database(self.backend, self.url)
         self.db.connect()
         self.Item, self.Category = peewee_models(self.db)
+        self.eager_models = peewee_eager_models(self.db)
         self.pool_db = None
 
     def close(self) -> None:
@@ -170,6 +204,22 @@ class Peewee(Implementation):
                         .order_by(category.title)
                         .dicts())
         return len(rows)
+
+    def reset_eager(self) -> None:
+        with self.db.atomic():
+            for sql, params in eager_setup_statements(self.backend, self.db.param, self.sizes):
+                self.db.execute_sql(sql, params or None)
+
+    def eager_load(self) -> int:
+        users, posts, comments = self.eager_models
+        walked = 0
+        # prefetch: one query per model, each child level filtered by a subquery of the one above
+        for each in self.pw.prefetch(users.select(), posts.select().order_by(posts.id),
+                                     comments.select().order_by(comments.id)):
+            for one_post in each.posts:
+                walked += one_post.user_id == each.id and sum(
+                    comment.post_id == one_post.id for comment in one_post.comments)
+        return walked
 
     def prepare_pool(self) -> None:
         if self.pool_db is None:

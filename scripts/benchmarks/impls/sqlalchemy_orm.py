@@ -6,8 +6,8 @@ import warnings
 from decimal import Decimal
 from typing import Any, Iterator
 
-from ..common import POOL_TIMEOUT, WorkData
-from ..tables import DRIVER_PLACEHOLDER, setup_statements
+from ..common import POOL_TIMEOUT, NotApplicable, WorkData
+from ..tables import DRIVER_PLACEHOLDER, eager_setup_statements, setup_statements
 from .base import Implementation
 
 # Decimal round-trips through TEXT on SQLite, exactly as the raw driver's adapter does it.
@@ -39,8 +39,42 @@ def sqlalchemy_models() -> tuple[type, type]:
     return Item, Category
 
 
+@functools.cache
+def sqlalchemy_eager_models() -> tuple[type, type]:
+    """e2's users, posts and comments with one-to-many relationships; (user, post) classes."""
+    from sqlalchemy import ForeignKey, String
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+    class Base(DeclarativeBase):
+        pass
+
+    class User(Base):
+        __tablename__ = 'bench_users'
+        id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+        username: Mapped[str] = mapped_column(String(100))
+        posts: Mapped[list['Post']] = relationship(order_by='Post.id')
+
+    class Post(Base):
+        __tablename__ = 'bench_posts'
+        id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+        user_id: Mapped[int] = mapped_column(ForeignKey('bench_users.id'))
+        title: Mapped[str] = mapped_column(String(100))
+        comments: Mapped[list['Comment']] = relationship(order_by='Comment.id')
+
+    class Comment(Base):
+        __tablename__ = 'bench_comments'
+        id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+        post_id: Mapped[int] = mapped_column(ForeignKey('bench_posts.id'))
+        body: Mapped[str] = mapped_column(String(200))
+
+    return User, Post
+
+
 class SQLAlchemyBase(Implementation):
     """Engine and setup shared by SQLAlchemy's ORM and Core."""
+
+    #: whether the library has relation loading of its own (the ORM) or not (Core)
+    relations = False
 
     def open(self) -> None:
         import sqlalchemy
@@ -78,6 +112,17 @@ class SQLAlchemyBase(Implementation):
                 else:
                     conn.exec_driver_sql(sql)
 
+    def reset_eager(self) -> None:
+        if not self.relations:
+            raise NotApplicable('no relation loading')
+        with self.engine.begin() as conn:
+            for sql, params in eager_setup_statements(self.backend,
+                                                      DRIVER_PLACEHOLDER[self.backend], self.sizes):
+                if params:
+                    conn.exec_driver_sql(sql, params)
+                else:
+                    conn.exec_driver_sql(sql)
+
     def prepare_pool(self) -> None:
         if self.pool_engine is not None:
             return
@@ -107,6 +152,7 @@ class SQLAlchemyORM(SQLAlchemyBase):
     """SQLAlchemy 2 ORM: a Session per workload, a flush per object for (a)."""
 
     name = 'sqlalchemy_orm'
+    relations = True
 
     def _session(self, engine: Any = None) -> Any:
         from sqlalchemy.orm import Session
@@ -150,6 +196,19 @@ class SQLAlchemyORM(SQLAlchemyBase):
                                                       self.Item, self.Category)
                 rows = session.execute(statement).mappings().all()
         return len(rows)
+
+    def eager_load(self) -> int:
+        from sqlalchemy.orm import selectinload
+        user, post = sqlalchemy_eager_models()
+        statement = self.sa.select(user).options(
+            selectinload(user.posts).selectinload(post.comments))
+        walked = 0
+        with self._session() as session:
+            for each in session.scalars(statement).all():
+                for one_post in each.posts:
+                    walked += one_post.user_id == each.id and sum(
+                        comment.post_id == one_post.id for comment in one_post.comments)
+        return walked
 
     def pooled_query(self) -> None:
         with self._session(self.pool_engine) as session:

@@ -7,16 +7,19 @@ sql_mode; transactions are sent as SQL by the transaction manager. The first con
 from __future__ import annotations
 
 import threading
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Sequence, cast
 
 from .... import errors
 from ....errors import ConfigurationError
-from ...base import StorageBackend
+from ...base import StorageBackend, require_driver
 from ...options import OptionParser, matching, seconds, text
 from ...pool import PooledConnection
 from ...typing import ConnectionConfig
 from . import pymysql_internals  # without PyMySQL: MissingDriverError naming the pip extra
 from .dialect import MySQLDialect, is_mariadb_version, server_version_tuple
+
+#: pymysql's own escaping (public): what a value becomes inside the statement's text
+escape_string = require_driver('pymysql.converters', 'mysql', 'MySQLBackend').escape_string
 
 #: the session's sql_mode unless options['sql_mode'] says otherwise: strict, no zero dates,
 #: and an explicit 0 in an AUTO_INCREMENT column is stored as given
@@ -27,6 +30,7 @@ DEFAULT_SQL_MODE = ('STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DI
 DISCONNECT_CODES = frozenset({
     2006,  # CR_SERVER_GONE_ERROR: MySQL server has gone away
     2013,  # CR_SERVER_LOST: lost connection during query
+    1153,  # ER_NET_PACKET_TOO_LARGE: the server closes the connection after it
     2014,  # CR_COMMANDS_OUT_OF_SYNC: the protocol state is unknown
     2045,  # CR_NO_STMT_METADATA / broken connection in some clients
     2055,  # CR_SERVER_LOST_EXTENDED
@@ -64,6 +68,13 @@ ERROR_CODES: dict[Any, type[errors.DatabaseError]] = {
     1235: errors.NotSupportedError,  # ER_NOT_SUPPORTED_YET
 }
 
+#: server error numbers that name several causes: (words of the message, class) per cause, the
+#: first whose words the message holds wins; no match leaves the code to ERROR_CODES and the rest.
+#: 1290 ER_OPTION_PREVENTS_STATEMENT is also --secure-file-priv, --skip-grant-tables...
+ERROR_MESSAGES: dict[Any, tuple[tuple[str, type[errors.DatabaseError]], ...]] = {
+    1290: (('--read-only', errors.ReadOnlyError), ('--super-read-only', errors.ReadOnlyError)),
+}
+
 
 def _fits_in_a_literal(value: str) -> bool:
     """Whether text can go inside a SET statement's string literal (it cannot take parameters)."""
@@ -95,6 +106,7 @@ class MySQLBackend(StorageBackend):
     default_port = 3306
     option_specs = OPTIONS
     error_codes: ClassVar[dict[Any, type[errors.DatabaseError]]] = ERROR_CODES
+    error_messages: ClassVar[dict[Any, tuple[tuple[str, type[errors.DatabaseError]], ...]]] = ERROR_MESSAGES
     #: deadlock (also Galera's certification conflict) and lock wait timeout: run_transaction
     #: rolls the whole transaction back before running it again, so both are safe to retry
     retryable_codes: ClassVar[frozenset[Any]] = frozenset({1213, 1205})
@@ -102,11 +114,33 @@ class MySQLBackend(StorageBackend):
     def __init__(self, config: ConnectionConfig, **overrides: Any) -> None:
         super().__init__(config, **overrides)
         self._version_text: str | None = None   # VERSION() of the server, read on first connect
+        self._packet_limit: int | None = None   # @@max_allowed_packet, read on first bulk write
         self._adopt_lock = threading.Lock()
         from pymysql.constants import CLIENT  # type: ignore[import-untyped]  # no stubs installed for mypy
         from pymysql.cursors import SSCursor  # type: ignore[import-untyped]
         self._client_flags = CLIENT.FOUND_ROWS
         self._stream_cursor = SSCursor
+
+    # -- statement size -----------------------------------------------------------------
+
+    def statement_byte_limit(self) -> int | None:
+        """The server's max_allowed_packet, read once per backend: pymysql puts the values into
+        the statement's text, so a multi-row INSERT must fit one packet."""
+        if self._packet_limit is None:
+            self._packet_limit = int(self.fetch_value('SELECT @@max_allowed_packet'))
+        return self._packet_limit
+
+    def value_bytes(self, values: Sequence[Any]) -> int:
+        """The bytes of the values as pymysql's escaped literals (an upper bound for non-text values)."""
+        size = 0
+        for value in values:
+            if isinstance(value, str):
+                size += len(escape_string(value).encode('utf-8', 'surrogatepass')) + 2
+            elif isinstance(value, (bytes, bytearray)):
+                size += len(escape_string(bytes(value).decode('latin-1'))) * 2 + 10   # _binary'...'
+            else:
+                size += len(str(value)) + 8   # quotes, a datetime's literal form
+        return size
 
     def make_dialect(self) -> MySQLDialect:
         """MySQL's SQL for the configured engine, charset, collation and sql_mode."""
@@ -217,6 +251,13 @@ class MySQLBackend(StorageBackend):
         if isinstance(error, driver_errors.InterfaceError) and code in (0, None):
             return True  # pymysql raises InterfaceError(0, '') on a closed connection
         return isinstance(error, driver_errors.Error) and 'Already closed' in str(error)
+
+    def error_class(self, error: BaseException, code: Any) -> type[errors.DatabaseError] | None:
+        """A code that names several causes is told apart by its message (error_messages)."""
+        for words, cls in self.error_messages.get(code, ()):
+            if words in str(error):
+                return cls
+        return super().error_class(error, code)
 
     def error_code(self, error: BaseException) -> Any:
         """The server's (or client's) error number, e.g. 1062 for a duplicate key."""

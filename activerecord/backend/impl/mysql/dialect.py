@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 from ....errors import NotSupportedError
 from ...dialect import Dialect
 from ...features import Features
+from ...replication import MARIADB_GTID, MYSQL_GTID
 from ...sql_lexer import MYSQL, MYSQL_ANSI_QUOTES
 from ...transaction import IsolationLevel, effective_level
 from ...types import datetime_to_utc_naive
@@ -227,6 +228,8 @@ class MySQLDialect(Dialect):
     server_version_sql = 'SELECT VERSION()'
     # 1 on a replica set read-only (as GTID replicas usually are)
     read_only_sql = 'SELECT @@read_only'
+    # MariaDB's until the server says it is MySQL (_tune)
+    replication = MARIADB_GTID
     # a day: as long as it takes (the other migrator makes progress, or its session ends); MariaDB
     # has no "forever" (-1 returns NULL at once). GET_LOCK names are server-wide: the name carries
     # the database (as an MD5, a lock name is at most 64 characters), so migrators of two
@@ -258,6 +261,7 @@ class MySQLDialect(Dialect):
     def _tune(self, version: tuple[int, ...], mariadb: bool) -> None:
         self.server_version = version
         self.is_mariadb = mariadb
+        self.replication = MARIADB_GTID if mariadb else MYSQL_GTID
         # An instance attribute shadows the class's flags for this backend only.
         self.features = features_for(version, mariadb)
         self.returning_statements = frozenset(

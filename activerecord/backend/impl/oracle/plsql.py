@@ -60,7 +60,8 @@ class PLSQLCalls:
 
         # with `bind`, `params` is only counted: a dict of named binds is counted alike
         def _statement(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None, read: Callable[[Any], T],
-                       bind: Callable[[Any], Any] | None = None, many: bool = False) -> T: ...
+                       bind: Callable[[Any], Any] | None = None, many: bool = False,
+                       after: Callable[[Any], None] | None = None, drains: bool = False) -> T: ...
 
     def execute_plsql(self, block: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
         """Run an anonymous PL/SQL block; returns its parameters after the call (OUT ones filled in).

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import getpass
 import ssl
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterable, Sequence
 
 from .... import errors
 from ...base import StorageBackend, parse_version, require_driver
-from ...options import OptionParser, as_text, flag, seconds, text_or_integer
+from ...options import OptionParser, as_text, choice, flag, seconds, text_or_integer
 from ...tls import tls_context
 from ...pool import PooledConnection
-from . import protocol, streaming  # without pg8000: MissingDriverError naming the pip extra
+from . import copy, pooler, protocol, streaming  # without pg8000: MissingDriverError naming the pip extra
 from .dialect import PostgreSQLDialect
 
 dbapi = require_driver('pg8000.dbapi', 'pgsql', 'PostgreSQLBackend')
@@ -24,13 +24,21 @@ STARTUP_OPTIONS = ('search_path', 'statement_timeout', 'lock_timeout', 'idle_in_
 #: ConnectionConfig.options this backend accepts -> parser
 OPTIONS: dict[str, OptionParser] = {
     'application_name': as_text, 'ssl': flag, 'ssl_check_hostname': flag, 'tcp_keepalive': flag,
-    'read_timeout': seconds,
+    'read_timeout': seconds, 'pooler': choice(*pooler.POOLER_MODES),
     **dict.fromkeys(STARTUP_OPTIONS, text_or_integer),
 }
+#: option `pooler` -> the check each statement passes before it is sent (none: every statement)
+POOLER_GUARDS = {'transaction': pooler.refuse_session_state}
 #: read_only_sql_transaction: a write where only reads are allowed
 READ_ONLY_SQLSTATE = '25006'
+#: client_encoding -> the Python codec COPY's chunks are encoded with (others: pg8000 encodes them)
+_PY_CODECS: dict[str, str | None] = {'UTF8': 'utf-8', 'UNICODE': 'utf-8', 'LATIN1': 'latin-1', 'SQLASCII': None}
 #: SQLSTATEs that mean the server ended the session
 DISCONNECT_SQLSTATES = frozenset({'57P01', '57P02', '57P03'})
+#: what COPY needs of its target: relkind r (table) or p (partitioned), and no rules
+COPY_TARGET_SQL = 'SELECT c.relkind, c.relhasrules FROM pg_class c WHERE c.oid = to_regclass(?)'
+#: tables whose copy_allowed answer a backend remembers (all forgotten past this)
+COPY_TARGETS_KEPT = 256
 
 
 class PostgreSQLBackend(StorageBackend):
@@ -56,6 +64,12 @@ class PostgreSQLBackend(StorageBackend):
 
     # -- connecting ---------------------------------------------------------------------
 
+    @property
+    def _copy_targets(self) -> dict[str, bool]:
+        """table -> copy_allowed's answer, made on first use (per backend)."""
+        targets: dict[str, bool] = self.__dict__.setdefault('_copy_target_cache', {})
+        return targets
+
     def connect_kwargs(self) -> dict[str, Any]:
         """pg8000 connect arguments; session settings travel in the startup packet."""
         config = self.config
@@ -74,8 +88,11 @@ class PostgreSQLBackend(StorageBackend):
         return kwargs
 
     def open_raw_connection(self, kwargs: dict[str, Any]) -> Any:
-        """A pg8000 connection whose cursors send our `$n` SQL in one round trip."""
-        return protocol.OneTripConnection(**kwargs)
+        """A pg8000 connection whose cursors send our `$n` SQL in one round trip (and, behind a
+        transaction-mode pooler, refuse statements that leave session state)."""
+        raw = protocol.OneTripConnection(**kwargs)
+        raw.statement_guard = POOLER_GUARDS.get(self.options.get('pooler', 'session'))
+        return raw
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """ssl_ca/ssl_cert ask for verified TLS; options ssl=True asks for it with the system CAs."""
@@ -90,6 +107,12 @@ class PostgreSQLBackend(StorageBackend):
         """Autocommit mode (the TransactionManager sends BEGIN itself); no read timeout by default."""
         raw.autocommit = True
         protocol.tune_socket(raw, self.options.get('read_timeout'))
+
+    def apply_session_sql(self, raw: Any) -> None:
+        """Skipped behind a transaction-mode pooler, where a session SET would stay on a server
+        connection other clients get (a hot standby refuses writes by itself)."""
+        if raw.statement_guard is None:
+            super().apply_session_sql(raw)
 
     #: from the status of the server's last ReadyForQuery: no round trip
     transaction_open = staticmethod(protocol.transaction_open)  # pyright: ignore[reportAssignmentType]  # called as self.transaction_open(raw): a staticmethod fits
@@ -107,6 +130,38 @@ class PostgreSQLBackend(StorageBackend):
     def tls_in_use(self) -> bool:
         """Whether this session is encrypted, as the server sees it."""
         return bool(self.fetch_value('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'))
+
+    # -- bulk loads ---------------------------------------------------------------------
+
+    def copy_rows(self, table: str, columns: Sequence[str], batches: Iterable[Sequence[Any]]) -> int:
+        """COPY table (columns) FROM STDIN with the rows in text format: one statement, streamed."""
+        dialect = self.dialect
+        sql = copy.copy_sql(dialect.quote, dialect.quote_table(table), columns)
+        codec = _PY_CODECS.get((self.config.charset or 'UTF8').upper().replace('-', ''))
+        # adapt_params: the same values a multi-row INSERT would bind
+        chunks = copy.copy_chunks(batches, len(columns), codec, self.adapt_params)
+
+        def bind(cursor: Any) -> tuple[Any, ...]:
+            cursor.copy_source = chunks
+            return ()
+        return self._statement(sql, (), self.affected_rows, bind)
+
+    def copy_allowed(self, table: str) -> bool:
+        """Only into a plain or partitioned table without rules: COPY refuses a view and skips
+        rules (triggers it fires). Asked once per table and remembered (forget_table clears it)."""
+        known = self._copy_targets.get(table)
+        if known is None:
+            row = self.query_rows(COPY_TARGET_SQL, [self.dialect.quote_table(table)])[1]
+            # a table the catalog does not know: the INSERT path gives the usual error
+            known = bool(row) and row[0][0] in ('r', 'p') and not row[0][1]
+            if len(self._copy_targets) >= COPY_TARGETS_KEPT:
+                self._copy_targets.clear()
+            self._copy_targets[table] = known
+        return known
+
+    def forget_table(self, table: str) -> None:
+        """A created or dropped table may come back as a view: ask the catalog again."""
+        self._copy_targets.pop(table, None)
 
     # -- streaming ----------------------------------------------------------------------
 
@@ -132,8 +187,8 @@ class PostgreSQLBackend(StorageBackend):
 
     def is_disconnect(self, error: BaseException) -> bool:
         """Socket-level failures, a closed connection, or the server ending the session."""
-        if isinstance(error, errors.ActiveRecordError):
-            return False
+        if isinstance(error, (errors.ActiveRecordError, pooler.SessionStateRefused)):
+            return False   # refused before anything was sent: the exchange was never started
         fields = _error_fields(error)
         if fields is not None:
             code = fields.get('C', '')
@@ -151,6 +206,9 @@ class PostgreSQLBackend(StorageBackend):
             text += f"; {fields['D']}"
         if fields.get('H'):
             text += f"; hint: {fields['H']}"
+        if fields.get('W', '').startswith('COPY '):
+            # COPY's context names the line (the row, counted from 1) and the column
+            text += f"; {fields['W']}"
         return text
 
 

@@ -6,12 +6,15 @@ from typing import Any, ClassVar
 
 from ...dialect import Dialect
 from ...features import Features
+from ...replication import POSTGRESQL_WAL
 from ...sql_lexer import POSTGRESQL
 from ...transaction import IsolationLevel
 from .types import PostgreSQLTypeMap
 
 #: the protocol's Bind message counts parameters in an unsigned 16-bit field
 MAX_BIND_PARAMETERS = 65535
+#: the fewest rows insert_many loads with COPY rather than multi-row INSERT (measured crossover)
+COPY_MIN_ROWS = 100
 
 
 class PostgreSQLDialect(Dialect):
@@ -20,6 +23,7 @@ class PostgreSQLDialect(Dialect):
     name = 'postgresql'
     # 'on' on a hot standby (recovery forces it) and under default_transaction_read_only
     read_only_sql = 'SHOW transaction_read_only'
+    replication = POSTGRESQL_WAL
     # Schema introspection (backend/schema.py): lower-case labels, `?` bound as the *_params say.
     introspect_tables_sql = ("SELECT table_name AS name FROM information_schema.tables "
                              "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
@@ -72,6 +76,9 @@ class PostgreSQLDialect(Dialect):
         ilike=True, full_join=True, json=True, json_operators=True, arrays=True,
         question_mark_operators=True, read_only_transactions=True, explain=True,
         max_parameters=MAX_BIND_PARAMETERS, max_in_list=30000,
+        # insert_many of this many rows or more goes through COPY ... FROM STDIN (see copy.py
+        # and docs/performance.md for the crossover measured against multi-row INSERT)
+        copy_min_rows=COPY_MIN_ROWS,
         # READ UNCOMMITTED is given as READ COMMITTED (PostgreSQL has nothing weaker). The
         # levels PostgreSQL has, by its names: SNAPSHOT is an alias (isolation_aliases below).
         isolation_levels=frozenset({IsolationLevel.READ_COMMITTED, IsolationLevel.REPEATABLE_READ,

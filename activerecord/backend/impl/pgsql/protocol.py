@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import socket
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ...base import require_driver
 from ...types import type_of
@@ -39,8 +39,15 @@ _PARAMETER_OIDS: dict[type, int] = {
     bool: 16, float: 701, decimal.Decimal: 1700, datetime.date: 1082, datetime.timedelta: 1186,
 }
 _INT4, _INT8, _NUMERIC, _TIMESTAMP, _TIMESTAMPTZ = 23, 20, 1700, 1114, 1184
+#: the CopyFail message type (pg8000 never sends one, so it names none)
+_COPY_FAIL = b'f'
 #: ReadyForQuery statuses of a session inside a transaction (a healthy one, a failed one)
 _OPEN_STATUSES = frozenset({core.IN_TRANSACTION, core.IN_FAILED_TRANSACTION})
+
+
+def parameter_text(value: Any) -> Any:
+    """The text pg8000 sends for a parameter value (its default encoders; None for NULL)."""
+    return converters.make_param(converters.PY_TYPES, value)
 
 
 def parameter_types(values: Sequence[Any]) -> tuple[int, ...]:
@@ -65,8 +72,13 @@ def parameter_types(values: Sequence[Any]) -> tuple[int, ...]:
 class OneTripCursor(dbapi.Cursor):  # type: ignore[misc]  # pg8000's cursor (no stubs)
     """A pg8000 cursor that sends `$n` SQL as it is, in one round trip."""
 
+    #: what a COPY ... FROM STDIN run through execute() reads (set by the caller, see copy_in)
+    copy_source: Any = None
+
     def execute(self, operation: str, args: Sequence[Any] = (), stream: Any = None) -> None:
         """Parse, bind, describe and execute `operation` with `args` bound to $1, $2, ..."""
+        if stream is None:
+            stream = self.copy_source
         # _c, _context and _row_iter are the fields pg8000's own execute() fills and its
         # fetch methods read; the checks below are the ones its execute() makes.
         connection = self._c
@@ -74,6 +86,9 @@ class OneTripCursor(dbapi.Cursor):  # type: ignore[misc]  # pg8000's cursor (no 
             raise dbapi.InterfaceError('Cursor closed')
         if connection._sock is None:
             raise dbapi.InterfaceError('connection is closed')
+        guard = connection.statement_guard
+        if guard is not None:
+            guard(operation)   # raises before anything is sent: the connection stays usable
         if not args and stream is None:
             # Nothing to bind: one Query message, as pg8000's own cursor sends it. The server
             # skips the bind/describe steps (about a fifth of the client+server CPU of a
@@ -94,7 +109,14 @@ class OneTripCursor(dbapi.Cursor):  # type: ignore[misc]  # pg8000's cursor (no 
             # _sock is the buffered socket file; _write/_flush turn its OSError into InterfaceError.
             core._write(connection._sock, core.SYNC_MSG)
             core._flush(connection._sock)
-            connection.handle_messages(context)
+            try:
+                connection.handle_messages(context)
+            except dbapi.DatabaseError:
+                # the server's "COPY from stdin failed" stands for the error that made us stop
+                failure = getattr(context, 'copy_failure', None)
+                if failure is not None:
+                    raise failure from None
+                raise
         self._context = context
         # pg8000 builds each row as a list; DB-API rows (and the other backends') are tuples.
         self._row_iter = None if context.rows is None else map(tuple, context.rows)
@@ -103,9 +125,33 @@ class OneTripCursor(dbapi.Cursor):  # type: ignore[misc]  # pg8000's cursor (no 
 class OneTripConnection(dbapi.Connection):  # type: ignore[misc]  # pg8000's connection (no stubs)
     """pg8000's connection, handing out the one-round-trip cursor."""
 
+    #: called with each statement's SQL before it is sent; raises to refuse it (pooler.py)
+    statement_guard: Callable[[str], None] | None = None
+
     def cursor(self) -> OneTripCursor:
         """A cursor that sends SQL as translated by activerecord."""
         return OneTripCursor(self)
+
+    def handle_COPY_IN_RESPONSE(self, data: bytes, context: Any) -> None:
+        """Send the COPY's data chunk by chunk; a chunk that cannot be made ends it with CopyFail.
+
+        pg8000's own handler lets such an error escape halfway through the exchange, which
+        leaves the connection unusable; here the server is told, the statement fails as a whole
+        (nothing is written) and the session stays in step. The error is re-raised by the cursor.
+        """
+        # handle_COPY_IN_RESPONSE is pg8000's handler, looked up by the message table its
+        # __init__ builds from bound methods; _send_message, _sock, _client_encoding are private
+        try:
+            for chunk in context.stream:
+                self._send_message(core.COPY_DATA, chunk if isinstance(chunk, bytes)
+                                   else chunk.encode(self._client_encoding))
+            core._write(self._sock, core.COPY_DONE_MSG)
+        except Exception as error:
+            context.copy_failure = error
+            reason = f'client error: {type(error).__name__}'.encode() + core.NULL_BYTE
+            self._send_message(_COPY_FAIL, reason)
+        core._write(self._sock, core.SYNC_MSG)
+        core._flush(self._sock)
 
 
 def transaction_open(raw: Any) -> bool:

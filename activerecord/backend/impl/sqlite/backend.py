@@ -69,6 +69,8 @@ class SQLiteBackend(StorageBackend):
     driver_module = 'sqlite3'
     dialect_class = SQLiteDialect
     paramstyle = 'qmark'
+    #: sqlite3 resets a statement once its last row is read: its cursor can run the next one
+    reusable_cursor = True
     option_specs = PRAGMA_OPTIONS
     #: sqlite3 raises OperationalError for every SQLITE_ERROR (syntax, no such table/column):
     #: those are mistakes in the SQL, i.e. ProgrammingError in PEP 249's terms.
@@ -129,6 +131,11 @@ class SQLiteBackend(StorageBackend):
     def transaction_open(self, raw: sqlite3.Connection) -> bool:
         """sqlite3 knows whether a transaction is open."""
         return raw.in_transaction
+
+    def reset_connection(self, raw: sqlite3.Connection) -> None:
+        """Roll back a transaction left open (transaction_open() inline: this runs after every statement)."""
+        if raw.in_transaction:
+            raw.rollback()
 
     def is_disconnect(self, error: BaseException) -> bool:
         """A closed sqlite3 connection raises ProgrammingError('Cannot operate on a closed database')."""
