@@ -51,6 +51,9 @@ class ErrorTranslation:
     retryable_sqlstates: ClassVar[frozenset[str]] = frozenset({'40001', '40P01'})
     #: driver error codes with the same meaning, for databases whose codes say it better
     retryable_codes: ClassVar[frozenset[Any]] = frozenset()
+    #: driver error codes that end the connection but would fail again on a new one (the same
+    #: statement is still too big): the connection is discarded, the error is not retryable
+    permanent_codes: ClassVar[frozenset[Any]] = frozenset()
 
     # -- hooks a database fills in ------------------------------------------------------
 
@@ -99,8 +102,8 @@ class ErrorTranslation:
             cause = innermost_os_error(error)
             if cause is not None and cause is not error and str(cause) not in message:
                 message += f' ({type(cause).__name__}: {self.driver_message(cause)})'
-        retryable = (code in self.retryable_codes or sqlstate in self.retryable_sqlstates
-                     or self.is_disconnect(error))
+        retryable = ((code in self.retryable_codes or sqlstate in self.retryable_sqlstates
+                      or self.is_disconnect(error)) and code not in self.permanent_codes)
         # Masked here, in the finished message, so that no driver_message can forget it.
         password = self.config.password
         if password:

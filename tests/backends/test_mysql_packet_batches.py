@@ -131,5 +131,6 @@ def test_after_a_statement_too_big_for_the_packet_the_next_one_works(documents: 
     with pytest.raises(errors.DatabaseError) as caught:
         backend.fetch_value('SELECT LENGTH(?)', ['x' * (PACKET + 1024)])
     assert caught.value.code == 1153
+    assert not caught.value.retryable   # the same statement would be too big on any connection
     assert backend.fetch_value('SELECT 1') == 1
     assert documents.insert_many([{'title': 'after', 'body': 'fine'}]) == 1

@@ -110,6 +110,8 @@ class MySQLBackend(StorageBackend):
     #: deadlock (also Galera's certification conflict) and lock wait timeout: run_transaction
     #: rolls the whole transaction back before running it again, so both are safe to retry
     retryable_codes: ClassVar[frozenset[Any]] = frozenset({1213, 1205})
+    #: ER_NET_PACKET_TOO_LARGE drops the connection, yet the same statement fails again anywhere
+    permanent_codes: ClassVar[frozenset[Any]] = frozenset({1153})
 
     def __init__(self, config: ConnectionConfig, **overrides: Any) -> None:
         super().__init__(config, **overrides)
