@@ -6,9 +6,8 @@ system variable, `@@port`, runs on the primary: those describe the server the ca
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -16,6 +15,7 @@ from activerecord import ActiveRecord, errors
 from activerecord.backend.base import StorageBackend
 from tests.support.mariadb_replication import ReplicatedMariaDB
 from tests.support.threads import in_thread
+from tests.support.replica_drill import drill
 
 pytestmark = pytest.mark.server
 
@@ -159,8 +159,6 @@ def test_status_and_async(cluster: ReplicatedMariaDB, backend: StorageBackend) -
 DRILL_WAIT = 0.5
 THREADS, THREAD_STEPS = 8, 125     # 1,000 write-then-read cycles on threads
 TASKS, TASK_STEPS = 50, 20         # and 1,000 on async tasks
-WRITE = 'INSERT INTO marks (writer, step) VALUES (?, ?)'
-READ_BACK = 'SELECT count(*) FROM marks WHERE writer = ? AND step = ?'
 
 
 def configure_waiting(cluster: ReplicatedMariaDB, check_interval: float) -> StorageBackend:
@@ -191,48 +189,6 @@ def waiting(cluster: ReplicatedMariaDB) -> Iterator[StorageBackend]:
             cluster.resume(replica)
         routed.close()
 
-
-def drill(routed: StorageBackend, threads: int, thread_steps: int, tasks: int, task_steps: int,
-          first_writer: int = 0, during: Callable[[], None] | None = None) -> tuple[list[Any], list[float]]:
-    """Writers that each insert a row and read it straight back through the routed backend: what
-    each read counted, and how long each read took. `during` runs on the test thread meanwhile."""
-    seen: list[Any] = []
-    read_times: list[float] = []
-
-    def read_back(number: int, step: int) -> None:
-        started = time.monotonic()
-        seen.append(routed.fetch_value(READ_BACK, (number, step)))
-        read_times.append(time.monotonic() - started)
-
-    def writer(number: int) -> None:
-        for step in range(thread_steps):
-            routed.execute(WRITE, (number, step))
-            try:
-                read_back(number, step)
-            except BaseException as error:   # an error reaching a reader fails the test below
-                seen.append(error)
-
-    async def task(number: int) -> None:
-        for step in range(task_steps):
-            await routed.aexecute(WRITE, (number, step))
-            started = time.monotonic()
-            try:
-                seen.append(await routed.afetch_value(READ_BACK, (number, step)))
-            except BaseException as error:
-                seen.append(error)
-            read_times.append(time.monotonic() - started)
-
-    async def all_tasks() -> None:
-        await asyncio.gather(*(task(first_writer + threads + number) for number in range(tasks)))
-    workers = [threading.Thread(target=writer, args=(first_writer + number,)) for number in range(threads)]
-    for worker in workers:
-        worker.start()
-    if during is not None:
-        during()
-    for worker in workers:
-        worker.join(60)
-    asyncio.run(all_tasks())
-    return seen, read_times
 
 
 def report(label: str, routed: StorageBackend, served_before: dict[str, int], waits_before: dict[str, int],

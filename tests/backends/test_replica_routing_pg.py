@@ -21,6 +21,7 @@ from activerecord.backend.base import StorageBackend
 from activerecord.backend.registry import backend_for_url
 from tests.support.pg_replication import ReplicatedPostgres
 from tests.support.threads import in_thread
+from tests.support.replica_drill import drill
 
 pytestmark = pytest.mark.server
 
@@ -370,46 +371,7 @@ def applying_cluster() -> Iterator[ReplicatedPostgres]:
 
 THREADS, THREAD_STEPS = 8, 125     # 1,000 write-then-read cycles on threads
 TASKS, TASK_STEPS = 50, 20         # and 1,000 on async tasks
-WRITE = 'INSERT INTO marks (writer, step) VALUES (?, ?)'
-READ_BACK = 'SELECT count(*) FROM marks WHERE writer = ? AND step = ?'
 
-
-def drill(routed: StorageBackend, threads: int, thread_steps: int, tasks: int,
-          task_steps: int, first_writer: int = 0) -> tuple[list[Any], list[float]]:
-    """Writers that each insert a row and read it straight back through the routed backend: what
-    each read counted (or the error it raised), and how long each read took."""
-    seen: list[Any] = []
-    read_times: list[float] = []
-
-    def writer(number: int) -> None:
-        for step in range(thread_steps):
-            routed.execute(WRITE, (number, step))
-            started = time.monotonic()
-            try:
-                seen.append(routed.fetch_value(READ_BACK, (number, step)))
-            except BaseException as error:   # an error reaching a reader fails the test
-                seen.append(error)
-            read_times.append(time.monotonic() - started)
-
-    async def task(number: int) -> None:
-        for step in range(task_steps):
-            await routed.aexecute(WRITE, (number, step))
-            started = time.monotonic()
-            try:
-                seen.append(await routed.afetch_value(READ_BACK, (number, step)))
-            except BaseException as error:
-                seen.append(error)
-            read_times.append(time.monotonic() - started)
-
-    async def all_tasks() -> None:
-        await asyncio.gather(*(task(first_writer + threads + number) for number in range(tasks)))
-    workers = [threading.Thread(target=writer, args=(first_writer + number,)) for number in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-    asyncio.run(all_tasks())
-    return seen, read_times
 
 
 def replica_share(label: str, routed: StorageBackend, reads: int, elapsed: float) -> float:
