@@ -263,7 +263,10 @@ def test_drill_a_replica_stopped_mid_run_is_skipped_and_used_again(
     assert seen == [1] * (THREADS * 100)   # no error reached a reader, every read saw its write
     after = router.reads_served()
     assert sum(after.values()) > sum(at_stop.values())   # stopped while the writers ran
-    assert after[running_at] > at_stop[running_at] and after[stopped_at] == at_stop[stopped_at]
+    assert after[running_at] > at_stop[running_at]
+    # skipped once stopped: at most the reads already in flight at the stop (one per writer) can
+    # still be counted for it, when their thread counts only after the snapshot
+    assert after[stopped_at] - at_stop[stopped_at] <= THREADS
     assert [host['role'] for host in waiting.status()['hosts']] == ['primary', 'down', 'replica']
     cluster.start(stopped)
     cluster.wait_caught_up()
